@@ -1,0 +1,26 @@
+# ipsec_module(NAME name SOURCES ... DEPS ...)
+# One static library per module. Headers are included by their path from the repository root
+# ("engine/policy/model.h"). DEPS is the complete list of what the module may use; a forbidden
+# include then fails to compile or link, and tests/layering_test.sh checks includes as well.
+function(ipsec_module)
+  cmake_parse_arguments(M "" "NAME" "SOURCES;DEPS" ${ARGN})
+  if(M_SOURCES)
+    add_library(${M_NAME} STATIC ${M_SOURCES})
+    target_link_libraries(${M_NAME} PUBLIC ${M_DEPS})
+  else()
+    add_library(${M_NAME} INTERFACE)
+    target_link_libraries(${M_NAME} INTERFACE ${M_DEPS})
+  endif()
+endfunction()
+
+# ipsec_test(NAME name SOURCES ... DEPS ... [LABELS ...])
+function(ipsec_test)
+  cmake_parse_arguments(T "" "NAME" "SOURCES;DEPS;LABELS" ${ARGN})
+  add_executable(${T_NAME} ${T_SOURCES})
+  target_link_libraries(${T_NAME} PRIVATE ${T_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
+  add_test(NAME ${T_NAME} COMMAND ${T_NAME})
+  if(NOT T_LABELS)
+    set(T_LABELS unit)
+  endif()
+  set_tests_properties(${T_NAME} PROPERTIES LABELS "${T_LABELS}")
+endfunction()

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs every build and test dependency of ipsec-sidecar from Debian 12 packages.
+# Idempotent: packages already present are skipped by apt; safe to run repeatedly.
+# Usage: scripts/install-deps.sh [--runtime-only]
+set -euo pipefail
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps.sh: must run as root (it calls apt-get)" >&2
+  exit 1
+fi
+
+# Libraries the binaries link against at run time (the slim runtime image uses only these).
+RUNTIME_PKGS=(
+  libssl3 libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libyaml-cpp0.7
+  iproute2 nftables ca-certificates
+)
+# Build: compiler, CMake, and the fixed library choices (Beast from Boost 1.81, OpenSSL 3,
+# nlohmann/json, prometheus-cpp, GoogleTest/GoogleMock, Google Benchmark), plus CLI11 (ipsecctl
+# and daemon flags) and yaml-cpp (YAML policy files).
+BUILD_PKGS=(
+  build-essential g++ cmake ninja-build pkg-config git
+  libboost1.81-dev libssl-dev nlohmann-json3-dev prometheus-cpp-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libyaml-cpp-dev
+)
+# Tests and the lab: namespaces, traffic, real peers, Prometheus, HTTP load.
+TEST_PKGS=(
+  iproute2 iperf3 iputils-ping nftables procps psmisc curl jq util-linux
+  prometheus wrk
+)
+
+pkgs=("${RUNTIME_PKGS[@]}")
+if [ "${1:-}" != "--runtime-only" ]; then
+  pkgs+=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}")
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps.sh: all ${#pkgs[@]} packages already installed"
+  exit 0
+fi
+
+echo "install-deps.sh: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,2 @@
+// Placeholder: implementation pending.
+int main() { return 1; }
