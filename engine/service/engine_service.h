@@ -201,16 +201,28 @@ class EngineService {
 
  private:
   struct State;
+  using MakePolicy = std::function<Result<Policy>(const StoredPolicy* existing)>;
   // Must hold mu_.
+  Result<StoredPolicy> StoreLocked(const std::string& name,
+                                   std::optional<uint64_t> expected_revision,
+                                   const MakePolicy& make, const ChangeContext& ctx,
+                                   const std::string& what);
   Status CommitLocked(LocalState next, const ChangeContext& ctx, const std::string& what);
-  Status RecompileLocked(const ChangeContext& ctx, const std::string& what);
+  Result<std::shared_ptr<Effective>> BuildEffectiveLocked(const LocalState& local,
+                                                          bool force) const;
+  void PublishLocked(std::shared_ptr<Effective> next, const ChangeContext& ctx,
+                     const std::string& what);
   void Emit(telemetry::Event event) const;
   void CountApply(ApplyResult r) const;
 
   Options options_;
   SystemClock system_clock_;
+  // mu_ serializes every write and guards State; effective_mu_ guards only State::effective,
+  // which writers replace (holding both) and readers copy (holding effective_mu_), so lookups
+  // never wait for a compile.
   mutable std::mutex mu_;
-  std::unique_ptr<State> state_;  // guarded by mu_
+  mutable std::mutex effective_mu_;
+  std::unique_ptr<State> state_;
 };
 
 }  // namespace ipsec::engine::service
