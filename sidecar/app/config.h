@@ -1,0 +1,53 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/common/result.h"
+
+namespace ipsec::sidecar::app {
+
+// The daemon's configuration: flags, or the same names in a config file (`--config FILE`, INI /
+// TOML syntax as CLI11 reads it: `api-listen = "127.0.0.1:9443"`). Flags override the file.
+struct Config {
+  std::string api_listen = "127.0.0.1:9443";
+  std::string metrics_listen = "0.0.0.0:9090";
+  std::string token_file = "/var/run/secrets/ipsec-sidecar/token";
+  std::string tls_cert;
+  std::string tls_key;
+  bool insecure_listen = false;  // allow a non-loopback API listener without TLS
+  std::string state_dir = "/var/lib/ipsec-sidecar";
+  std::string cluster_policy_dir = "/etc/ipsec-sidecar/cluster";
+  std::string namespace_policy_dir = "/etc/ipsec-sidecar/namespace";
+  // Re-read interval of a policy directory that holds no valid policy yet; once a policy is
+  // loaded, its own polling_interval_seconds applies (FAQ 10).
+  uint32_t default_poll_seconds = 60;
+  std::string node_address;  // the kubelet's source address, for the probe exemption
+  std::vector<std::string> interfaces;  // pod interfaces for "my address"; empty: all but lo
+  uint32_t interface_refresh_seconds = 10;
+  std::string log_format = "json";  // json | text
+  std::string log_level = "info";   // debug | info | warning | error
+  std::string log_dir = "/var/log/ipsec-sidecar";  // the IKE log (FAQ 39)
+  bool start_empty = false;  // start with no pod-scope policy when the state file is corrupt
+  uint32_t api_threads = 2;
+  std::string commit = "unknown";  // build commit, for ipsec_build_info
+};
+
+// Parses argv. Returns the config, or an Error whose message is the usage text or the fault.
+// `exit_code` is set when parsing asks to exit (0 for --help/--version, 2 for bad usage).
+Result<Config> ParseConfig(int argc, char** argv, int* exit_code);
+
+// Checks values that flags cannot check alone (listen address syntax, TLS pairs).
+Status ValidateConfig(const Config& config);
+
+// "host:port" or "[v6]:port".
+struct HostPort {
+  std::string host;
+  uint16_t port = 0;
+};
+Result<HostPort> ParseHostPort(const std::string& text);
+bool IsLoopbackHost(const std::string& host);
+
+}  // namespace ipsec::sidecar::app
