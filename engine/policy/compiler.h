@@ -31,4 +31,9 @@ Result<FilterTable> CompilePolicy(const Policy& policy, const CompileContext& co
 // The table in force when no policy is assigned: no entries, everything permitted (FAQ 6).
 FilterTable EmptyTable();
 
+// The subnet-directed broadcast address of every IPv4 interface address with a prefix of /1 to
+// /30 (a /31 or /32 has none: RFC 3021), without duplicates. CompilePolicy stores them in
+// FilterTable::broadcast_addresses.
+std::vector<IpAddress> DirectedBroadcasts(const CompileContext& context);
+
 }  // namespace ipsec::engine::policy

@@ -80,6 +80,9 @@ struct FilterTable {
   uint32_t conflicts_resolved = 0;  // entries that overrode at least one other
   uint32_t active_rules = 0;
   bool default_response_active = false;
+  // The subnet-directed broadcast addresses of the pod's interfaces (IPv4 prefixes up to /30),
+  // which, like 255.255.255.255 and multicast, the classifier never secures (FAQ 21).
+  std::vector<IpAddress> broadcast_addresses;
 };
 
 // A packet as the classifier sees it. Ports are zero for protocols without ports.
