@@ -111,16 +111,18 @@ Result<bool> ReadBool(const Json& j, const std::string& path) {
 }
 
 Result<uint64_t> ReadUnsigned(const Json& j, const std::string& path, uint64_t max) {
-  if (j.is_number_integer() && !j.is_number_unsigned()) {
-    return InvalidAt(path, "expected a number from 0 to " + std::to_string(max) + ", got " +
-                               std::to_string(j.get<int64_t>()));
-  }
   if (j.is_number_float()) {
     return InvalidAt(path, "expected a whole number from 0 to " + std::to_string(max) +
                                ", got " + j.dump());
   }
-  if (!j.is_number_unsigned()) return WrongType(path, "a number", j);
-  uint64_t v = j.get<uint64_t>();
+  if (!j.is_number_integer()) return WrongType(path, "a number", j);
+  // Parsed text gives unsigned numbers for non-negative values; values built in code may be
+  // signed.
+  if (!j.is_number_unsigned() && j.get<int64_t>() < 0) {
+    return InvalidAt(path, "expected a number from 0 to " + std::to_string(max) + ", got " +
+                               std::to_string(j.get<int64_t>()));
+  }
+  uint64_t v = j.is_number_unsigned() ? j.get<uint64_t>() : static_cast<uint64_t>(j.get<int64_t>());
   if (v > max) {
     return InvalidAt(path, std::to_string(v) + " is too large; the maximum is " +
                                std::to_string(max));
@@ -139,11 +141,10 @@ Status ReadArray(const Json& j, const std::string& path, const ValueReader& each
 ObjectReader::ObjectReader(const Json& j, std::string path, std::string what)
     : json_(j), path_(std::move(path)), what_(std::move(what)) {
   if (!json_.is_object()) {
-    std::string article = what_.empty() || std::string("aeiou").find(what_[0]) ==
-                                                std::string::npos
-                              ? "a "
-                              : "an ";
-    Fail(InvalidAt(path_, "expected " + article + what_ + " (a JSON object), got " +
+    const bool vowel = !what_.empty() && std::string_view("aeiouAEIOU").find(what_[0]) !=
+                                             std::string_view::npos;
+    const char* article = vowel ? "an " : "a ";
+    Fail(InvalidAt(path_, std::string("expected ") + article + what_ + " (a JSON object), got " +
                               TypeName(json_)));
   }
 }

@@ -20,8 +20,8 @@ Result<policy::IkeProposal> ProposalFromJson(const Json& j) {
   r.Field("dh_group", [&](const Json& v, const std::string& path) -> Status {
     std::optional<policy::DhGroup> g;
     std::string text;
-    if (v.is_number_unsigned()) {
-      text = std::to_string(v.get<uint64_t>());
+    if (v.is_number_integer()) {
+      text = v.dump();
     } else if (v.is_string()) {
       text = v.get<std::string>();
     } else {

@@ -1,0 +1,222 @@
+#include "api/dto/text.h"
+
+#include <gtest/gtest.h>
+
+namespace ipsec::api::dto {
+namespace {
+
+bool Contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
+
+TEST(ParseJsonTest, ParsesValidJson) {
+  auto j = ParseJson(R"({"a": [1, "x", true, null], "b": {"c": 1.5}})");
+  ASSERT_TRUE(j.ok());
+  EXPECT_EQ((*j)["a"][1], "x");
+  EXPECT_EQ((*j)["b"]["c"], 1.5);
+}
+
+TEST(ParseJsonTest, SyntaxErrorHasLineAndColumn) {
+  auto j = ParseJson("{\n  \"a\": 1,\n  \"b\": ,\n}");
+  ASSERT_FALSE(j.ok());
+  EXPECT_EQ(j.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_TRUE(Contains(j.error().message, "invalid JSON")) << j.error().message;
+  EXPECT_TRUE(Contains(j.error().message, "line 3, column")) << j.error().message;
+  EXPECT_FALSE(Contains(j.error().message, "[json.exception")) << j.error().message;
+}
+
+TEST(ParseJsonTest, EmptyAndGarbage) {
+  EXPECT_FALSE(ParseJson("").ok());
+  EXPECT_FALSE(ParseJson("{").ok());
+  EXPECT_FALSE(ParseJson("{} x").ok());
+  EXPECT_FALSE(ParseJson("\xff\xfe").ok());
+  EXPECT_FALSE(ParseJson("\"\xc3\x28\"").ok());  // invalid UTF-8
+  EXPECT_FALSE(ParseJson("1e99999").ok());
+}
+
+TEST(ParseJsonTest, DuplicateKeyRejectedWithPath) {
+  auto j = ParseJson(R"({"rules": [{"name": "a"}, {"name": "b", "name": "c"}]})");
+  ASSERT_FALSE(j.ok());
+  EXPECT_EQ(j.error().path, "/rules/1/name");
+  EXPECT_TRUE(Contains(j.error().message, "duplicate field 'name'"));
+  // The same key in sibling objects is fine.
+  EXPECT_TRUE(ParseJson(R"([{"a": 1}, {"a": 2}, [{"a": 3}]])").ok());
+}
+
+TEST(ParseJsonTest, DuplicateKeyPathAfterNestedContainers) {
+  auto j = ParseJson(R"({"x": [[1, 2], {"y": []}, {"z": 1, "z": 2}]})");
+  ASSERT_FALSE(j.ok());
+  EXPECT_EQ(j.error().path, "/x/2/z");
+}
+
+TEST(ParseJsonTest, DepthLimit) {
+  std::string ok = std::string(kMaxDepth, '[') + std::string(kMaxDepth, ']');
+  EXPECT_TRUE(ParseJson(ok).ok());
+  std::string deep = std::string(kMaxDepth + 1, '[') + std::string(kMaxDepth + 1, ']');
+  auto j = ParseJson(deep);
+  ASSERT_FALSE(j.ok());
+  EXPECT_TRUE(Contains(j.error().message, "nests deeper"));
+  // Far deeper input does not exhaust the stack.
+  std::string huge(1'000'000, '[');
+  EXPECT_FALSE(ParseJson(huge).ok());
+  std::string objects;
+  for (int i = 0; i < 100'000; ++i) objects += "{\"a\":";
+  EXPECT_FALSE(ParseJson(objects).ok());
+}
+
+TEST(ParseYamlTest, TypesPlainScalarsAndKeepsQuotedOnesStrings) {
+  auto j = ParseYaml(R"(
+port: 443
+quoted_port: "443"
+single_quoted: '443'
+negative: -3
+hex: 0x1F
+octal: 0o17
+float: 1.5
+exp: 1e3
+yes_bool: true
+no_bool: False
+quoted_bool: "true"
+nothing: ~
+null_word: null
+empty:
+word: hello
+version: 1.2.3
+name: web-tier
+ip: 10.0.0.1
+cidr: 10.0.0.0/24
+range: 1000-2000
+tagged: !!str 443
+tagged_int: !!int 5
+list: [a, 1, "2"]
+)");
+  ASSERT_TRUE(j.ok()) << j.error().ToString();
+  const Json& v = *j;
+  EXPECT_EQ(v["port"], Json(443));
+  EXPECT_TRUE(v["port"].is_number_unsigned());
+  EXPECT_EQ(v["quoted_port"], Json("443"));
+  EXPECT_EQ(v["single_quoted"], Json("443"));
+  EXPECT_EQ(v["negative"], Json(-3));
+  EXPECT_EQ(v["hex"], Json(31));
+  EXPECT_EQ(v["octal"], Json(15));
+  EXPECT_EQ(v["float"], Json(1.5));
+  EXPECT_EQ(v["exp"], Json(1000.0));
+  EXPECT_EQ(v["yes_bool"], Json(true));
+  EXPECT_EQ(v["no_bool"], Json(false));
+  EXPECT_EQ(v["quoted_bool"], Json("true"));
+  EXPECT_TRUE(v["nothing"].is_null());
+  EXPECT_TRUE(v["null_word"].is_null());
+  EXPECT_TRUE(v["empty"].is_null());
+  EXPECT_EQ(v["word"], Json("hello"));
+  EXPECT_EQ(v["version"], Json("1.2.3"));
+  EXPECT_EQ(v["name"], Json("web-tier"));
+  EXPECT_EQ(v["ip"], Json("10.0.0.1"));
+  EXPECT_EQ(v["cidr"], Json("10.0.0.0/24"));
+  EXPECT_EQ(v["range"], Json("1000-2000"));
+  EXPECT_EQ(v["tagged"], Json("443"));
+  EXPECT_EQ(v["tagged_int"], Json(5));
+  EXPECT_EQ(v["list"], Json::parse(R"(["a", 1, "2"])"));
+}
+
+TEST(ParseYamlTest, BlockStyleDocument) {
+  auto j = ParseYaml(R"(name: web
+rules:
+  - name: db
+    filter_list: to-db
+    active: true
+)");
+  ASSERT_TRUE(j.ok());
+  EXPECT_EQ(*j, Json::parse(
+                    R"({"name":"web","rules":[{"name":"db","filter_list":"to-db","active":true}]})"));
+}
+
+TEST(ParseYamlTest, SyntaxErrorHasLineAndColumn) {
+  auto j = ParseYaml("a: 1\nb: [1, 2\nc: 3\n");
+  ASSERT_FALSE(j.ok());
+  EXPECT_TRUE(Contains(j.error().message, "invalid YAML (line ")) << j.error().message;
+  EXPECT_TRUE(Contains(j.error().message, "column")) << j.error().message;
+}
+
+TEST(ParseYamlTest, RejectsDuplicatesTagsAndMultipleDocuments) {
+  auto dup = ParseYaml("a:\n  b: 1\n  b: 2\n");
+  ASSERT_FALSE(dup.ok());
+  EXPECT_EQ(dup.error().path, "/a/b");
+  EXPECT_TRUE(Contains(dup.error().message, "duplicate field 'b' (line 3"));
+  auto tag = ParseYaml("a: !!int hello\n");
+  ASSERT_FALSE(tag.ok());
+  EXPECT_EQ(tag.error().path, "/a");
+  EXPECT_FALSE(ParseYaml("a: !custom x\n").ok());
+  auto docs = ParseYaml("a: 1\n---\nb: 2\n");
+  ASSERT_FALSE(docs.ok());
+  EXPECT_TRUE(Contains(docs.error().message, "2 documents"));
+  auto key = ParseYaml("? [a, b]\n: 1\n");
+  ASSERT_FALSE(key.ok());
+  EXPECT_TRUE(Contains(key.error().message, "mapping key"));
+}
+
+TEST(ParseYamlTest, EmptyDocumentIsNull) {
+  auto j = ParseYaml("");
+  ASSERT_TRUE(j.ok());
+  EXPECT_TRUE(j->is_null());
+}
+
+TEST(ParseYamlTest, AliasBombRejected) {
+  std::string bomb = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i < 9; ++i) {
+    std::string prev = "*a";
+    prev += std::to_string(i - 1);
+    bomb += "a";
+    bomb += std::to_string(i);
+    bomb += ": &a";
+    bomb += std::to_string(i);
+    bomb += " [";
+    bomb += prev;
+    for (int k = 1; k < 10; ++k) {
+      bomb += ", ";
+      bomb += prev;
+    }
+    bomb += "]\n";
+  }
+  auto j = ParseYaml(bomb);
+  ASSERT_FALSE(j.ok());
+  EXPECT_TRUE(Contains(j.error().message, "aliases")) << j.error().message;
+}
+
+TEST(ParseYamlTest, DeepNestingDoesNotCrash) {
+  std::string flow(100'000, '[');
+  EXPECT_FALSE(ParseYaml(flow).ok());
+  std::string block;
+  for (int i = 0; i < 200; ++i) block += std::string(i, ' ') + "a:\n";
+  auto j = ParseYaml(block);
+  ASSERT_FALSE(j.ok());
+  EXPECT_TRUE(Contains(j.error().message, "nests deeper"));
+}
+
+TEST(ParseJsonOrYamlTest, Dispatches) {
+  auto json = ParseJsonOrYaml("  \n{\"a\": 1}");
+  ASSERT_TRUE(json.ok());
+  EXPECT_EQ((*json)["a"], 1);
+  auto yaml = ParseJsonOrYaml("a: 1");
+  ASSERT_TRUE(yaml.ok());
+  EXPECT_EQ((*yaml)["a"], 1);
+  auto bad_json = ParseJsonOrYaml("{\"a\": }");
+  ASSERT_FALSE(bad_json.ok());
+  EXPECT_TRUE(Contains(bad_json.error().message, "invalid JSON"));
+}
+
+TEST(ErrorToJsonTest, Shape) {
+  Json j = ErrorToJson(MakeError(ErrorCode::kNotFound, "no such", "/x"));
+  EXPECT_EQ(j, Json::parse(R"({"error":{"code":"not_found","message":"no such","path":"/x"}})"));
+}
+
+TEST(DumpJsonTest, NeverThrowsOnInvalidUtf8) {
+  Json j = {{"description", std::string("bad \xff byte")}};
+  std::string out;
+  EXPECT_NO_THROW(out = DumpJson(j));
+  EXPECT_TRUE(Contains(out, "bad \xef\xbf\xbd byte"));
+  EXPECT_EQ(DumpJson(Json{{"a", 1}}), R"({"a":1})");
+  EXPECT_EQ(DumpJson(Json{{"a", 1}}, 2), "{\n  \"a\": 1\n}");
+}
+
+}  // namespace
+}  // namespace ipsec::api::dto
