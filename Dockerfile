@@ -1,0 +1,28 @@
+# ipsec-sidecar container image. Both stages install their packages with the script the README
+# uses (scripts/install-deps.sh), so the image and a developer machine cannot drift.
+# Build: docker build -t ipsec-sidecar .
+
+FROM debian:12 AS build
+WORKDIR /src
+COPY scripts/install-deps.sh scripts/install-deps.sh
+RUN scripts/install-deps.sh
+COPY . .
+RUN scripts/build.sh Release ipsec-sidecar ipsecctl \
+ && strip build/sidecar/app/ipsec-sidecar build/sidecar/ipsecctl/ipsecctl
+
+FROM debian:12-slim AS runtime
+COPY scripts/install-deps.sh /usr/local/lib/ipsec-sidecar/install-deps.sh
+RUN /usr/local/lib/ipsec-sidecar/install-deps.sh --runtime-only \
+ && apt-get install -y -qq --no-install-recommends curl \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --home-dir /var/lib/ipsec-sidecar ipsec \
+ && install -d -o ipsec -g ipsec -m 0700 /var/lib/ipsec-sidecar \
+ && install -d -o ipsec -g ipsec -m 0750 /var/log/ipsec-sidecar
+COPY --from=build /src/build/sidecar/app/ipsec-sidecar /usr/local/bin/ipsec-sidecar
+COPY --from=build /src/build/sidecar/ipsecctl/ipsecctl /usr/local/bin/ipsecctl
+# The policy engine and API need no privilege; the data path (next milestones) needs
+# NET_ADMIN (and /dev/net/tun), granted by the manifests, never --privileged.
+USER ipsec
+EXPOSE 9443 9090
+HEALTHCHECK --interval=10s --timeout=3s CMD curl -sf http://127.0.0.1:9443/healthz || exit 1
+ENTRYPOINT ["/usr/local/bin/ipsec-sidecar"]
