@@ -1,8 +1,7 @@
 #include "api/http/error_response.h"
 
-#include <cstdio>
-
 #include <boost/beast/http/field.hpp>
+#include <cstdio>
 
 namespace ipsec::api::http {
 

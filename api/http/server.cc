@@ -1,14 +1,13 @@
 #include "api/http/server.h"
 
 #include <algorithm>
-#include <exception>
-#include <utility>
-
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <exception>
+#include <utility>
 
 #include "api/http/server_context.h"
 #include "api/http/session.h"
@@ -22,8 +21,10 @@ using tcp = net::ip::tcp;
 // The I/O objects. The acceptor and the retry timer live on the listener's strand.
 struct ServerIo {
   explicit ServerIo(int threads)
-      : ioc(std::max(threads, 1)), listener_strand(net::make_strand(ioc)),
-        acceptor(listener_strand), retry_timer(listener_strand) {}
+      : ioc(std::max(threads, 1)),
+        listener_strand(net::make_strand(ioc)),
+        acceptor(listener_strand),
+        retry_timer(listener_strand) {}
 
   net::io_context ioc;
   net::strand<net::io_context::executor_type> listener_strand;
@@ -158,8 +159,8 @@ void Server::StartAccept() {
         if (ec == net::error::operation_aborted || context_->stopping) return;
         if (ec) {
           // Out of descriptors, for instance: retry shortly rather than spin.
-          context_->Log(LogEvent{LogKind::kServer, "", "", "", "", 0, 0,
-                                 "accept failed: " + ec.message()});
+          context_->Log(
+              LogEvent{LogKind::kServer, "", "", "", "", 0, 0, "accept failed: " + ec.message()});
           io_->retry_timer.expires_after(std::chrono::milliseconds(50));
           io_->retry_timer.async_wait([this](boost::system::error_code wait_ec) {
             if (!wait_ec && !context_->stopping) StartAccept();
@@ -200,8 +201,7 @@ void Server::Stop() {
                            "closing " + std::to_string(context_->sessions.Size()) +
                                " connection(s) still open after the shutdown grace period"});
     for (auto& session : context_->sessions.Live()) session->ForceClose();
-    context_->sessions.WaitUntilEmpty(std::chrono::steady_clock::now() +
-                                      std::chrono::seconds(1));
+    context_->sessions.WaitUntilEmpty(std::chrono::steady_clock::now() + std::chrono::seconds(1));
   }
   io_->ioc.stop();
   for (auto& thread : threads_) thread.join();

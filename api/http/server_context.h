@@ -5,6 +5,7 @@
 // does), which keeps pending handlers from forming a cycle with it.
 
 #include <atomic>
+#include <boost/asio/ssl/context.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -13,8 +14,6 @@
 #include <string_view>
 #include <unordered_map>
 #include <vector>
-
-#include <boost/asio/ssl/context.hpp>
 
 #include "api/http/server.h"
 #include "api/http/token_auth.h"

@@ -1,17 +1,16 @@
 #include "api/http/session.h"
 
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <chrono>
 #include <exception>
 #include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
-
-#include <boost/asio/dispatch.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 
 #include "api/http/error_response.h"
 
@@ -37,9 +36,7 @@ std::string RemoteOf(const tcp::socket& socket) {
   return address + ":" + std::to_string(remote.port());
 }
 
-std::string_view PathOf(std::string_view target) {
-  return target.substr(0, target.find('?'));
-}
+std::string_view PathOf(std::string_view target) { return target.substr(0, target.find('?')); }
 
 // Failures that only mean the peer went away or we closed: not worth a log line.
 bool IsQuietClose(const beast::error_code& ec) {
@@ -160,16 +157,16 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
                                std::to_string(context_->options.body_limit) + " bytes");
     }
     if (ec == beast_http::error::header_limit) {
-      return RejectRequest(beast_http::status::request_header_fields_too_large,
-                           "invalid_argument", "the request header is too large");
+      return RejectRequest(beast_http::status::request_header_fields_too_large, "invalid_argument",
+                           "the request header is too large");
     }
     if (ec.category() == beast_http::make_error_code(beast_http::error::bad_target).category() &&
         ec != beast_http::error::end_of_stream && ec != beast_http::error::partial_message) {
       return RejectRequest(beast_http::status::bad_request, "invalid_argument",
                            "malformed HTTP request: " + ec.message());
     }
-    bool waiting = state_ == State::kAwaitHeader && buffer_.size() == 0 &&
-                   !(parser_ && parser_->got_some());
+    bool waiting =
+        state_ == State::kAwaitHeader && buffer_.size() == 0 && !(parser_ && parser_->got_some());
     if (ec == beast::error::timeout && waiting) return Close();  // idle keep-alive expired
     Fail(ec, state_ == State::kAwaitHeader ? "read request header" : "read request body");
   }
@@ -270,9 +267,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     beast::error_code ignored;
     if constexpr (std::is_same_v<Stream, SslStream>) {
       Lowest(stream_).expires_after(std::chrono::seconds(2));
-      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {
-        Lowest(self->stream_).close();
-      });
+      stream_.async_shutdown(
+          [self = this->shared_from_this()](beast::error_code) { Lowest(self->stream_).close(); });
     } else {
       Lowest(stream_).socket().shutdown(tcp::socket::shutdown_send, ignored);
     }
@@ -306,8 +302,8 @@ void StartSession(tcp::socket&& socket, std::shared_ptr<ServerContext> context) 
   std::string remote = RemoteOf(socket);
   if (context->tls) {
     ssl::context& tls = *context->tls;
-    std::make_shared<Session<SslStream>>(std::move(context), std::move(remote),
-                                         std::move(socket), tls)
+    std::make_shared<Session<SslStream>>(std::move(context), std::move(remote), std::move(socket),
+                                         tls)
         ->Run();
   } else {
     std::make_shared<Session<beast::tcp_stream>>(std::move(context), std::move(remote),

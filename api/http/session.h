@@ -2,9 +2,8 @@
 
 // Internal to api/http: one HTTP/1.1 connection (plain or TLS), from the first byte to close.
 
-#include <memory>
-
 #include <boost/asio/ip/tcp.hpp>
+#include <memory>
 
 #include "api/http/server_context.h"
 

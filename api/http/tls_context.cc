@@ -28,10 +28,10 @@ Result<std::unique_ptr<ssl::context>> LoadServerTlsContext(const std::string& ce
   }
   context->use_private_key_file(key_file, ssl::context::pem, ec);
   if (ec) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "cannot load the TLS private key (or it does not match the certificate): " +
-                         ec.message(),
-                     key_file);
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        "cannot load the TLS private key (or it does not match the certificate): " + ec.message(),
+        key_file);
   }
   return context;
 }

@@ -2,10 +2,9 @@
 
 // Internal to api/http: the server's TLS context from PEM files.
 
+#include <boost/asio/ssl/context.hpp>
 #include <memory>
 #include <string>
-
-#include <boost/asio/ssl/context.hpp>
 
 #include "engine/common/result.h"
 

@@ -1,14 +1,13 @@
 #include "api/http/token_auth.h"
 
 #include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 namespace ipsec::api::http {
 namespace {
@@ -16,7 +15,9 @@ namespace {
 // A token file larger than this is not a token.
 constexpr size_t kMaxTokenFileBytes = 64 * 1024;
 
-bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'; }
+bool IsSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
+}
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
@@ -75,8 +76,8 @@ void TokenAuth::RefreshLocked() {
   token_digest_ = {};
   int fd = ::open(token_file_.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    load_error_ = "the API token file " + token_file_ + " cannot be read (" +
-                  std::strerror(errno) + ")";
+    load_error_ =
+        "the API token file " + token_file_ + " cannot be read (" + std::strerror(errno) + ")";
     return;
   }
   std::string content(kMaxTokenFileBytes + 1, '\0');

@@ -5,13 +5,12 @@
 // socket; api/handlers produces responses without depending on this module, and the daemon
 // adapts its Router to `Handler`.
 
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
 #include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
-
-#include <boost/beast/http/message.hpp>
-#include <boost/beast/http/string_body.hpp>
 
 namespace ipsec::api::http {
 
@@ -34,9 +33,8 @@ inline constexpr std::string_view kServerRoute = "(server)";
 // Called after each response has been written (or failed to be written): method ("GET"),
 // route label, status code, seconds from the complete request header to the response written.
 // Called on I/O threads, concurrently from several sessions: it must be thread-safe.
-using Observer =
-    std::function<void(std::string_view method, std::string_view route, int status,
-                       double seconds)>;
+using Observer = std::function<void(std::string_view method, std::string_view route, int status,
+                                    double seconds)>;
 
 enum class LogKind {
   kAccess,            // one per response written

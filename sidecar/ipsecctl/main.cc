@@ -1,2 +1,9 @@
-// Placeholder: implementation pending.
-int main() { return 1; }
+// ipsecctl: the command-line client of the ipsec-sidecar REST API. See cli.h and docs/cli.md.
+
+#include <iostream>
+
+#include "sidecar/ipsecctl/cli.h"
+
+int main(int argc, char** argv) {
+  return ipsec::sidecar::ipsecctl::Run(argc, argv, std::cout, std::cerr);
+}

@@ -1,0 +1,169 @@
+// Views of the effective state: filters, SAs, statistics, match decisions, templates.
+
+#include <cctype>
+
+#include "sidecar/ipsecctl/table.h"
+#include "sidecar/ipsecctl/views.h"
+
+namespace ipsec::sidecar::ipsecctl {
+namespace {
+
+// "Policy web-tier (pod scope), generation 7; unmatched traffic: permit"
+void PrintTableHead(const Json& filters, std::ostream& out) {
+  const Json& policy = Field(filters, "policy");
+  if (policy.is_null()) {
+    out << "No policy in force";
+  } else {
+    out << "Policy " << Cell(policy) << " (" << Str(filters, "scope") << " scope), generation "
+        << Str(filters, "generation");
+  }
+  out << "; unmatched traffic: " << Str(filters, "default_action");
+  if (!Field(filters, "conflicts_resolved").is_null()) {
+    out << "; conflicts resolved: " << Str(filters, "conflicts_resolved");
+  }
+  out << "\n";
+}
+
+std::string Origin(const Json& origin) {
+  std::string kind = Str(origin, "kind");
+  if (kind == "rule") {
+    return "rule " + Str(origin, "rule") + " (" + Str(origin, "filter_list") + " #" +
+           Str(origin, "filter_index") + (Field(origin, "mirror") == true ? ", mirror)" : ")");
+  }
+  if (kind == "exemption") return "exemption " + Str(origin, "exemption");
+  return Cell(origin);
+}
+
+std::string Overridden(const Json& overridden) {
+  std::vector<std::string> parts;
+  for (const Json& o : overridden) {
+    const Json& origin = Field(o, "origin");
+    std::string who =
+        Str(origin, "kind") == "exemption" ? Str(origin, "exemption") : Str(origin, "rule");
+    parts.push_back(who + ":" + Str(o, "action"));
+  }
+  return parts.empty() ? "-" : Join(parts, ",");
+}
+
+std::string Header(const std::string& key) {
+  std::string out;
+  for (char c : key) {
+    out.push_back(c == '_' ? ' ' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  }
+  return out;
+}
+
+// An array of flat objects as a table whose columns are the first object's keys.
+void PrintObjects(const Json& objects, const std::string& none, std::ostream& out) {
+  if (objects.empty()) {
+    out << none << "\n";
+    return;
+  }
+  std::vector<std::string> keys;
+  for (const auto& [key, value] : objects.front().items()) keys.push_back(key);
+  std::vector<std::string> headers;
+  for (const auto& key : keys) headers.push_back(Header(key));
+  Table table(headers);
+  for (const Json& object : objects) {
+    std::vector<std::string> row;
+    for (const auto& key : keys) row.push_back(Str(object, key));
+    table.AddRow(std::move(row));
+  }
+  table.Print(out);
+}
+
+void Flatten(const Json& j, const std::string& prefix, KeyValues& lines) {
+  if (!j.is_object()) {
+    lines.Add(prefix.empty() ? "value" : prefix, Cell(j));
+    return;
+  }
+  for (const auto& [key, value] : j.items()) {
+    std::string name = prefix.empty() ? key : prefix + "." + key;
+    if (value.is_object()) {
+      Flatten(value, name, lines);
+    } else {
+      lines.Add(name, Cell(value));
+    }
+  }
+}
+
+}  // namespace
+
+void PrintGenericFilters(const Json& filters, std::ostream& out) {
+  PrintTableHead(filters, out);
+  Table table({"RULE", "FILTER LIST", "#", "SOURCE", "DESTINATION", "PROTOCOL", "SRC PORTS",
+               "DST PORTS", "MIRRORED", "ACTION", "FILTER ACTION", "TUNNEL", "INTERFACES",
+               "WEIGHT"});
+  for (const Json& f : Array(filters, "filters")) {
+    table.AddRow({Str(f, "rule"), Str(f, "filter_list"), Str(f, "filter_index"), Str(f, "source"),
+                  Str(f, "destination"), Str(f, "protocol"), Str(f, "source_ports"),
+                  Str(f, "destination_ports"), Str(f, "mirrored"), Str(f, "action"),
+                  Str(f, "filter_action"), Str(f, "tunnel_endpoint"), Str(f, "interfaces"),
+                  Str(f, "weight")});
+  }
+  if (table.empty()) {
+    out << "No filters.\n";
+  } else {
+    out << "\n";
+    table.Print(out);
+  }
+}
+
+void PrintSpecificFilters(const Json& filters, std::ostream& out) {
+  PrintTableHead(filters, out);
+  Table table({"ID", "DIRECTION", "SOURCE", "DESTINATION", "PROTOCOL", "SRC PORTS", "DST PORTS",
+               "INTERFACES", "ACTION", "WEIGHT", "ORIGIN", "OVERRIDES"});
+  for (const Json& e : Array(filters, "entries")) {
+    table.AddRow({Str(e, "id"), Str(e, "direction"), Str(e, "source"), Str(e, "destination"),
+                  Str(e, "protocol"), Str(e, "source_ports"), Str(e, "destination_ports"),
+                  Str(e, "interfaces"), Str(e, "action"), Str(e, "weight"),
+                  Origin(Field(e, "origin")), Overridden(Array(e, "overridden"))});
+  }
+  if (table.empty()) {
+    out << "No filter entries.\n";
+  } else {
+    out << "\n";
+    table.Print(out);
+  }
+}
+
+void PrintSas(const Json& sas, std::ostream& out) {
+  out << "IKE SAs (main mode)\n";
+  PrintObjects(Array(sas, "ike_sas"), "(none)", out);
+  out << "\nChild SAs (quick mode)\n";
+  PrintObjects(Array(sas, "child_sas"), "(none)", out);
+}
+
+void PrintStats(const Json& stats, std::ostream& out) {
+  KeyValues lines;
+  Flatten(stats, "", lines);
+  lines.Print(out);
+}
+
+void PrintMatch(const Json& decision, std::ostream& out) {
+  KeyValues lines;
+  lines.Add("Action", Str(decision, "action"));
+  const Json& rule = Field(decision, "rule");
+  lines.Add("Rule", rule.is_null() ? "- (no filter matched)" : Cell(rule));
+  lines.Add("Weight", Str(decision, "weight"));
+  lines.Add("Policy",
+            Cat({Str(decision, "policy"), " (generation ", Str(decision, "generation"), ")"}));
+  const Json& entry = Field(decision, "entry");
+  if (!entry.is_null()) {
+    lines.Add("Entry",
+              Cat({"#", Str(entry, "id"), " ", Str(entry, "direction"), " ", Str(entry, "source"),
+                   " -> ", Str(entry, "destination"), " ", Str(entry, "protocol"), " ports ",
+                   Str(entry, "source_ports"), " -> ", Str(entry, "destination_ports"), ", ",
+                   Origin(Field(entry, "origin"))}));
+  }
+  lines.Add("Reason", Str(decision, "reason"));
+  lines.Print(out);
+}
+
+void PrintTemplates(const Json& templates, std::ostream& out) {
+  Table table({"TEMPLATE"});
+  for (const Json& name : Array(templates, "templates")) table.AddRow({Cell(name)});
+  table.Print(out);
+}
+
+}  // namespace ipsec::sidecar::ipsecctl

@@ -1,0 +1,131 @@
+// ipsecctl's pieces without a server: tables, views, --api parsing, the match body.
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "sidecar/ipsecctl/api_call.h"
+#include "sidecar/ipsecctl/commands.h"
+#include "sidecar/ipsecctl/table.h"
+#include "sidecar/ipsecctl/views.h"
+
+namespace ipsec::sidecar::ipsecctl {
+namespace {
+
+TEST(TableTest, AlignsColumnsWithoutTrailingBlanks) {
+  Table table({"NAME", "ACTION", "NOTE"});
+  table.AddRow({"db", "negotiate", ""});
+  table.AddRow({"allow-all", "permit", "x"});
+  table.AddRow({"é", "block"});
+  std::ostringstream out;
+  table.Print(out);
+  EXPECT_EQ(out.str(),
+            "NAME       ACTION     NOTE\n"
+            "db         negotiate\n"
+            "allow-all  permit     x\n"
+            "é          block\n");
+}
+
+TEST(KeyValuesTest, AlignsValues) {
+  KeyValues kv;
+  kv.Add("Action", "permit");
+  kv.Add("Rule", "-");
+  std::ostringstream out;
+  kv.Print(out);
+  EXPECT_EQ(out.str(), "Action:  permit\nRule:    -\n");
+}
+
+TEST(CellTest, RendersEveryJsonType) {
+  EXPECT_EQ(Cell(nullptr), "-");
+  EXPECT_EQ(Cell("x"), "x");
+  EXPECT_EQ(Cell(true), "yes");
+  EXPECT_EQ(Cell(12), "12");
+  EXPECT_EQ(Cell(Json::array({"eth0", "eth1"})), "eth0,eth1");
+  EXPECT_EQ(Cell(Json::object({{"a", 1}})), "{\"a\":1}");
+  EXPECT_EQ(Str(Json::array(), "key"), "-");  // not an object: no crash
+}
+
+TEST(ViewsTest, PolicyViewShowsRulesListsAndActions) {
+  Json policy = Json::parse(R"({
+    "name": "web-tier", "description": "web to db", "polling_interval_seconds": 10800,
+    "allow_legacy_algorithms": false,
+    "key_exchange": {"proposals": [{"encryption": "aes128gcm16", "integrity": "none",
+      "prf": "prfsha256", "dh_group": "curve25519"}], "ike_sa_lifetime_seconds": 28800,
+      "max_child_sas_per_ike_sa": 0},
+    "filter_lists": [{"name": "to-db", "filters": [{"source": "me", "destination":
+      "10.99.2.0/24", "protocol": "tcp", "source_ports": "any", "destination_ports": 5432,
+      "mirrored": true}]}],
+    "filter_actions": [{"name": "require", "type": "negotiate", "security_methods": [
+      {"protocol": "esp", "esp_encryption": "aes128gcm16", "esp_integrity": "none",
+       "ah_integrity": "none", "lifetime_kilobytes": 100000, "lifetime_seconds": 3600}],
+      "session_key_pfs": true}],
+    "rules": [{"name": "db", "filter_list": "to-db", "filter_action": "require",
+      "auth_methods": [{"type": "psk", "preshared_key": "<redacted>"},
+                       {"type": "certificate", "certificate_authority": "CN=ca"}],
+      "tunnel_endpoint": null, "connection_type": "all", "active": true}],
+    "default_response_rule": {"active": true},
+    "exemptions": {"ike": true, "dns": false}})");
+  std::ostringstream out;
+  PrintPolicy(policy, "4", out);
+  std::string text = out.str();
+  EXPECT_NE(text.find("Policy:                    web-tier (revision 4)"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("aes128gcm16/none/prfsha256/curve25519"), std::string::npos);
+  EXPECT_NE(text.find("dns=off"), std::string::npos);
+  EXPECT_NE(text.find("db    to-db        require        psk, certificate(CN=ca)"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("to-db  0  me      10.99.2.0/24  tcp       any        5432"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("esp aes128gcm16/none 100000KB/3600s"), std::string::npos) << text;
+  EXPECT_NE(text.find("pfs"), std::string::npos);
+  EXPECT_EQ(text.find("<redacted>"), std::string::npos);
+}
+
+TEST(ViewsTest, EmptyStatesSayNone) {
+  std::ostringstream out;
+  PrintSas(Json::parse(R"({"ike_sas":[],"child_sas":[]})"), out);
+  EXPECT_EQ(out.str(), "IKE SAs (main mode)\n(none)\n\nChild SAs (quick mode)\n(none)\n");
+  out.str("");
+  PrintGenericFilters(Json::parse(R"({"policy":null,"default_action":"permit","filters":[]})"),
+                      out);
+  EXPECT_EQ(out.str(), "No policy in force; unmatched traffic: permit\nNo filters.\n");
+  out.str("");
+  PrintPolicyList(Json::parse(R"({"policies":[]})"), out);
+  EXPECT_EQ(out.str(), "No pod-scope policies.\n");
+}
+
+TEST(ParseApiAddressTest, Forms) {
+  auto a = ParseApiAddress("127.0.0.1:9443");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->host, "127.0.0.1");
+  EXPECT_EQ(a->port, 9443);
+  EXPECT_FALSE(a->tls);
+  a = ParseApiAddress("https://[fd00::1]:8443/");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->host, "fd00::1");
+  EXPECT_EQ(a->port, 8443);
+  EXPECT_TRUE(a->tls);
+  a = ParseApiAddress("localhost");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->port, 9443);
+  EXPECT_FALSE(ParseApiAddress("fd00::1:9443").ok());
+  EXPECT_FALSE(ParseApiAddress("host:0").ok());
+  EXPECT_FALSE(ParseApiAddress("host:99999").ok());
+  EXPECT_FALSE(ParseApiAddress(":9443").ok());
+}
+
+TEST(MatchBodyTest, NumbersAndNames) {
+  MatchArgs args;
+  args.direction = "in";
+  args.source = "fd00::1";
+  args.destination = "fd00::2";
+  args.protocol = "58";
+  Json body = MatchBody(args);
+  EXPECT_EQ(body, Json::parse(R"({"direction":"inbound","source":"fd00::1",
+                                  "destination":"fd00::2","protocol":58})"));
+}
+
+}  // namespace
+}  // namespace ipsec::sidecar::ipsecctl
