@@ -123,16 +123,17 @@ Classifier::Verdict Classifier::Lookup(const PacketKey& packet) const {
   Verdict verdict;
   if (packet.source.family() != packet.destination.family()) return verdict;
   const int d = DirectionSlot(packet.direction);
-  uint32_t found;
+  internal::TupleSpace<uint32_t>::Match found;
   if (packet.source.is_v4()) {
     found = index_->v4[d].Find(static_cast<uint32_t>(packet.source.value()),
                                static_cast<uint32_t>(packet.destination.value()), packet);
   } else {
-    found = index_->v6[d].Find(packet.source.value(), packet.destination.value(), packet);
+    auto m = index_->v6[d].Find(packet.source.value(), packet.destination.value(), packet);
+    found = {m.entry, m.action};
   }
-  if (found == internal::TupleSpace<uint32_t>::kNoMatch) return verdict;
-  verdict.entry = &table_.entries[found];
-  verdict.action = verdict.entry->action;
+  if (found.entry == internal::TupleSpace<uint32_t>::kNoMatch) return verdict;
+  verdict.entry = &table_.entries[found.entry];
+  verdict.action = found.action;
   // IPsec never secures multicast or broadcast (FAQ 21); a block still blocks them.
   if (verdict.action == Action::kNegotiate && NeverSecured(table_, packet.destination)) {
     verdict.action = Action::kPermit;
