@@ -160,7 +160,6 @@ CompileContext MakeContext() {
 
 // "100k single-address <-> subnet filters, mirrored": from "me" (one address per family).
 Policy MakeSingleToSubnetPolicy(int filters, bool from_me) {
-  Generator gen(7);
   Policy p;
   p.name = "single-subnet";
   p.filter_actions = {MakeAction("secure", ActionType::kNegotiate)};
@@ -168,7 +167,8 @@ Policy MakeSingleToSubnetPolicy(int filters, bool from_me) {
   for (int i = 0; i < filters; ++i) {
     Filter f;
     f.source = from_me ? AddressSpec::Me(IpFamily::kV4) : AddressSpec::Single(kMyV4);
-    f.destination = AddressSpec::Subnet(gen.V4(), 24);
+    // Distinct /24s from 11.0.0.0 on, so no two filters merge.
+    f.destination = AddressSpec::Subnet(IpAddress::V4(0x0b000000u + (uint32_t(i) << 8)), 24);
     list.filters.push_back(f);
   }
   p.filter_lists.push_back(std::move(list));

@@ -246,21 +246,37 @@ std::vector<size_t> MergeConflicts(std::vector<TableEntry>& entries,
 // Highest weight first; among equal weights the most restrictive action (FAQ 23); then the
 // order the entries were generated in (rule order, filter order, filter before mirror).
 std::vector<TableEntry> OrderAndNumber(std::vector<TableEntry>& entries,
-                                       std::vector<size_t> survivors) {
-  std::sort(survivors.begin(), survivors.end(), [&](size_t a, size_t b) {
-    const TableEntry& x = entries[a];
-    const TableEntry& y = entries[b];
+                                       const std::vector<size_t>& survivors) {
+  // Sort compact keys rather than indices into the (large) entries: far fewer cache misses.
+  struct SortKey {
+    uint64_t weight;
+    Action action;
+    size_t index;
+  };
+  std::vector<SortKey> keys;
+  keys.reserve(survivors.size());
+  for (size_t i : survivors) keys.push_back({entries[i].weight, entries[i].action, i});
+  std::sort(keys.begin(), keys.end(), [](const SortKey& x, const SortKey& y) {
     if (x.weight != y.weight) return x.weight > y.weight;
     if (x.action != y.action) return x.action > y.action;
-    return a < b;
+    return x.index < y.index;
   });
   std::vector<TableEntry> out;
-  out.reserve(survivors.size());
-  for (size_t i : survivors) {
-    out.push_back(std::move(entries[i]));
+  out.reserve(keys.size());
+  for (const SortKey& k : keys) {
+    out.push_back(std::move(entries[k.index]));
     out.back().id = static_cast<uint32_t>(out.size());
   }
   return out;
+}
+
+// Room for a mirrored filter per address of "me" (a guess: only to avoid regrowing).
+size_t EstimateEntries(const Policy& policy, const CompileContext& context) {
+  size_t my_addresses = 0;
+  for (const PodInterface& itf : context.interfaces) my_addresses += itf.addresses.size();
+  size_t filters = 0;
+  for (const FilterList& list : policy.filter_lists) filters += list.filters.size();
+  return filters * 2 * std::max<size_t>(1, my_addresses / 2) + 64;
 }
 
 }  // namespace
@@ -271,6 +287,7 @@ Result<FilterTable> CompilePolicy(const Policy& policy, const CompileContext& co
   table.policy = policy.name;
   table.default_response_active = policy.default_response.active;
   std::vector<TableEntry> drafts;
+  drafts.reserve(EstimateEntries(policy, context));
   for (const Rule& rule : policy.rules) {
     if (!rule.active) continue;  // an inactive rule contributes nothing
     ++table.active_rules;
@@ -282,7 +299,7 @@ Result<FilterTable> CompilePolicy(const Policy& policy, const CompileContext& co
   }
   AppendExemptions(policy.exemptions, context, &drafts, &table.generic);
   std::vector<size_t> survivors = MergeConflicts(drafts, &table.conflicts_resolved);
-  table.entries = OrderAndNumber(drafts, std::move(survivors));
+  table.entries = OrderAndNumber(drafts, survivors);
   table.broadcast_addresses = DirectedBroadcasts(context);
   return table;
 }
