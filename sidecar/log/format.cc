@@ -4,7 +4,6 @@
 
 #include <cctype>
 #include <cstdio>
-
 #include <nlohmann/json.hpp>
 
 #include "sidecar/log/redact.h"
@@ -107,9 +106,8 @@ Result<Severity> ParseSeverity(std::string_view text) {
   if (text == "info") return Severity::kInfo;
   if (text == "warning" || text == "warn") return Severity::kWarning;
   if (text == "error") return Severity::kError;
-  return MakeError(ErrorCode::kInvalidArgument,
-                   "unknown log level '" + std::string(text) +
-                       "' (expected debug, info, warning or error)");
+  return MakeError(ErrorCode::kInvalidArgument, "unknown log level '" + std::string(text) +
+                                                    "' (expected debug, info, warning or error)");
 }
 
 std::string Rfc3339Millis(WallTime t) {

@@ -66,8 +66,8 @@ Status IkeLog::Enable() {
   if (fd_ >= 0) return Status::Ok();
   if (Status s = MakeDirs(options_.directory, 0750); !s.ok()) return s;
   if (Status s = OpenFileLocked(); !s.ok()) return s;
-  WriteLocked(Line(Event{"ike.log", Severity::kInfo, "IKE logging enabled"}
-                       .With("max_bytes", std::to_string(options_.max_bytes))));
+  WriteLocked(Line(Event{"ike.log", Severity::kInfo, "IKE logging enabled"}.With(
+      "max_bytes", std::to_string(options_.max_bytes))));
   return Status::Ok();
 }
 

@@ -72,9 +72,9 @@ class IkeLog final : public engine::telemetry::EventSink {
   const std::string path_;
   const std::string saved_path_;
   mutable std::mutex mu_;
-  int fd_ = -1;         // guarded by mu_; -1 while disabled
-  uint64_t size_ = 0;   // guarded by mu_; bytes in the open file
-  uint64_t errors_ = 0; // guarded by mu_
+  int fd_ = -1;          // guarded by mu_; -1 while disabled
+  uint64_t size_ = 0;    // guarded by mu_; bytes in the open file
+  uint64_t errors_ = 0;  // guarded by mu_
 };
 
 }  // namespace ipsec::sidecar::log

@@ -8,8 +8,8 @@ namespace {
 
 // Secret key names, lower case, with '-' and camel case folded to '_' by Normalize().
 constexpr std::array<std::string_view, 9> kSecretNames = {
-    "preshared_key", "presharedkey", "pre_shared_key", "psk", "private_key", "secret", "password", "passphrase",
-    "token"};
+    "preshared_key", "presharedkey", "pre_shared_key", "psk",  "private_key",
+    "secret",        "password",     "passphrase",     "token"};
 
 // Lower case; '-' becomes '_'; an upper-case letter after a lower-case one gets a '_' first
 // ("presharedKey" -> "preshared_key").
@@ -41,8 +41,8 @@ size_t ValueLength(std::string_view text, size_t pos) {
     return std::min(i + 1, text.size()) - pos;
   }
   size_t i = pos;
-  while (i < text.size() && !std::isspace(static_cast<unsigned char>(text[i])) &&
-         text[i] != ',' && text[i] != ';' && text[i] != '}' && text[i] != ']') {
+  while (i < text.size() && !std::isspace(static_cast<unsigned char>(text[i])) && text[i] != ',' &&
+         text[i] != ';' && text[i] != '}' && text[i] != ']') {
     ++i;
   }
   return i - pos;

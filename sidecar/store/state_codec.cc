@@ -2,9 +2,8 @@
 
 #include <algorithm>
 #include <exception>
-#include <set>
-
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "api/dto/policy_json.h"
 #include "engine/policy/validate.h"
@@ -114,10 +113,9 @@ Result<LocalState> DecodeBody(const Json& j, const std::string& file) {
   if (state.assigned && !names.count(*state.assigned)) {
     return Corrupt(file, "the assigned policy '" + *state.assigned + "' is not stored");
   }
-  std::sort(state.policies.begin(), state.policies.end(),
-            [](const StoredPolicy& a, const StoredPolicy& b) {
-              return a.policy.name < b.policy.name;
-            });
+  std::sort(
+      state.policies.begin(), state.policies.end(),
+      [](const StoredPolicy& a, const StoredPolicy& b) { return a.policy.name < b.policy.name; });
   return state;
 }
 
@@ -132,9 +130,9 @@ Result<std::string> EncodeState(const LocalState& state) {
     j["assigned"] = state.assigned ? Json(*state.assigned) : Json(nullptr);
     Json policies = Json::array();
     for (const StoredPolicy& p : state.policies) {
-      policies.push_back(Json{{"revision", p.revision},
-                              {"policy", api::dto::PolicyToJson(p.policy,
-                                                                api::dto::SecretMode::kInclude)}});
+      policies.push_back(
+          Json{{"revision", p.revision},
+               {"policy", api::dto::PolicyToJson(p.policy, api::dto::SecretMode::kInclude)}});
     }
     j["policies"] = std::move(policies);
     j["checksum"] = Crc32Text(Canonical(j));

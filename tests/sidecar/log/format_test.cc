@@ -11,9 +11,7 @@ using engine::telemetry::Event;
 using engine::telemetry::Severity;
 
 // 2026-11-27T10:00:00.123Z
-WallTime FixedTime() {
-  return WallTime(std::chrono::milliseconds(1795773600123LL));
-}
+WallTime FixedTime() { return WallTime(std::chrono::milliseconds(1795773600123LL)); }
 
 TEST(FormatTest, Rfc3339WithMilliseconds) {
   EXPECT_EQ(Rfc3339Millis(FixedTime()), "2026-11-27T10:00:00.123Z");

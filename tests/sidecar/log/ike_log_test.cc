@@ -1,9 +1,8 @@
 #include "sidecar/log/ike_log.h"
 
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <filesystem>
 #include <thread>
@@ -130,7 +129,8 @@ TEST_F(IkeLogTest, RotatesWhenTheSizeLimitIsReached) {
   ASSERT_TRUE(log);
   ASSERT_TRUE(log->Enable().ok());
   for (int i = 0; i < 100; ++i) {
-    log->Emit(Event{"ike.msg", Severity::kInfo, "line " + std::to_string(i) + std::string(80, '.')});
+    log->Emit(
+        Event{"ike.msg", Severity::kInfo, "line " + std::to_string(i) + std::string(80, '.')});
   }
   ASSERT_TRUE(Exists(log->saved_path()));
   const auto size = std::filesystem::file_size(log->path());

@@ -1,16 +1,14 @@
 #include "sidecar/log/json_log.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
 
-#include <gtest/gtest.h>
-
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "tests/sidecar/temp_dir.h"
 
@@ -106,8 +104,8 @@ TEST_F(JsonLoggerTest, TextFormat) {
 
 TEST_F(JsonLoggerTest, NeverWritesSecrets) {
   JsonLogger logger(Opts(LogFormat::kJson, Severity::kDebug));
-  logger.Emit(Event{"audit.policy_change", Severity::kInfo, "preshared_key=abc123"}
-                  .With("preshared_key", "abc123"));
+  logger.Emit(Event{"audit.policy_change", Severity::kInfo, "preshared_key=abc123"}.With(
+      "preshared_key", "abc123"));
   std::string text = ReadFile(path_);
   EXPECT_EQ(text.find("abc123"), std::string::npos) << text;
 }

@@ -2,9 +2,8 @@
 
 // Policies and states for the store tests.
 
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "engine/policy/templates.h"
 #include "engine/service/engine_service.h"

@@ -1,11 +1,10 @@
 #include "sidecar/store/state_store.h"
 
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <filesystem>
 #include <thread>
@@ -126,7 +125,9 @@ TEST_F(StateStoreTest, CorruptFilesStopLoadingAndNameTheFile) {
 
   WriteFile(StateFile(), good.substr(0, good.size() / 2));
   ExpectLoadCorrupt("not valid JSON");
-  WriteFile(StateFile(), "\x7f" "ELF\x02\x01\x01 garbage");
+  WriteFile(StateFile(),
+            "\x7f"
+            "ELF\x02\x01\x01 garbage");
   ExpectLoadCorrupt("not valid JSON");
   WriteFile(StateFile(), "");
   ExpectLoadCorrupt("empty");
