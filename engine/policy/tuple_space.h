@@ -22,9 +22,13 @@
 //
 // Internal to engine/policy (classifier.cc); not part of the module's interface.
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <bit>
 #include <cstdint>
+#include <cstdlib>
+#include <new>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -92,6 +96,35 @@ inline bool InterfaceMatches(const std::vector<std::string>* listed, std::string
   return false;
 }
 
+// Allocates large arrays on 2 MiB boundaries and asks for transparent huge pages: a lookup
+// touches a random slot of each large table, and with 4 KiB pages most such touches would also
+// miss the TLB. A hint only; without THP the memory is ordinary.
+template <typename T>
+struct HugePageAllocator {
+  using value_type = T;
+  static constexpr size_t kHuge = size_t{2} << 20;
+  HugePageAllocator() = default;
+  template <typename U>
+  HugePageAllocator(const HugePageAllocator<U>&) {}  // NOLINT: allocator rebinding
+  T* allocate(size_t n) {
+    const size_t bytes = n * sizeof(T);
+    if (bytes < kHuge) return static_cast<T*>(::operator new(bytes, std::align_val_t{alignof(T)}));
+    const size_t rounded = (bytes + kHuge - 1) / kHuge * kHuge;
+    void* p = std::aligned_alloc(kHuge, rounded);
+    if (p == nullptr) throw std::bad_alloc();
+    madvise(p, rounded, MADV_HUGEPAGE);
+    return static_cast<T*>(p);
+  }
+  void deallocate(T* p, size_t n) {
+    if (n * sizeof(T) < kHuge) {
+      ::operator delete(p, std::align_val_t{alignof(T)});
+    } else {
+      std::free(p);
+    }
+  }
+  bool operator==(const HugePageAllocator&) const = default;
+};
+
 template <typename Addr>
 class TupleSpace {
  public:
@@ -119,7 +152,7 @@ class TupleSpace {
   struct Check {
     uint16_t sport_lo, sport_hi, dport_lo, dport_hi;
     int16_t protocol;  // -1: any
-    Action action;
+    uint8_t action;    // an Action; one byte keeps a slot in 32 bytes
     // In a slot: the key's prefixes lie inside the entry's ranges and it names no interface,
     // so a key match plus this check is a full match.
     bool complete;
@@ -132,8 +165,9 @@ class TupleSpace {
   };
   // count == 0: empty. count == 1: `begin` is the candidate, and `entry` and `check` copy it,
   // so the common hit (one exact entry per key) costs one cache line. count > 1: `begin` is
-  // the start of the bucket's list in lists_.
-  struct Slot {
+  // the start of the bucket's list in lists_. Aligned so that no slot straddles two lines
+  // (32 bytes for IPv4, 64 for IPv6).
+  struct alignas(sizeof(Key) == 8 ? 32 : 64) Slot {
     Key key;
     uint32_t begin;
     uint32_t count;
@@ -146,8 +180,9 @@ class TupleSpace {
     uint32_t best;  // the best (smallest) candidate it holds
     int shift;      // 64 - log2(slots.size()): the hash's top bits pick the home slot
     uint64_t slot_mask;
-    std::vector<Slot> slots;
+    std::vector<Slot, HugePageAllocator<Slot>> slots;
   };
+  static_assert(sizeof(Slot) == (sizeof(Key) == 8 ? 32 : 64), "one slot per half/full line");
   struct PendingKey {
     Key key;
     uint32_t candidate;
@@ -177,7 +212,7 @@ class TupleSpace {
   static size_t Probe(const Tuple& t, const Key& key, size_t home);
   void BuildTuple(Tuple& t, std::vector<PendingKey>& pending);
 
-  std::vector<Candidate> candidates_;  // in rank order
+  std::vector<Candidate, HugePageAllocator<Candidate>> candidates_;  // in rank order
   std::vector<Tuple> tuples_;          // by best rank after Build()
   std::vector<std::vector<PendingKey>> pending_;  // per tuple, until Build()
   std::vector<int> tuple_of_;          // [src_len * (kBits + 1) + dst_len] -> tuple, or -1
@@ -209,7 +244,7 @@ void TupleSpace<Addr>::Add(const TableEntry& e, uint32_t entry_index) {
                   e.destination_ports.first,
                   e.destination_ports.last,
                   e.protocol ? static_cast<int16_t>(*e.protocol) : int16_t{-1},
-                  e.action,
+                  static_cast<uint8_t>(e.action),
                   false};
   c.entry = entry_index;
   c.interfaces = e.interfaces.empty() ? nullptr : &e.interfaces;
@@ -324,7 +359,7 @@ typename TupleSpace<Addr>::Match TupleSpace<Addr>::Find(Addr src, Addr dst,
           (slot.check.complete ? Passes(slot.check, packet)
                                : Matches(candidates_[slot.begin], src, dst, packet))) {
         best = slot.begin;
-        match = {slot.entry, slot.check.action};
+        match = {slot.entry, static_cast<Action>(slot.check.action)};
       }
       continue;
     }
@@ -333,7 +368,7 @@ typename TupleSpace<Addr>::Match TupleSpace<Addr>::Find(Addr src, Addr dst,
       if (c >= best) break;
       if (Matches(candidates_[c], src, dst, packet)) {
         best = c;
-        match = {candidates_[c].entry, candidates_[c].check.action};
+        match = {candidates_[c].entry, static_cast<Action>(candidates_[c].check.action)};
         break;
       }
     }

@@ -223,6 +223,31 @@ TEST(ClassifierTest, HandBuiltTableRanksByWeightNotId) {
   EXPECT_EQ(c.Classify(Packet(Direction::kOutbound, "1.2.3.4", "5.6.7.8")).entry->id, 2u);
 }
 
+// Large enough that the index's tables take the huge-page allocation path.
+TEST(ClassifierTest, LargeTable) {
+  Policy p = BasePolicy();
+  std::vector<Filter> filters;
+  for (uint32_t i = 0; i < 70000; ++i) {
+    filters.push_back(MakeFilter(AddressSpec::Me(IpFamily::kV4),
+                                 AddressSpec::Single(IpAddress::V4(0x0b000000u + i)), {}, {}, {},
+                                 false));
+  }
+  AddRule(p, "many", std::move(filters), "secure");
+  CompileContext ctx;
+  ctx.interfaces = {PodInterface{"eth0", {{Ip("10.99.1.2"), 24}}}};
+  Classifier c(CompileOk(p, ctx));
+  ASSERT_EQ(c.table().entries.size(), 70000u);
+  for (uint32_t i = 0; i < 70000; i += 997) {
+    PacketKey k = Packet(Direction::kOutbound, "10.99.1.2", "0.0.0.0");
+    k.destination = IpAddress::V4(0x0b000000u + i);
+    Decision d = c.Classify(k);
+    ASSERT_NE(d.entry, nullptr);
+    EXPECT_EQ(d.entry->destination.first, k.destination);
+    EXPECT_EQ(d.action, Action::kNegotiate);
+  }
+  EXPECT_EQ(c.Classify(Packet(Direction::kOutbound, "10.99.1.2", "12.0.0.0")).entry, nullptr);
+}
+
 // ---- Randomized comparison with the reference -----------------------------------------------
 
 class RandomTables {
