@@ -10,6 +10,7 @@
 
 #include "sidecar/metrics/api_metrics.h"
 #include "sidecar/metrics/event_counter.h"
+#include "sidecar/metrics/listener_waker.h"
 #include "sidecar/metrics/service_collector.h"
 
 #ifndef IPSEC_VERSION
@@ -42,7 +43,11 @@ const char* BuildVersion() { return IPSEC_VERSION; }
 
 Exporter::Exporter() = default;
 
-Exporter::~Exporter() { exposer_.reset(); }
+Exporter::~Exporter() {
+  if (!exposer_) return;
+  ListenerWaker waker(listen_host_, port_);  // stop in milliseconds, not civetweb's 2 s
+  exposer_.reset();
+}
 
 Result<std::unique_ptr<Exporter>> Exporter::Start(Options options) {
   if (Status s = CheckListen(options.listen); !s.ok()) return s.error();
@@ -71,6 +76,7 @@ Result<std::unique_ptr<Exporter>> Exporter::Start(Options options) {
                        "metrics listener on " + options.listen + " reports no port");
     }
     e->port_ = static_cast<uint16_t>(ports.front());
+    e->listen_host_ = options.listen.substr(0, options.listen.rfind(':'));
   } catch (const std::exception& ex) {  // civetweb throws when it cannot bind
     return MakeError(ErrorCode::kUnavailable,
                      "cannot serve metrics on " + options.listen + ": " + ex.what());

@@ -9,7 +9,7 @@
 //   the engine's policy and IKE figures (service_collector.h), read at scrape time
 //
 // Lifetime: the service passed in must outlive the Exporter. Destroying the Exporter stops the
-// listener before anything it reads goes away.
+// listener (in tens of milliseconds: listener_waker.h) before anything it reads goes away.
 // Thread-safe: every method may be called from any thread.
 
 #include <cstdint>
@@ -73,6 +73,7 @@ class Exporter {
   std::unique_ptr<EventCounter> events_;
   std::shared_ptr<ServiceCollector> service_collector_;  // null without a service
   uint16_t port_ = 0;
+  std::string listen_host_;
   // Declared last: destroyed first, so no scrape runs while the rest is torn down.
   std::unique_ptr<prometheus::Exposer> exposer_;
 };
