@@ -15,6 +15,8 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <string>
+#include <vector>
 
 #include "engine/telemetry/event.h"
 #include "sidecar/log/format.h"
@@ -28,6 +30,9 @@ class JsonLogger final : public engine::telemetry::EventSink {
     LogFormat format = LogFormat::kJson;
     engine::telemetry::Severity min_severity = engine::telemetry::Severity::kInfo;
     std::function<WallTime()> now;  // empty: the system clock (tests inject a fixed time)
+    // Event types starting with one of these are not written (e.g. {"ike."}: per-message IKE
+    // events belong in the IKE log, not on stderr). Audit events are always written.
+    std::vector<std::string> skip_prefixes;
   };
 
   explicit JsonLogger(Options options);
@@ -43,9 +48,12 @@ class JsonLogger final : public engine::telemetry::EventSink {
   uint64_t write_errors() const { return write_errors_.load(std::memory_order_relaxed); }
 
  private:
+  bool Filtered(const engine::telemetry::Event& event) const;
+
   const int fd_;
   const LogFormat format_;
   const std::function<WallTime()> now_;
+  const std::vector<std::string> skip_prefixes_;
   std::atomic<int> min_severity_;
   std::atomic<uint64_t> write_errors_{0};
   std::mutex write_mu_;  // serializes writes to fd_

@@ -96,6 +96,19 @@ TEST_F(JsonLoggerTest, AuditEventsAreAlwaysWritten) {
   EXPECT_EQ(j["route"], "POST /v1/policies");
 }
 
+TEST_F(JsonLoggerTest, SkipsPrefixesButNeverAudit) {
+  auto o = Opts(LogFormat::kJson, Severity::kDebug);
+  o.skip_prefixes = {"ike.", "audit."};
+  JsonLogger logger(o);
+  logger.Emit(Event{"ike.sa_init", Severity::kError, "to the IKE log only"});
+  logger.Emit(Event{"ikev2", Severity::kInfo, "not the prefix"});
+  logger.Emit(Event{"audit.config_change", Severity::kInfo, "ike logging on"});
+  auto lines = Lines(ReadFile(path_));
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(nlohmann::json::parse(lines[0])["event"], "ikev2");
+  EXPECT_EQ(nlohmann::json::parse(lines[1])["event"], "audit.config_change");
+}
+
 TEST_F(JsonLoggerTest, TextFormat) {
   JsonLogger logger(Opts(LogFormat::kText, Severity::kInfo));
   logger.Emit(Event{"policy.applied", Severity::kInfo, "in force"}.With("scope", "pod"));
