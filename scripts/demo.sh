@@ -17,7 +17,7 @@ scripts/build.sh Release ipsec-sidecar ipsecctl | tail -n 1
 sidecar=$repo/build/sidecar/app/ipsec-sidecar
 ctl=$repo/build/sidecar/ipsecctl/ipsecctl
 
-sfx=$(tr -dc a-z0-9 </dev/urandom | head -c 6)
+sfx=$(printf "%04x%02x" $RANDOM $((RANDOM % 256)))
 node=demo-node-$sfx
 pods=(demo-pod-a-$sfx demo-pod-b-$sfx)
 work=$(mktemp -d /tmp/ipsec-demo-XXXXXX)
