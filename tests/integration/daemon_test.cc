@@ -6,7 +6,10 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <sys/wait.h>
+
 #include <atomic>
+#include <set>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -180,8 +183,10 @@ TEST_F(DaemonTest, EveryAcknowledgedWriteSurvivesSigkill) {
   std::atomic<bool> stop{false};
   std::thread writer([&] {
     for (int i = 0; !stop; ++i) {
-      json p = {{"name", "p" + std::to_string(i)}, {"description", "write " + std::to_string(i)}};
-      CommandResult r = d->Http("PUT", "/v1/policies/p" + std::to_string(i), p.dump());
+      std::string name = "p";
+      name += std::to_string(i);
+      json p = {{"name", name}, {"description", "write"}};
+      CommandResult r = d->Http("PUT", "/v1/policies/" + name, p.dump());
       if (Status(r) != 201) break;  // the daemon died mid-request: not acknowledged
       acknowledged = i + 1;
     }
@@ -197,7 +202,9 @@ TEST_F(DaemonTest, EveryAcknowledgedWriteSurvivesSigkill) {
   std::set<std::string> names;
   for (const auto& item : list["policies"]) names.insert(item["policy"]["name"]);
   for (int i = 0; i < acked; ++i) {
-    EXPECT_TRUE(names.count("p" + std::to_string(i))) << "acknowledged write p" << i << " lost";
+    std::string name = "p";
+    name += std::to_string(i);
+    EXPECT_TRUE(names.count(name)) << "acknowledged write " << name << " lost";
   }
 }
 
@@ -229,7 +236,7 @@ TEST_F(DaemonTest, MetricsScrapedFromTheNodePassPromtool) {
     EXPECT_NE(scrape.out.find(name), std::string::npos) << name << " missing";
   }
   EXPECT_NE(scrape.out.find("ipsec_policy_rules_in_force 5"), std::string::npos) << scrape.out;
-  CommandResult lint = Run({"promtool", "check", "metrics"}, scrape.out);
+  CommandResult lint = ipsec::testing::Run({"promtool", "check", "metrics"}, scrape.out);
   ASSERT_NE(lint.exit_code, 127) << "promtool is missing: run scripts/install-deps.sh";
   EXPECT_EQ(lint.exit_code, 0) << lint.out << lint.err;
 }
