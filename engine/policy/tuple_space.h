@@ -5,10 +5,11 @@
 // table: one TupleSpace per (direction, family), built once, then read-only.
 //
 // Each entry's source and destination ranges are split into prefixes (prefix_cover.h). All
-// (source prefix, destination prefix) keys with the same pair of prefix lengths — a "tuple" —
-// go into one open-addressing hash table keyed by the masked addresses; a bucket lists its
-// candidates by rank. A lookup masks the packet's addresses once per tuple and probes. Protocol,
-// ports and interface are checked on the candidates found. Tuples are visited in the order of
+// (source prefix, destination prefix) keys with the same pair of prefix lengths and the same
+// protocol (or any) — a "tuple" — go into one open-addressing hash table keyed by the masked
+// addresses; a bucket lists its candidates by rank. A lookup skips the tuples of other
+// protocols, masks the packet's addresses once per remaining tuple and probes. Ports and
+// interface are checked on the candidates found. Tuples are visited in the order of
 // the best rank they hold, so the search stops as soon as the best match so far outranks every
 // remaining tuple (priority pruning).
 //
@@ -31,6 +32,7 @@
 #include <new>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "engine/common/ip_address.h"
@@ -177,6 +179,7 @@ class TupleSpace {
   struct Tuple {
     Addr src_mask;
     Addr dst_mask;
+    int protocol;   // the one protocol of its entries, or -1 for entries of any protocol
     uint32_t best;  // the best (smallest) candidate it holds
     int shift;      // 64 - log2(slots.size()): the hash's top bits pick the home slot
     uint64_t slot_mask;
@@ -215,7 +218,7 @@ class TupleSpace {
   std::vector<Candidate, HugePageAllocator<Candidate>> candidates_;  // in rank order
   std::vector<Tuple> tuples_;          // by best rank after Build()
   std::vector<std::vector<PendingKey>> pending_;  // per tuple, until Build()
-  std::vector<int> tuple_of_;          // [src_len * (kBits + 1) + dst_len] -> tuple, or -1
+  std::unordered_map<uint32_t, int> tuple_of_;  // (lengths, protocol) -> tuple, until Build()
   std::vector<uint32_t> lists_;        // bucket lists, each in rank order
 };
 
@@ -259,15 +262,16 @@ void TupleSpace<Addr>::Add(const TableEntry& e, uint32_t entry_index) {
       dst = {Quantize(CoveringPrefix(c.dst_lo, c.dst_hi, kBits))};
     }
   }
-  if (tuple_of_.empty()) tuple_of_.assign((kBits + 1) * (kBits + 1), -1);
   for (const Prefix& s : src) {
     for (const Prefix& d : dst) {
-      int& slot = tuple_of_[s.len * (kBits + 1) + d.len];
-      if (slot < 0) {
-        slot = static_cast<int>(tuples_.size());
+      const uint32_t id = static_cast<uint32_t>((s.len * (kBits + 1) + d.len) << 9) |
+                          static_cast<uint32_t>(c.check.protocol + 1);
+      auto [it, added] = tuple_of_.emplace(id, static_cast<int>(tuples_.size()));
+      const int slot = it->second;
+      if (added) {
         tuples_.push_back(Tuple{static_cast<Addr>(PrefixMaskBits(kBits, s.len)),
-                                static_cast<Addr>(PrefixMaskBits(kBits, d.len)), index, 0, 0,
-                                {}});
+                                static_cast<Addr>(PrefixMaskBits(kBits, d.len)),
+                                c.check.protocol, index, 0, 0, {}});
         pending_.emplace_back();
       }
       pending_[slot].push_back(
@@ -326,7 +330,6 @@ void TupleSpace<Addr>::Build() {
   pending_.clear();
   pending_.shrink_to_fit();
   tuple_of_.clear();
-  tuple_of_.shrink_to_fit();
   std::stable_sort(tuples_.begin(), tuples_.end(),
                    [](const Tuple& a, const Tuple& b) { return a.best < b.best; });
 }
@@ -342,6 +345,7 @@ typename TupleSpace<Addr>::Match TupleSpace<Addr>::Find(Addr src, Addr dst,
   const size_t prefetched = std::min(tuples_.size(), kPrefetched);
   for (size_t i = 0; i < prefetched; ++i) {
     const Tuple& t = tuples_[i];
+    if (t.protocol >= 0 && t.protocol != packet.protocol) continue;
     keys[i] = Traits::MakeKey(src & t.src_mask, dst & t.dst_mask);
     homes[i] = Home(t, keys[i]);
     __builtin_prefetch(&t.slots[homes[i]]);
@@ -351,6 +355,7 @@ typename TupleSpace<Addr>::Match TupleSpace<Addr>::Find(Addr src, Addr dst,
   for (size_t i = 0; i < tuples_.size(); ++i) {
     const Tuple& t = tuples_[i];
     if (t.best >= best) break;  // priority pruning: nothing left can outrank `best`
+    if (t.protocol >= 0 && t.protocol != packet.protocol) continue;
     Key key = i < prefetched ? keys[i] : Traits::MakeKey(src & t.src_mask, dst & t.dst_mask);
     const Slot& slot = t.slots[Probe(t, key, i < prefetched ? homes[i] : Home(t, key))];
     if (slot.count == 0) continue;
