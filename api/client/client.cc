@@ -232,6 +232,7 @@ Result<Response> Client::Impl::Exchange(const HttpRequest& request, bool& retrya
   }
   bhttp::response_parser<bhttp::string_body> parser;
   parser.body_limit(kResponseBodyLimit);
+  if (request.method() == bhttp::verb::head) parser.skip(true);  // no body follows
   Lowest().expires_after(options.timeout);
   ec = RunOne([&](auto handler) {
     if (secure) return bhttp::async_read(*secure, buffer, parser, handler);

@@ -1,5 +1,6 @@
 #include "api/http/session.h"
 
+#include <array>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/beast/core.hpp>
@@ -173,6 +174,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
 
   void RejectRequest(beast_http::status status, std::string_view code, std::string message) {
     state_ = State::kBusy;
+    unread_input_ = true;
     started_ = Clock::now();
     Log(LogKind::kConnectionError, static_cast<int>(status), message);
     Reply(MakeErrorResponse(status, code, message), std::string(kServerRoute), true);
@@ -196,7 +198,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     }
     Log(LogKind::kAuthFailure, response.result_int(), decision.message);
     // The body was not read: the connection cannot carry another request unless it had none.
-    Reply(std::move(response), std::string(kServerRoute), !parser_->is_done());
+    unread_input_ = !parser_->is_done();
+    Reply(std::move(response), std::string(kServerRoute), unread_input_);
     return false;
   }
 
@@ -271,7 +274,19 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
           [self = this->shared_from_this()](beast::error_code) { Lowest(self->stream_).close(); });
     } else {
       Lowest(stream_).socket().shutdown(tcp::socket::shutdown_send, ignored);
+      if (unread_input_) Linger();
     }
+  }
+
+  // Closing a socket with unread input makes the kernel send RST, which can destroy the
+  // response before the client reads it. So after a response that left the request unread
+  // (401 before the body, 413, 400) discard input until the client closes, for a short while.
+  void Linger() {
+    Lowest(stream_).expires_after(std::chrono::seconds(1));
+    Lowest(stream_).async_read_some(net::buffer(scratch_), [self = this->shared_from_this()](
+                                                               beast::error_code ec, std::size_t) {
+      if (!ec) self->Linger();
+    });
   }
 
   void Log(LogKind kind, int status, std::string message) {
@@ -286,6 +301,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   State state_ = State::kAwaitHeader;
   bool first_request_ = true;
   bool close_after_write_ = false;
+  bool unread_input_ = false;         // closing after a request that was not read to its end
+  std::array<char, 4096> scratch_{};  // Linger()'s discarded input
   beast::flat_buffer buffer_;
   std::optional<Parser> parser_;
   std::optional<beast_http::response<beast_http::empty_body>> continue_;

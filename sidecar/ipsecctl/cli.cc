@@ -174,7 +174,11 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     GlobalOptions global;
     Action action;
     CLI::App app(kDescription, "ipsecctl");
-    app.footer(kExitCodeHelp);
+    // Subcommands inherit the footer they see when added: the short one; the top gets all.
+    app.footer(
+        "Global options (--api, --token-file, -o, ...): ipsecctl --help\n"
+        "Exit codes: 0 ok, 1 usage, 2 rejected (4xx), 3 unreachable, 4 auth (401), 5 server "
+        "error");
     app.fallthrough();
     app.require_subcommand(1, 1);
     CLI::Option* token_file = AddGlobalOptions(app, global);
@@ -182,6 +186,7 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     AddShowCommands(app, action);
     AddMatchCommand(app, action);
     AddOtherCommands(app, action, err);
+    app.footer(kExitCodeHelp);
     try {
       app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
