@@ -152,7 +152,10 @@ int Commands::SetIkeLogging(bool enabled) {
 
 int Commands::DeleteAll() {
   return Print(api_.Call("DELETE", "/v1/policies"), [&](const Json& j) {
-    out_ << "removed " << Str(j, "deleted") << " pod-scope policies and the pod-scope assignment\n";
+    const Json& deleted = Field(j, "deleted");
+    out_ << "removed " << Cell(deleted)
+         << (deleted == 1 ? " pod-scope policy" : " pod-scope policies")
+         << " and the pod-scope assignment\n";
   });
 }
 

@@ -95,7 +95,9 @@ void PrintGenericFilters(const Json& filters, std::ostream& out) {
                "DST PORTS", "MIRRORED", "ACTION", "FILTER ACTION", "TUNNEL", "INTERFACES",
                "WEIGHT"});
   for (const Json& f : Array(filters, "filters")) {
-    table.AddRow({Str(f, "rule"), Str(f, "filter_list"), Str(f, "filter_index"), Str(f, "source"),
+    const Json& exemption = Field(f, "exemption");
+    std::string rule = exemption.is_null() ? Str(f, "rule") : "exemption " + Cell(exemption);
+    table.AddRow({rule, Str(f, "filter_list"), Str(f, "filter_index"), Str(f, "source"),
                   Str(f, "destination"), Str(f, "protocol"), Str(f, "source_ports"),
                   Str(f, "destination_ports"), Str(f, "mirrored"), Str(f, "action"),
                   Str(f, "filter_action"), Str(f, "tunnel_endpoint"), Str(f, "interfaces"),
@@ -144,11 +146,15 @@ void PrintMatch(const Json& decision, std::ostream& out) {
   KeyValues lines;
   lines.Add("Action", Str(decision, "action"));
   const Json& rule = Field(decision, "rule");
-  lines.Add("Rule", rule.is_null() ? "- (no filter matched)" : Cell(rule));
+  const Json& entry = Field(decision, "entry");
+  if (!rule.is_null()) {
+    lines.Add("Rule", Cell(rule));
+  } else {
+    lines.Add("Rule", entry.is_null() ? "- (no filter matched)" : Origin(Field(entry, "origin")));
+  }
   lines.Add("Weight", Str(decision, "weight"));
   lines.Add("Policy",
             Cat({Str(decision, "policy"), " (generation ", Str(decision, "generation"), ")"}));
-  const Json& entry = Field(decision, "entry");
   if (!entry.is_null()) {
     lines.Add("Entry",
               Cat({"#", Str(entry, "id"), " ", Str(entry, "direction"), " ", Str(entry, "source"),

@@ -96,6 +96,30 @@ TEST(ViewsTest, EmptyStatesSayNone) {
   EXPECT_EQ(out.str(), "No pod-scope policies.\n");
 }
 
+TEST(ViewsTest, ExemptionsNameThemselves) {
+  std::ostringstream out;
+  PrintMatch(Json::parse(R"({"action":"permit","policy":"p","generation":2,"rule":null,
+      "weight":9,"entry":{"id":17,"direction":"outbound","source":"0.0.0.0/0",
+      "destination":"0.0.0.0/0","protocol":"udp","source_ports":"any",
+      "destination_ports":"53","origin":{"kind":"exemption","exemption":"dns"}},
+      "reason":"exemption 'dns'"})"),
+             out);
+  EXPECT_NE(out.str().find("Rule:    exemption dns\n"), std::string::npos) << out.str();
+  out.str("");
+  PrintMatch(Json::parse(R"({"action":"permit","policy":null,"generation":1,"rule":null,
+      "weight":null,"entry":null,"reason":"default"})"),
+             out);
+  EXPECT_NE(out.str().find("Rule:    - (no filter matched)\n"), std::string::npos) << out.str();
+  out.str("");
+  PrintGenericFilters(Json::parse(R"({"policy":"p","scope":"pod","generation":2,
+      "default_action":"permit","filters":[{"rule":null,"exemption":"dns","filter_list":null,
+      "filter_index":null,"source":"me","destination":"any","protocol":"udp",
+      "source_ports":"any","destination_ports":"53","mirrored":true,"action":"permit",
+      "weight":5}]})"),
+                      out);
+  EXPECT_NE(out.str().find("exemption dns  -            -  me"), std::string::npos) << out.str();
+}
+
 TEST(ParseApiAddressTest, Forms) {
   auto a = ParseApiAddress("127.0.0.1:9443");
   ASSERT_TRUE(a.ok());
