@@ -59,6 +59,8 @@ class ObjectReader {
   // `what` names the object in messages ("policy", "rule"). When `j` is not an object, Finish()
   // says so.
   ObjectReader(const Json& j, std::string path, std::string what);
+  // The reader keeps a reference to `j`: a temporary would dangle.
+  ObjectReader(Json&& j, std::string path, std::string what) = delete;
 
   // Absent optional fields leave `out` unchanged (its default). null is not absent: it is a
   // type error unless the field reads it itself (Field()).

@@ -129,14 +129,16 @@ TEST(ObjectReaderTest, MissingRequiredAndWrongType) {
 }
 
 TEST(ObjectReaderTest, NotAnObject) {
-  ObjectReader r(Json::array(), "/rules/0", "rule");
+  const Json array = Json::array();
+  ObjectReader r(array, "/rules/0", "rule");
   std::string name;
   r.String("name", name, ObjectReader::kRequired);
   Status s = r.Finish();
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().path, "/rules/0");
   EXPECT_EQ(s.error().message, "expected a rule (a JSON object), got an array");
-  ObjectReader r2(Json(1), "", "IKE proposal");
+  const Json number = 1;
+  ObjectReader r2(number, "", "IKE proposal");
   EXPECT_EQ(r2.Finish().error().message, "expected an IKE proposal (a JSON object), got a number");
 }
 

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "tests/api/handlers/sample_policies.h"
 #include "tests/support/api_harness.h"
 
@@ -278,6 +281,40 @@ TEST_F(PoliciesTest, PersistenceFailureIs503AndNothingApplied) {
   EXPECT_EQ(list[0].revision, 1u);
   EXPECT_EQ(list[0].policy.description, "web talks to db over ESP");
   EXPECT_FALSE(api_.service().GetAssignment().in_force_policy.has_value());
+}
+
+// Concurrent writers: each reads the ETag and writes with If-Match; a write either wins (200)
+// or finds the revision stale (412), and the final revision counts exactly the winners.
+TEST_F(PoliciesTest, ConcurrentWritersWithIfMatch) {
+  ASSERT_EQ(Code(api_.Post("/v1/policies", WebPolicy())), 201);
+  std::atomic<int> won{0};
+  std::atomic<int> stale{0};
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 4; ++w) {
+    writers.emplace_back([&, w] {
+      for (int i = 0; i < 25; ++i) {
+        HttpResponse got = api_.Get("/v1/policies/web");
+        std::string etag(got[field::etag]);
+        std::string body = R"({"name": "web", "description": "writer )";
+        body += std::to_string(w);
+        body += R"("})";
+        auto res = api_.Call(verb::put, "/v1/policies/web", body, "application/json",
+                             {{field::if_match, etag}});
+        int code = Code(res.response);
+        if (code == 200) {
+          ++won;
+        } else if (code == 412) {
+          ++stale;
+        } else {
+          ADD_FAILURE() << code << " " << res.response.body();
+        }
+      }
+    });
+  }
+  for (auto& t : writers) t.join();
+  EXPECT_EQ(won + stale, 100);
+  EXPECT_GT(won.load(), 0);
+  EXPECT_EQ(api_.service().GetPolicy("web")->revision, 1u + static_cast<uint64_t>(won.load()));
 }
 
 }  // namespace
