@@ -108,6 +108,8 @@ struct Client::Impl {
     return result;
   }
 
+  Result<Response> Send(std::string_view method, std::string_view target, std::string_view body,
+                        std::string_view content_type, const Headers& headers);
   Status Connect();
   Status Handshake();
   Result<Response> Exchange(const HttpRequest& request, bool& retryable);
@@ -262,7 +264,19 @@ std::string Client::endpoint() const { return impl_->Where(); }
 Result<Response> Client::Request(std::string_view method, std::string_view target,
                                  std::string_view body, std::string_view content_type,
                                  const Headers& headers) {
-  Impl& impl = *impl_;
+  try {
+    return impl_->Send(method, target, body, content_type, headers);
+  } catch (const std::exception& e) {  // a malformed header, no memory: an Error, not a throw
+    impl_->Disconnect();
+    return MakeError(ErrorCode::kInvalidArgument,
+                     std::string("cannot send the request: ") + e.what());
+  }
+}
+
+Result<Response> Client::Impl::Send(std::string_view method, std::string_view target,
+                                    std::string_view body, std::string_view content_type,
+                                    const Headers& headers) {
+  Impl& impl = *this;
   bhttp::verb verb = bhttp::string_to_verb(method);
   if (verb == bhttp::verb::unknown) {
     return MakeError(ErrorCode::kInvalidArgument,

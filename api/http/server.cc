@@ -107,6 +107,15 @@ Server::Stats Server::stats() const {
 }
 
 Status Server::Start() {
+  try {
+    return DoStart();
+  } catch (const std::exception& e) {  // no thread, no memory: exceptions stop at this boundary
+    Stop();
+    return MakeError(ErrorCode::kInternal, std::string("cannot start the API server: ") + e.what());
+  }
+}
+
+Status Server::DoStart() {
   if (started_) return MakeError(ErrorCode::kFailedPrecondition, "the API server was started");
   const Options& options = context_->options;
   if (!context_->handler) return MakeError(ErrorCode::kInvalidArgument, "no request handler");

@@ -81,6 +81,7 @@ class Server {
   Stats stats() const;
 
  private:
+  Status DoStart();  // Start() without the exception guard
   Status Listen();
   void StartAccept();  // on the listener's strand
   void RunIoThread();
