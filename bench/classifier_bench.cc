@@ -303,9 +303,13 @@ void BM_CompileSingleToSubnet(benchmark::State& state) { CompileSingleToSubnet(s
 // Keeps each run's rate (items/s) or time (ms) by name, for the summary after the table.
 class SummaryReporter : public benchmark::ConsoleReporter {
  public:
+  // Plain text: the output is committed under bench/results/.
+  SummaryReporter() : ConsoleReporter(OO_Tabular) {}
   void ReportRuns(const std::vector<Run>& runs) override {
     for (const Run& run : runs) {
-      const std::string name = run.benchmark_name();
+      // With --benchmark_repetitions, the summary uses the medians.
+      if (run.run_type == Run::RT_Aggregate && run.aggregate_name != "median") continue;
+      const std::string name = run.run_name.str();
       auto it = run.counters.find("items_per_second");
       if (it != run.counters.end()) rate_[name] = it->second.value;
       ms_[name] = run.GetAdjustedRealTime() *
@@ -318,7 +322,7 @@ class SummaryReporter : public benchmark::ConsoleReporter {
     ConsoleReporter::ReportRuns(runs);
   }
   void PrintSummary() const {
-    std::printf("\nSummary (one core; lookups via Classifier::Lookup):\n");
+    std::printf("\nSummary (one core; lookups via Classifier::Lookup; medians when repeated):\n");
     std::printf("%8s %8s %7s %16s %16s %9s %11s %11s\n", "filters", "entries", "tuples",
                 "tuple-space/s", "linear/s", "ratio", "compile ms", "index ms");
     for (int n : kSizes) {

@@ -5,10 +5,10 @@
 // table: one TupleSpace per (direction, family), built once, then read-only.
 //
 // Each entry's source and destination ranges are split into prefixes (prefix_cover.h). All
-// (source prefix, destination prefix) keys with the same pair of prefix lengths and the same
-// protocol (or any) — a "tuple" — go into one open-addressing hash table keyed by the masked
-// addresses; a bucket lists its candidates by rank. A lookup skips the tuples of other
-// protocols, masks the packet's addresses once per remaining tuple and probes. Ports and
+// (source prefix, destination prefix) keys with the same pair of prefix lengths — a "tuple",
+// split by protocol when its prefixes are wide — go into one open-addressing hash table keyed
+// by the masked addresses; a bucket lists its candidates by rank. A lookup skips the tuples of
+// other protocols, masks the packet's addresses once per remaining tuple and probes. Ports and
 // interface are checked on the candidates found. Tuples are visited in the order of
 // the best rank they hold, so the search stops as soon as the best match so far outranks every
 // remaining tuple (priority pruning).
@@ -264,14 +264,18 @@ void TupleSpace<Addr>::Add(const TableEntry& e, uint32_t entry_index) {
   }
   for (const Prefix& s : src) {
     for (const Prefix& d : dst) {
+      // Wide keys (any <-> any, "me" <-> any) gather many entries in one bucket, such as the
+      // exemptions, so their tuples are split by protocol; narrow keys discriminate enough, and
+      // splitting them would only add probes of large tables.
+      const int protocol = s.len + d.len <= kBits ? c.check.protocol : -1;
       const uint32_t id = static_cast<uint32_t>((s.len * (kBits + 1) + d.len) << 9) |
-                          static_cast<uint32_t>(c.check.protocol + 1);
+                          static_cast<uint32_t>(protocol + 1);
       auto [it, added] = tuple_of_.emplace(id, static_cast<int>(tuples_.size()));
       const int slot = it->second;
       if (added) {
         tuples_.push_back(Tuple{static_cast<Addr>(PrefixMaskBits(kBits, s.len)),
-                                static_cast<Addr>(PrefixMaskBits(kBits, d.len)),
-                                c.check.protocol, index, 0, 0, {}});
+                                static_cast<Addr>(PrefixMaskBits(kBits, d.len)), protocol,
+                                index, 0, 0, {}});
         pending_.emplace_back();
       }
       pending_[slot].push_back(
