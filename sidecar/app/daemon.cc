@@ -166,7 +166,7 @@ int Daemon::Run() {
 
   PolicySources sources(service, config_.cluster_policy_dir, config_.namespace_policy_dir,
                         std::chrono::seconds(config_.default_poll_seconds));
-  sources.ReloadAll("start-up");
+  sources.ReloadAll("start-up", Clock::now());
   service.SetReady(true);
   events.Emit(Event{"daemon.started", Severity::kInfo, "ipsec-sidecar ready"}
                   .With("api", config_.api_listen + (config_.tls_cert.empty() ? "" : " (TLS)"))
@@ -189,7 +189,7 @@ int Daemon::Run() {
           "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"));
       break;
     }
-    if (sig == SIGHUP) sources.ReloadAll("SIGHUP");
+    if (sig == SIGHUP) sources.ReloadAll("SIGHUP", Clock::now());
     auto now = Clock::now();
     next_poll = sources.PollDue(now);
     if (now >= next_refresh) {

@@ -49,7 +49,8 @@ PolicySources::PolicySources(engine::service::EngineService& service, std::strin
       sources_{{Scope::kCluster, std::move(cluster_dir), {}, default_poll},
                {Scope::kNamespace, std::move(namespace_dir), {}, default_poll}} {}
 
-void PolicySources::Load(Source& source, const std::string& cause) {
+void PolicySources::Load(Source& source, const std::string& cause,
+                         std::chrono::steady_clock::time_point now) {
   engine::service::ChangeContext ctx{"file:" + source.dir, "file-watcher (" + cause + ")"};
   auto file = ReadScopeDirectory(source.dir);
   source.interval = default_poll_;
@@ -63,18 +64,19 @@ void PolicySources::Load(Source& source, const std::string& cause) {
       source.interval = std::chrono::seconds(poll);
     }
   }
-  source.next_due = std::chrono::steady_clock::now() + source.interval;
+  source.next_due = now + source.interval;
 }
 
-void PolicySources::ReloadAll(const std::string& cause) {
-  for (Source& s : sources_) Load(s, cause);
+void PolicySources::ReloadAll(const std::string& cause,
+                              std::chrono::steady_clock::time_point now) {
+  for (Source& s : sources_) Load(s, cause, now);
 }
 
 std::chrono::steady_clock::time_point PolicySources::PollDue(
     std::chrono::steady_clock::time_point now) {
   auto next = std::chrono::steady_clock::time_point::max();
   for (Source& s : sources_) {
-    if (now >= s.next_due) Load(s, "poll");
+    if (now >= s.next_due) Load(s, "poll", now);
     next = std::min(next, s.next_due);
   }
   return next;

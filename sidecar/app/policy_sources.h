@@ -24,7 +24,7 @@ class PolicySources {
                 std::chrono::seconds default_poll);
 
   // Reads both directories now.
-  void ReloadAll(const std::string& cause);
+  void ReloadAll(const std::string& cause, std::chrono::steady_clock::time_point now);
   // Reads the directories whose poll is due; returns when the next one is due.
   std::chrono::steady_clock::time_point PollDue(std::chrono::steady_clock::time_point now);
 
@@ -35,7 +35,7 @@ class PolicySources {
     std::chrono::steady_clock::time_point next_due{};
     std::chrono::seconds interval{60};
   };
-  void Load(Source& source, const std::string& cause);
+  void Load(Source& source, const std::string& cause, std::chrono::steady_clock::time_point now);
 
   engine::service::EngineService& service_;
   std::chrono::seconds default_poll_;
