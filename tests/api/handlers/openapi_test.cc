@@ -7,7 +7,6 @@
 
 #include <functional>
 #include <map>
-#include <regex>
 #include <set>
 
 #include "api/handlers/router.h"
@@ -121,9 +120,11 @@ TEST_F(OpenApiTest, ParametersMatchTheRouter) {
     EXPECT_TRUE(ids.insert(o.op["operationId"].as<std::string>()).second) << "duplicate id";
     EXPECT_TRUE(o.op["summary"]);
     std::set<std::string> template_params;
-    std::regex param("\\{([^}]+)\\}");
-    for (std::sregex_iterator it(o.path.begin(), o.path.end(), param), end; it != end; ++it) {
-      template_params.insert((*it)[1]);
+    for (size_t open = o.path.find('{'); open != std::string::npos;
+         open = o.path.find('{', open + 1)) {
+      size_t close = o.path.find('}', open);
+      ASSERT_NE(close, std::string::npos);
+      template_params.insert(o.path.substr(open + 1, close - open - 1));
     }
     EXPECT_EQ(ParamNames(o, "path"), template_params);
     for (const auto& p : Parameters(o)) {
