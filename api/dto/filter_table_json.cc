@@ -112,7 +112,9 @@ Json FilterTableToJson(const policy::FilterTable& table, const TableInfo& info, 
   Json out{{"policy", info.policy ? Json(*info.policy) : Json(nullptr)},
            {"scope", info.scope ? Json(policy::Name(*info.scope)) : Json(nullptr)},
            {"generation", info.generation},
-           {"default_action", "permit"}};
+           {"default_action", "permit"},
+           {"default_response_rule", table.default_response_active ? "active" : "inactive"},
+           {"warnings", table.warnings}};
   if (specific) {
     Json entries = Json::array();
     for (const auto& e : table.entries) entries.push_back(TableEntryToJson(e));

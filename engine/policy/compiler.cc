@@ -279,6 +279,39 @@ size_t EstimateEntries(const Policy& policy, const CompileContext& context) {
   return filters * 2 * std::max<size_t>(1, my_addresses / 2) + 64;
 }
 
+// Kerberos is valid in the model (FAQ 11) but not supported by the engine yet: say so for each
+// rule that lists it, and louder when nothing else is left to authenticate with.
+void AuthWarnings(const std::string& who, const std::vector<AuthMethod>& methods,
+                  std::vector<std::string>* warnings) {
+  size_t usable = 0;
+  for (size_t i = 0; i < methods.size(); ++i) {
+    if (methods[i].kind != AuthKind::kKerberos) {
+      ++usable;
+      continue;
+    }
+    warnings->push_back(who + ": authentication method " + std::to_string(i) +
+                        " (kerberos) is not supported by the engine yet; it is skipped");
+  }
+  if (usable == 0) {
+    warnings->push_back(who +
+                        ": no authentication method the engine supports (psk or certificate); "
+                        "its negotiations will fail");
+  }
+}
+
+std::vector<std::string> PolicyWarnings(const Policy& policy) {
+  std::vector<std::string> out;
+  for (const Rule& rule : policy.rules) {
+    const FilterAction* action = policy.FindFilterAction(rule.filter_action);
+    if (!rule.active || action == nullptr || action->type != ActionType::kNegotiate) continue;
+    AuthWarnings("rule '" + rule.name + "'", rule.auth_methods, &out);
+  }
+  if (policy.default_response.active) {
+    AuthWarnings("the default response rule", policy.default_response.auth_methods, &out);
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<FilterTable> CompilePolicy(const Policy& policy, const CompileContext& context) {
@@ -301,6 +334,7 @@ Result<FilterTable> CompilePolicy(const Policy& policy, const CompileContext& co
   std::vector<size_t> survivors = MergeConflicts(drafts, &table.conflicts_resolved);
   table.entries = OrderAndNumber(drafts, survivors);
   table.broadcast_addresses = DirectedBroadcasts(context);
+  table.warnings = PolicyWarnings(policy);
   return table;
 }
 

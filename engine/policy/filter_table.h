@@ -80,6 +80,10 @@ struct FilterTable {
   uint32_t conflicts_resolved = 0;  // entries that overrode at least one other
   uint32_t active_rules = 0;
   bool default_response_active = false;
+  // What the engine will not do as the policy says (for people; the API and the log show them):
+  // Kerberos methods, which the engine does not support yet, and rules left with no
+  // authentication method it can use.
+  std::vector<std::string> warnings;
   // The subnet-directed broadcast addresses of the pod's interfaces (IPv4 prefixes up to /30),
   // which, like 255.255.255.255 and multicast, the classifier never secures (FAQ 21).
   std::vector<IpAddress> broadcast_addresses;

@@ -177,6 +177,10 @@ void EngineService::PublishLocked(std::shared_ptr<Effective> next, const ChangeC
            .With("conflicts_resolved", std::to_string(t.conflicts_resolved))
            .With("cause", what)
            .With("route", ctx.route));
+  for (const std::string& warning : t.warnings) {
+    Emit(telemetry::Event{"policy.warning", telemetry::Severity::kWarning, warning}.With(
+        "policy", policy_name));
+  }
 }
 
 // Makes `next` the local state: compile what it puts in force, persist, then publish. On any

@@ -22,6 +22,10 @@ void PrintTableHead(const Json& filters, std::ostream& out) {
     out << "; conflicts resolved: " << Str(filters, "conflicts_resolved");
   }
   out << "\n";
+  const Json& warnings = Field(filters, "warnings");
+  if (warnings.is_array()) {
+    for (const Json& w : warnings) out << "warning: " << Cell(w) << "\n";
+  }
 }
 
 std::string Origin(const Json& origin) {

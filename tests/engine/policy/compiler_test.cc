@@ -368,3 +368,44 @@ TEST(CompilerTest, ManyFiltersCompile) {
 
 }  // namespace
 }  // namespace ipsec::engine::policy
+
+namespace ipsec::engine::policy {
+namespace {
+
+TEST(CompilerWarningsTest, KerberosIsReportedAsNotYetSupported) {
+  Policy p;
+  p.name = "k";
+  Filter f;
+  f.source = AddressSpec::Me();
+  f.destination = AddressSpec::Any();
+  p.filter_lists.push_back({"l", "", {f}});
+  FilterAction a;
+  a.name = "n";
+  a.type = ActionType::kNegotiate;
+  p.filter_actions.push_back(a);
+  Rule only_kerberos{.name = "only-kerberos", .filter_list = "l", .filter_action = "n"};
+  only_kerberos.auth_methods.push_back({.kind = AuthKind::kKerberos});
+  Rule fallback{.name = "fallback", .filter_list = "l", .filter_action = "n"};
+  fallback.auth_methods.push_back({.kind = AuthKind::kKerberos});
+  fallback.auth_methods.push_back({.kind = AuthKind::kPreSharedKey, .preshared_key = SecretBytes("k")});
+  p.rules = {only_kerberos, fallback};
+  p.default_response.auth_methods.push_back(
+      {.kind = AuthKind::kPreSharedKey, .preshared_key = SecretBytes("k")});
+  auto table = CompilePolicy(p, {});
+  ASSERT_TRUE(table.ok()) << table.error().ToString();
+  ASSERT_EQ(table->warnings.size(), 3u);
+  EXPECT_NE(table->warnings[0].find("rule 'only-kerberos': authentication method 0 (kerberos)"),
+            std::string::npos);
+  EXPECT_NE(table->warnings[1].find("rule 'only-kerberos': no authentication method"),
+            std::string::npos);
+  EXPECT_NE(table->warnings[2].find("rule 'fallback': authentication method 0"),
+            std::string::npos);
+  EXPECT_TRUE(table->default_response_active);
+  // A rule that is not active, or does not negotiate, has nothing to warn about.
+  p.rules[0].active = false;
+  p.rules[1].auth_methods.erase(p.rules[1].auth_methods.begin());
+  EXPECT_TRUE(CompilePolicy(p, {})->warnings.empty());
+}
+
+}  // namespace
+}  // namespace ipsec::engine::policy
