@@ -11,7 +11,12 @@ fail=0
 rules=(
   "engine/common|engine/common/|openssl/|boost/|nlohmann/|prometheus/|yaml-cpp/|CLI/"
   "engine/telemetry|engine/common/ engine/telemetry/|openssl/|boost/|nlohmann/|prometheus/|yaml-cpp/|CLI/"
+  "engine/crypto|engine/common/ engine/crypto/|boost/|nlohmann/|prometheus/|yaml-cpp/|CLI/"
   "engine/policy|engine/common/ engine/policy/|openssl/|boost/|nlohmann/|prometheus/|yaml-cpp/|CLI/"
+  "engine/dataplane|engine/common/ engine/telemetry/ engine/crypto/ engine/policy/ engine/esp/ engine/dataplane/|openssl/|nlohmann/|prometheus/|yaml-cpp/|CLI/"
+  "engine/ike/codec|engine/common/ engine/crypto/ engine/ike/codec/|openssl/|boost/|nlohmann/|prometheus/|yaml-cpp/|CLI/"
+  "engine/ike|engine/common/ engine/telemetry/ engine/crypto/ engine/policy/ engine/ike/ engine/dataplane/backend.h|openssl/|boost/|nlohmann/|prometheus/|yaml-cpp/|CLI/"
+  "engine/net|engine/common/ engine/net/|openssl/|nlohmann/|prometheus/|yaml-cpp/|CLI/"
   "engine/service|engine/|openssl/|boost/|nlohmann/|prometheus/|yaml-cpp/|CLI/"
   "api/dto|engine/common/ engine/policy/ api/dto/|openssl/|boost/|prometheus/|CLI/"
   "api/handlers|engine/common/ engine/policy/ engine/service/ engine/telemetry/ api/dto/ api/handlers/|prometheus/|CLI/"
