@@ -22,10 +22,16 @@ BUILD_PKGS=(
   libboost1.81-dev libssl-dev nlohmann-json3-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libyaml-cpp-dev
 )
-# Tests and the lab: namespaces, traffic, real peers, Prometheus, HTTP load.
+# Tests and the lab: namespaces, traffic, real peers, Prometheus, HTTP load. The interop lab
+# (docs/lab.md) adds strongSwan's charon + swanctl with kernel-libipsec (userspace ESP: this
+# kernel has no ESP), tshark/dumpcap as an independent decoder, tcpdump, nftables for NAT, and
+# openssl for the test PKI.
 TEST_PKGS=(
   iproute2 iperf3 iputils-ping nftables procps psmisc curl jq util-linux
   prometheus wrk
+  strongswan-charon strongswan-swanctl libstrongswan-standard-plugins libcharon-extra-plugins
+  libstrongswan-extra-plugins
+  tshark tcpdump openssl
 )
 
 pkgs=("${RUNTIME_PKGS[@]}")
@@ -47,5 +53,19 @@ fi
 
 echo "install-deps.sh: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# tshark: answer wireshark-common's "non-root users capture?" question (no setuid dumpcap).
+if command -v debconf-set-selections >/dev/null; then
+  echo 'wireshark-common wireshark-common/install-setuid boolean false' | debconf-set-selections
+fi
+# Packages must not start services (strongSwan's ipsec/charon): while installing, a
+# policy-rc.d that refuses every start, unless the machine already has one (containers do).
+guard=""
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  guard=/usr/sbin/policy-rc.d
+  printf '#!/bin/sh\n# install-deps.sh: no service starts during package installation\nexit 101\n' \
+    >"$guard"
+  chmod 755 "$guard"
+  trap 'rm -f "$guard"' EXIT
+fi
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
