@@ -1,0 +1,271 @@
+#include "engine/ike/child_negotiation.h"
+
+namespace ipsec::engine::ike {
+namespace {
+
+using codec::NotifyType;
+using codec::PayloadType;
+
+const policy::SecurityMethod* MethodFor(const NegotiateRule& rule, const ChildAlgorithms& a) {
+  for (const auto& m : rule.security_methods) {
+    if (a.protocol == codec::ProtocolId::kAh) {
+      if (m.protocol == policy::IpsecProtocol::kAh && ToTransform(m.ah_integrity) == a.integrity) {
+        return &m;
+      }
+      continue;
+    }
+    EncryptionTransform e = ToTransform(m.esp_encryption);
+    if (m.protocol != policy::IpsecProtocol::kAh && e.id == a.encryption &&
+        e.key_bits == a.encryption_key_bits &&
+        (IsAead(e.id) || ToTransform(m.esp_integrity) == a.integrity)) {
+      return &m;
+    }
+  }
+  return nullptr;
+}
+
+Bytes SpiBytes(uint32_t spi) {
+  return {static_cast<uint8_t>(spi >> 24), static_cast<uint8_t>(spi >> 16),
+          static_cast<uint8_t>(spi >> 8), static_cast<uint8_t>(spi)};
+}
+
+bool Within(const Selectors& inner, const Selectors& outer) {
+  for (const auto& s : inner) {
+    bool covered = false;
+    for (const auto& o : outer) {
+      auto i = Intersect(s, o);
+      covered = covered || (i && *i == s);
+    }
+    if (!covered) return false;
+  }
+  return true;
+}
+
+// Builds the child SA record and installs it. `method` gives the lifetimes.
+ChildOutcome Finish(IkeSa& sa, ChildInstaller& installer, ChildSa child,
+                    const policy::SecurityMethod& method, const SecretBytes* pfs_secret,
+                    ByteSpan ni, ByteSpan nr, bool we_initiated, SteadyTime now,
+                    int64_t now_unix) {
+  ChildOutcome out;
+  auto keys = DeriveChildKeys(child.algorithms, sa.algorithms.prf, sa.keys.sk_d, pfs_secret, ni,
+                              nr);
+  if (!keys.ok()) {
+    out.reason = FailureReason::kInternal;
+    out.detail = keys.error().ToString();
+    return out;
+  }
+  const double soft = sa.config->timers.rekey_fraction;
+  if (Status s = installer.Install(sa, child, *keys, we_initiated, method.lifetime_kilobytes,
+                                   method.lifetime_seconds, soft);
+      !s.ok()) {
+    out.reason = FailureReason::kInternal;
+    out.detail = "the data path refused the child SA: " + s.error().ToString();
+    return out;
+  }
+  child.established = now;
+  child.established_unix = now_unix;
+  child.expire_at = now + std::chrono::seconds(method.lifetime_seconds);
+  child.rekey_at = now + std::chrono::milliseconds(
+                             static_cast<int64_t>(method.lifetime_seconds * 1000.0 * soft));
+  child.lifetime_bytes = method.lifetime_kilobytes * 1024;
+  ++sa.children_created;
+  out.child = std::move(child);
+  return out;
+}
+
+ChildOutcome Failure(FailureReason reason, std::string detail) {
+  ChildOutcome out;
+  out.reason = reason;
+  out.detail = std::move(detail);
+  return out;
+}
+
+}  // namespace
+
+Result<ChildRequest> PrepareChildRequest(ChildInstaller& installer, const NegotiateRule& rule,
+                                         Selectors local_ts, Selectors remote_ts,
+                                         codec::DhGroup pfs_group) {
+  ChildRequest r;
+  r.rule = rule.name;
+  r.local_ts = std::move(local_ts);
+  r.remote_ts = std::move(remote_ts);
+  r.transport = !rule.tunnel_endpoint.has_value();
+  const bool ah = !rule.security_methods.empty() &&
+                  rule.security_methods[0].protocol == policy::IpsecProtocol::kAh;
+  auto spi = installer.AllocateSpi(ah ? codec::ProtocolId::kAh : codec::ProtocolId::kEsp);
+  if (!spi.ok()) return spi.error();
+  r.spi_in = *spi;
+  if (pfs_group != codec::DhGroup::kNone) {
+    auto ke = crypto::KeyExchange::Generate(static_cast<crypto::Group>(pfs_group));
+    if (!ke.ok()) return ke.error();
+    r.pfs = std::move(ke).value();
+  }
+  r.offer = MakeChildOffer(rule.security_methods, r.spi_in, pfs_group);
+  return r;
+}
+
+void AddChildRequest(const ChildRequest& r, OutMessage& out) {
+  // RFC 7296 §1.3.1: HDR, SK {SA, Ni, [KEi], TSi, TSr}; the nonce is the task's (it is also in
+  // IKE_AUTH's absence). Transport mode is asked for with a notification (§1.3.1).
+  if (r.transport) out.AddNotify(NotifyType::kUseTransportMode);
+  out.Add(PayloadType::kSa, r.offer);
+  if (r.pfs) {
+    out.Add(PayloadType::kKe, codec::KePayload{static_cast<codec::DhGroup>(r.pfs->group()),
+                                               r.pfs->PublicValue()});
+  }
+  out.Add(PayloadType::kTsi, ToPayload(r.local_ts));
+  out.Add(PayloadType::kTsr, ToPayload(r.remote_ts));
+}
+
+ChildOutcome CompleteChildRequest(ChildRequest& r, const InMessage& in, IkeSa& sa,
+                                  ChildInstaller& installer, ByteSpan ni, ByteSpan nr,
+                                  SteadyTime now, int64_t now_unix) {
+  if (const auto* error = in.ErrorNotify()) {
+    return Failure(ReasonForNotify(error->type),
+                   "peer refused the child SA: notify " +
+                       std::to_string(static_cast<int>(error->type)));
+  }
+  const auto* sa_reply = in.Find<codec::SaPayload>(PayloadType::kSa);
+  const auto* tsi = in.Find<codec::TsPayload>(PayloadType::kTsi);
+  const auto* tsr = in.Find<codec::TsPayload>(PayloadType::kTsr);
+  if (sa_reply == nullptr || tsi == nullptr || tsr == nullptr) {
+    return Failure(FailureReason::kInvalidMessage, "response lacks SA, TSi or TSr");
+  }
+  auto choice = AcceptChildReply(r.offer, *sa_reply);
+  if (!choice.ok()) return Failure(FailureReason::kInvalidMessage, choice.error().message);
+  Selectors local = FromPayload(*tsi);
+  Selectors remote = FromPayload(*tsr);
+  // §2.9: the responder may only narrow what we proposed.
+  if (local.empty() || remote.empty() || !Within(local, r.local_ts) ||
+      !Within(remote, r.remote_ts)) {
+    return Failure(FailureReason::kTsUnacceptable, "responder's selectors exceed our proposal");
+  }
+  const NegotiateRule* rule = sa.config->FindRule(r.rule);
+  const policy::SecurityMethod* method =
+      rule ? MethodFor(*rule, choice->algorithms) : nullptr;
+  if (method == nullptr) return Failure(FailureReason::kInternal, "rule changed under way");
+  std::optional<SecretBytes> pfs_secret;
+  if (r.pfs) {
+    const auto* ke = in.Find<codec::KePayload>(PayloadType::kKe);
+    if (ke == nullptr) return Failure(FailureReason::kInvalidMessage, "PFS: no KEr");
+    auto shared = r.pfs->ComputeShared(ke->data);
+    if (!shared.ok()) return Failure(FailureReason::kInvalidMessage, shared.error().message);
+    pfs_secret = std::move(shared).value();
+  }
+  ChildSa child;
+  child.reqid = installer.NextReqid();
+  child.rule = r.rule;
+  child.mode = r.transport && in.Notify(NotifyType::kUseTransportMode)
+                   ? dataplane::SaMode::kTransport
+                   : dataplane::SaMode::kTunnel;
+  child.algorithms = choice->algorithms;
+  child.spi_in = r.spi_in;
+  child.spi_out = choice->peer_spi;
+  child.initiated_by_us = true;
+  child.local_ts = std::move(local);
+  child.remote_ts = std::move(remote);
+  return Finish(sa, installer, std::move(child), *method, pfs_secret ? &*pfs_secret : nullptr,
+                ni, nr, /*we_initiated=*/true, now, now_unix);
+}
+
+const NegotiateRule* FindRuleForTraffic(const IkeConfig& config, const Selectors& tsi,
+                                        const Selectors& tsr) {
+  for (const auto& rule : config.rules) {
+    NarrowedTraffic n = Narrow(rule.traffic, tsi, tsr);
+    if (!n.local.empty()) return &rule;
+  }
+  return config.default_response ? &*config.default_response : nullptr;
+}
+
+ChildOutcome RespondChild(const ResponderChild& p, const InMessage& in, IkeSa& sa,
+                          ChildInstaller& installer, OutMessage& out, SteadyTime now,
+                          int64_t now_unix, std::optional<codec::NotifyType>* notify) {
+  auto refuse = [&](NotifyType type, FailureReason reason, std::string detail) {
+    *notify = type;
+    return Failure(reason, std::move(detail));
+  };
+  const auto* offer = in.Find<codec::SaPayload>(PayloadType::kSa);
+  const auto* tsi_payload = in.Find<codec::TsPayload>(PayloadType::kTsi);
+  const auto* tsr_payload = in.Find<codec::TsPayload>(PayloadType::kTsr);
+  if (offer == nullptr || tsi_payload == nullptr || tsr_payload == nullptr || p.rule == nullptr) {
+    return refuse(NotifyType::kInvalidSyntax, FailureReason::kInvalidMessage,
+                  "request lacks SA, TSi or TSr");
+  }
+  Selectors tsi = FromPayload(*tsi_payload);
+  Selectors tsr = FromPayload(*tsr_payload);
+  const bool dynamic = p.rule->traffic.empty();  // the default response rule (FAQ 19)
+  NarrowedTraffic traffic = dynamic ? NarrowedTraffic{tsr, tsi} : Narrow(p.rule->traffic, tsi, tsr);
+  if (traffic.local.empty() || traffic.remote.empty()) {
+    return refuse(NotifyType::kTsUnacceptable, FailureReason::kTsUnacceptable,
+                  "no rule allows TSi " + ToString(tsi) + " TSr " + ToString(tsr));
+  }
+  ChildDhRule dh;
+  dh.ignore_offered = p.in_ike_auth;
+  dh.wanted = p.rule->session_key_pfs ? sa.algorithms.dh_group : codec::DhGroup::kNone;
+  dh.required = p.rule->session_key_pfs && !p.in_ike_auth;
+  auto choice = ChooseChildProposal(*offer, p.rule->security_methods, dh);
+  if (!choice.ok()) {
+    return refuse(NotifyType::kNoProposalChosen, FailureReason::kNoProposalChosen,
+                  choice.error().message);
+  }
+  const policy::SecurityMethod* method = MethodFor(*p.rule, choice->algorithms);
+  auto spi = installer.AllocateSpi(choice->algorithms.protocol);
+  if (method == nullptr || !spi.ok()) {
+    return refuse(NotifyType::kTemporaryFailure, FailureReason::kInternal,
+                  "cannot allocate an SPI");
+  }
+  std::optional<SecretBytes> pfs_secret;
+  std::unique_ptr<crypto::KeyExchange> our_ke;
+  if (choice->algorithms.dh_group != codec::DhGroup::kNone) {
+    const auto* ke = in.Find<codec::KePayload>(PayloadType::kKe);
+    if (ke == nullptr || ke->group != choice->algorithms.dh_group) {
+      installer.Release(choice->algorithms.protocol, *spi);
+      Bytes group{static_cast<uint8_t>(static_cast<uint16_t>(choice->algorithms.dh_group) >> 8),
+                  static_cast<uint8_t>(static_cast<uint16_t>(choice->algorithms.dh_group))};
+      out.AddNotify(NotifyType::kInvalidKePayload, group);  // §1.3: tell which group
+      *notify = NotifyType::kInvalidKePayload;
+      return Failure(FailureReason::kInvalidKePayload, "KE group differs from the chosen one");
+    }
+    auto generated = crypto::KeyExchange::Generate(static_cast<crypto::Group>(ke->group));
+    auto shared = generated.ok() ? (*generated)->ComputeShared(ke->data)
+                                 : Result<SecretBytes>(generated.error());
+    if (!shared.ok()) {
+      installer.Release(choice->algorithms.protocol, *spi);
+      return refuse(NotifyType::kInvalidSyntax, FailureReason::kInvalidMessage,
+                    shared.error().message);
+    }
+    our_ke = std::move(generated).value();
+    pfs_secret = std::move(shared).value();
+  }
+  ChildSa child;
+  child.reqid = installer.NextReqid();
+  child.rule = p.rule->name;
+  const bool transport = in.Notify(NotifyType::kUseTransportMode) != nullptr &&
+                         !p.rule->tunnel_endpoint.has_value();
+  child.mode = transport ? dataplane::SaMode::kTransport : dataplane::SaMode::kTunnel;
+  child.algorithms = choice->algorithms;
+  child.spi_in = *spi;
+  child.spi_out = choice->peer_spi;
+  child.local_ts = traffic.local;
+  child.remote_ts = traffic.remote;
+  ChildOutcome outcome = Finish(sa, installer, child, *method, pfs_secret ? &*pfs_secret : nullptr,
+                                p.ni, p.nr, /*we_initiated=*/false, now, now_unix);
+  if (!outcome.child) {
+    installer.Release(choice->algorithms.protocol, *spi);
+    *notify = NotifyType::kTemporaryFailure;
+    return outcome;
+  }
+  codec::Proposal reply = choice->reply;
+  reply.spi = SpiBytes(*spi);
+  if (transport) out.AddNotify(NotifyType::kUseTransportMode);
+  out.Add(PayloadType::kSa, codec::SaPayload{{reply}});
+  if (our_ke) {
+    out.Add(PayloadType::kKe,
+            codec::KePayload{choice->algorithms.dh_group, our_ke->PublicValue()});
+  }
+  out.Add(PayloadType::kTsi, ToPayload(traffic.remote));
+  out.Add(PayloadType::kTsr, ToPayload(traffic.local));
+  return outcome;
+}
+
+}  // namespace ipsec::engine::ike

@@ -1,0 +1,71 @@
+#pragma once
+
+// The child SA part of IKE_AUTH and CREATE_CHILD_SA (RFC 7296 §1.3.1, §2.9, §2.17), shared by
+// both exchanges: the initiator's offer and completion, the responder's choice. The tasks call
+// these; nothing here sends.
+
+#include <memory>
+#include <optional>
+
+#include "engine/common/random.h"
+#include "engine/crypto/key_exchange.h"
+#include "engine/ike/child_installer.h"
+#include "engine/ike/ike_observer.h"
+#include "engine/ike/ike_sa.h"
+#include "engine/ike/message.h"
+#include "engine/ike/traffic_selectors.h"
+
+namespace ipsec::engine::ike {
+
+// The initiator's pending child SA.
+struct ChildRequest {
+  std::string rule;
+  uint32_t spi_in = 0;
+  codec::SaPayload offer;
+  Selectors local_ts;
+  Selectors remote_ts;
+  bool transport = false;
+  std::unique_ptr<crypto::KeyExchange> pfs;  // CREATE_CHILD_SA with PFS only
+};
+
+// Allocates the inbound SPI and builds the offer from the rule (its security methods; with PFS,
+// `pfs_group`, which must be kNone in IKE_AUTH).
+Result<ChildRequest> PrepareChildRequest(ChildInstaller& installer, const NegotiateRule& rule,
+                                         Selectors local_ts, Selectors remote_ts,
+                                         codec::DhGroup pfs_group);
+// SA, [KEi], TSi, TSr, [N(USE_TRANSPORT_MODE)].
+void AddChildRequest(const ChildRequest& request, OutMessage& out);
+
+// Completes the initiator's child SA from the response (§2.9: the responder may narrow; we
+// accept a subset of what we offered). Installs it and returns it. Errors carry the reason:
+// a notify from the peer or an invalid answer.
+struct ChildOutcome {
+  std::optional<ChildSa> child;
+  FailureReason reason = FailureReason::kNone;
+  std::string detail;
+};
+ChildOutcome CompleteChildRequest(ChildRequest& request, const InMessage& response, IkeSa& sa,
+                                  ChildInstaller& installer, ByteSpan ni, ByteSpan nr,
+                                  SteadyTime now, int64_t now_unix);
+
+// The responder: chooses a proposal from `rule`, narrows the traffic selectors, installs the
+// child SA and adds SA, [KEr], TSi, TSr (and USE_TRANSPORT_MODE) to `out`. On failure adds
+// nothing and returns the notification to send (NO_PROPOSAL_CHOSEN, TS_UNACCEPTABLE, ...).
+// `default_response`: take the traffic from the request (FAQ 19).
+struct ResponderChild {
+  const NegotiateRule* rule = nullptr;
+  bool in_ike_auth = true;
+  ByteSpan ni;  // the nonces of the exchange (IKE_SA_INIT's for IKE_AUTH, §2.17)
+  ByteSpan nr;
+  Random* random = nullptr;  // CREATE_CHILD_SA with PFS: our KE
+};
+ChildOutcome RespondChild(const ResponderChild& params, const InMessage& request, IkeSa& sa,
+                          ChildInstaller& installer, OutMessage& out, SteadyTime now,
+                          int64_t now_unix, std::optional<codec::NotifyType>* notify);
+
+// The rule a CREATE_CHILD_SA or IKE_AUTH request belongs to: the first rule whose traffic
+// overlaps the proposed selectors, else the default response rule (FAQ 19), else nullptr.
+const NegotiateRule* FindRuleForTraffic(const IkeConfig& config, const Selectors& tsi,
+                                        const Selectors& tsr);
+
+}  // namespace ipsec::engine::ike

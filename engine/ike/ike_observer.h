@@ -1,0 +1,71 @@
+#pragma once
+
+// What the IKE engine reports (counters, the IKE log, metrics), without knowing where it goes
+// (../shared/DESIGN.md: engine/ reports through plain interfaces). Called on the IKE thread.
+// Nothing passed here carries key material.
+
+#include <chrono>
+#include <string>
+
+#include "engine/ike/codec/messages.h"
+
+namespace ipsec::engine::ike {
+
+struct IkeSa;
+struct ChildSa;
+
+enum class Role { kInitiator, kResponder };
+const char* Name(Role r);  // initiator, responder
+
+// Bounded reasons a negotiation fails (metric label values).
+enum class FailureReason {
+  kNone,
+  kNoProposalChosen,
+  kAuthenticationFailed,
+  kTsUnacceptable,
+  kInvalidKePayload,
+  kTimeout,           // retransmissions exhausted
+  kPeerError,         // another error notification from the peer
+  kInvalidMessage,    // malformed, failed integrity, or violated the payload rules
+  kInternal,          // our side could not complete (e.g. the data path refused the SA)
+  kUnsupportedAuth,   // no usable authentication method (e.g. only Kerberos)
+};
+const char* Name(FailureReason r);
+FailureReason ReasonForNotify(codec::NotifyType t);
+
+enum class DosDropReason { kHalfOpenPerPeer, kHalfOpenPerPeerPort, kInvalidCookie };
+const char* Name(DosDropReason r);
+
+class IkeObserver {
+ public:
+  virtual ~IkeObserver() = default;
+  // One exchange finished (both roles): IKE_SA_INIT, IKE_AUTH, CREATE_CHILD_SA, INFORMATIONAL.
+  virtual void OnExchange(codec::ExchangeType exchange, Role role, FailureReason result,
+                          std::chrono::nanoseconds duration) = 0;
+  virtual void OnIkeSaUp(const IkeSa& sa) = 0;
+  virtual void OnIkeSaDown(const IkeSa& sa, const std::string& why) = 0;
+  virtual void OnChildSaUp(const IkeSa& sa, const ChildSa& child) = 0;
+  virtual void OnChildSaDown(const IkeSa& sa, const ChildSa& child, const std::string& why) = 0;
+  virtual void OnRetransmit(const IkeSa& sa, codec::ExchangeType exchange) = 0;
+  virtual void OnDosDrop(DosDropReason reason) = 0;
+  virtual void OnCookieSent() = 0;
+  virtual void OnRekey(bool ike_sa) = 0;
+  // One step of a negotiation, for the IKE log (FAQ 39): "sending IKE_SA_INIT request ...".
+  virtual void OnLog(const IkeSa* sa, const std::string& line) = 0;
+};
+
+class NullIkeObserver final : public IkeObserver {
+ public:
+  void OnExchange(codec::ExchangeType, Role, FailureReason, std::chrono::nanoseconds) override {}
+  void OnIkeSaUp(const IkeSa&) override {}
+  void OnIkeSaDown(const IkeSa&, const std::string&) override {}
+  void OnChildSaUp(const IkeSa&, const ChildSa&) override {}
+  void OnChildSaDown(const IkeSa&, const ChildSa&, const std::string&) override {}
+  void OnRetransmit(const IkeSa&, codec::ExchangeType) override {}
+  void OnDosDrop(DosDropReason) override {}
+  void OnCookieSent() override {}
+  void OnRekey(bool) override {}
+  void OnLog(const IkeSa*, const std::string&) override {}
+};
+
+}  // namespace ipsec::engine::ike

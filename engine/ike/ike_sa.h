@@ -1,0 +1,84 @@
+#pragma once
+
+// An IKE SA (FAQ 47: the main mode SA) and everything negotiated under it. A plain state object:
+// the tasks of task_manager.h read and change it on the IKE thread; the manager owns it.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/common/bytes.h"
+#include "engine/common/endpoint.h"
+#include "engine/crypto/key_exchange.h"
+#include "engine/ike/child_sa.h"
+#include "engine/ike/identity.h"
+#include "engine/ike/ike_config.h"
+#include "engine/ike/keys.h"
+#include "engine/ike/proposals.h"
+
+namespace ipsec::engine::ike {
+
+enum class IkeSaState {
+  kConnecting,   // IKE_SA_INIT / IKE_AUTH under way
+  kEstablished,
+  kRekeying,     // an IKE SA rekey is under way
+  kRekeyed,      // superseded by its rekeyed successor; waits for the Delete
+  kDeleting,     // our Delete is under way
+  kDead,         // to be removed by the manager
+};
+const char* Name(IkeSaState s);
+
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+struct IkeSa {
+  uint64_t id = 0;  // unique in this process, for the API ("ike-<id>")
+  uint64_t spi_i = 0;
+  uint64_t spi_r = 0;
+  bool original_initiator = false;
+  IkeSaState state = IkeSaState::kConnecting;
+  std::shared_ptr<const IkeConfig> config;  // the policy snapshot this SA was made with
+
+  Endpoint local;
+  Endpoint remote;
+  bool nat_local = false;   // we are behind a NAT (RFC 7296 §2.23)
+  bool nat_remote = false;  // the peer is behind a NAT
+  bool floated = false;     // moved to UDP 4500
+
+  IkeAlgorithms algorithms;
+  IkeKeys keys;
+  Bytes nonce_i;
+  Bytes nonce_r;
+  Bytes init_request;   // the IKE_SA_INIT messages as sent (AUTH signs them, §2.15)
+  Bytes init_response;
+  std::unique_ptr<crypto::KeyExchange> key_exchange;  // until the shared secret is derived
+  bool peer_supports_fragmentation = false;           // RFC 7383 §2.3
+
+  Identity local_id;
+  Identity remote_id;
+  std::string rule;  // the rule (or default response rule) the peer authenticated under
+  std::vector<ChildSa> children;
+  uint32_t children_created = 0;  // FAQ 18 "sessions" under this IKE SA
+
+  SteadyTime created{};
+  SteadyTime established{};
+  SteadyTime rekey_at = SteadyTime::max();
+  SteadyTime expire_at = SteadyTime::max();
+  SteadyTime last_inbound{};  // any authenticated message from the peer (DPD, §2.4)
+  int64_t established_unix = 0;
+  std::string failure;  // why it failed, for the API and the log
+
+  uint64_t local_spi() const { return original_initiator ? spi_i : spi_r; }
+  uint64_t remote_spi() const { return original_initiator ? spi_r : spi_i; }
+  // The keys that protect what we send, and what the peer sends.
+  const SecretBytes& sk_e_out() const { return original_initiator ? keys.sk_ei : keys.sk_er; }
+  const SecretBytes& sk_a_out() const { return original_initiator ? keys.sk_ai : keys.sk_ar; }
+  const SecretBytes& sk_e_in() const { return original_initiator ? keys.sk_er : keys.sk_ei; }
+  const SecretBytes& sk_a_in() const { return original_initiator ? keys.sk_ar : keys.sk_ai; }
+  ChildSa* FindChildByInboundSpi(uint32_t spi);
+  ChildSa* FindChildByOutboundSpi(uint32_t spi);
+};
+
+}  // namespace ipsec::engine::ike

@@ -1,0 +1,78 @@
+#pragma once
+
+// IKE_AUTH (RFC 7296 §1.2, §2.15) with the first child SA piggybacked (§1.3):
+//   initiator -> HDR, SK {IDi, [CERT,] [CERTREQ,] [IDr,] AUTH, [N(INITIAL_CONTACT),]
+//                         [N(USE_TRANSPORT_MODE),] SAi2, TSi, TSr}
+//   responder <- HDR, SK {IDr, [CERT,] AUTH, [N(USE_TRANSPORT_MODE),] SAr2, TSi, TSr}
+// The responder picks the rule whose traffic the request's selectors fall in (FAQ 11), or the
+// default response rule (FAQ 19), and accepts the peer if one of that rule's authentication
+// methods verifies its AUTH. A refused child SA leaves the IKE SA up (§1.2: N instead of SAr2).
+
+#include <optional>
+
+#include "engine/common/random.h"
+#include "engine/ike/child_negotiation.h"
+#include "engine/ike/task.h"
+
+namespace ipsec::engine::ike {
+
+class IkeAuthTask final : public Task {
+ public:
+  // Responder.
+  IkeAuthTask(IkeSa& sa, ChildInstaller& installer, Random& random)
+      : sa_(sa), installer_(installer), random_(random), role_(Role::kResponder) {}
+  // Initiator: authenticate under `rule` and negotiate its child SA for the given traffic.
+  IkeAuthTask(IkeSa& sa, ChildInstaller& installer, Random& random, std::string rule,
+              Selectors local_ts, Selectors remote_ts, bool initial_contact)
+      : sa_(sa),
+        installer_(installer),
+        random_(random),
+        role_(Role::kInitiator),
+        rule_(std::move(rule)),
+        local_ts_(std::move(local_ts)),
+        remote_ts_(std::move(remote_ts)),
+        initial_contact_(initial_contact) {}
+
+  const char* name() const override { return "ike-auth"; }
+  codec::ExchangeType exchange() const override { return codec::ExchangeType::kIkeAuth; }
+  TaskStatus Build(OutMessage& out, SteadyTime now) override;
+  TaskStatus Process(const InMessage& in, SteadyTime now) override;
+
+  // Set when the IKE SA came up but its child SA did not (the API and metrics report both).
+  const ChildOutcome& child_outcome() const { return child_outcome_; }
+  bool initial_contact_received() const { return initial_contact_received_; }
+
+  void set_now_unix(int64_t now_unix) { now_unix_ = now_unix; }
+
+ private:
+  TaskStatus BuildRequest(OutMessage& out);
+  TaskStatus ProcessResponse(const InMessage& in, SteadyTime now);
+  TaskStatus ProcessRequest(const InMessage& in, SteadyTime now);
+  TaskStatus BuildResponse(OutMessage& out);
+  void Established(SteadyTime now);
+  Identity LocalIdentity() const;
+  // AUTH over our side's octets with `credential`; nullopt when it is not usable (yet).
+  std::optional<codec::AuthPayload> MakeAuth(const Credential& credential) const;
+  bool VerifyAuth(const Credential& credential, const codec::AuthPayload& auth,
+                  const codec::IdPayload& peer_id) const;
+
+  IkeSa& sa_;
+  ChildInstaller& installer_;
+  Random& random_;
+  Role role_;
+  std::string rule_;
+  Selectors local_ts_;
+  Selectors remote_ts_;
+  bool initial_contact_ = false;
+  bool initial_contact_received_ = false;
+  int64_t now_unix_ = 0;
+  const Credential* credential_ = nullptr;  // the method we authenticate with
+  std::optional<ChildRequest> child_request_;
+  ChildOutcome child_outcome_;
+  // Responder: what to answer.
+  std::optional<codec::NotifyType> error_;
+  OutMessage child_reply_;
+  std::optional<codec::NotifyType> child_error_;
+};
+
+}  // namespace ipsec::engine::ike

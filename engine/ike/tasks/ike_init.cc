@@ -1,0 +1,229 @@
+#include "engine/ike/tasks/ike_init.h"
+
+#include "engine/crypto/hash.h"
+
+namespace ipsec::engine::ike {
+namespace {
+
+using codec::NotifyType;
+using codec::PayloadType;
+
+constexpr size_t kNonceSize = 32;  // §2.10: at least half the PRF key size; 256 bits covers all
+
+Bytes RandomBytes(Random& random, size_t n) {
+  Bytes b(n);
+  random.Fill(b.data(), n);
+  return b;
+}
+
+void AppendUint64(Bytes& b, uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) b.push_back(static_cast<uint8_t>(v >> shift));
+}
+
+Bytes GroupBytes(codec::DhGroup g) {
+  auto v = static_cast<uint16_t>(g);
+  return {static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v)};
+}
+
+}  // namespace
+
+Bytes NatDetectionHash(uint64_t spi_i, uint64_t spi_r, const Endpoint& endpoint) {
+  Bytes data;
+  AppendUint64(data, spi_i);
+  AppendUint64(data, spi_r);
+  auto address = endpoint.address.ToBytes();
+  data.insert(data.end(), address.begin(), address.begin() + (endpoint.address.is_v4() ? 4 : 16));
+  data.push_back(static_cast<uint8_t>(endpoint.port >> 8));
+  data.push_back(static_cast<uint8_t>(endpoint.port));
+  return crypto::Digest(crypto::Hash::kSha1, data);
+}
+
+TaskStatus IkeInitTask::Build(OutMessage& out, SteadyTime) {
+  return role_ == Role::kInitiator ? BuildRequest(out) : BuildResponse(out);
+}
+
+TaskStatus IkeInitTask::Process(const InMessage& in, SteadyTime) {
+  return role_ == Role::kInitiator ? ProcessResponse(in) : ProcessRequest(in);
+}
+
+Status IkeInitTask::MakeKeyExchange(codec::DhGroup group) {
+  auto ke = crypto::KeyExchange::Generate(static_cast<crypto::Group>(group));
+  if (!ke.ok()) return ke.error();
+  sa_.key_exchange = std::move(ke).value();
+  group_ = group;
+  return Status::Ok();
+}
+
+void IkeInitTask::AddNatDetection(OutMessage& out, uint64_t spi_r) const {
+  out.AddNotify(NotifyType::kNatDetectionSourceIp, NatDetectionHash(sa_.spi_i, spi_r, sa_.local));
+  out.AddNotify(NotifyType::kNatDetectionDestinationIp,
+                NatDetectionHash(sa_.spi_i, spi_r, sa_.remote));
+}
+
+// §2.23: a source hash that does not match the packet's source means the sender is behind a
+// NAT; a destination hash that does not match our address means we are.
+void IkeInitTask::DetectNat(const InMessage& in, uint64_t spi_r) {
+  auto sources = in.FindAll<codec::NotifyPayload>(PayloadType::kNotify);
+  bool saw_source = false, source_match = false, saw_destination = false, destination_match = false;
+  const Bytes expected_source = NatDetectionHash(sa_.spi_i, spi_r, in.remote);
+  const Bytes expected_destination = NatDetectionHash(sa_.spi_i, spi_r, in.local);
+  for (const auto* n : sources) {
+    if (n->type == NotifyType::kNatDetectionSourceIp) {
+      saw_source = true;
+      source_match = source_match || n->data == expected_source;
+    } else if (n->type == NotifyType::kNatDetectionDestinationIp) {
+      saw_destination = true;
+      destination_match = destination_match || n->data == expected_destination;
+    }
+  }
+  sa_.nat_remote = saw_source && !source_match;
+  sa_.nat_local = saw_destination && !destination_match;
+}
+
+TaskStatus IkeInitTask::BuildRequest(OutMessage& out) {
+  out.exchange = codec::ExchangeType::kIkeSaInit;
+  if (offer_.proposals.empty()) {
+    offer_ = MakeIkeOffer(sa_.config->ike_proposals);
+    if (offer_.proposals.empty()) {
+      return Fail(FailureReason::kNoProposalChosen, "no IKE proposals configured",
+                  TaskStatus::kDeleteSa);
+    }
+  }
+  if (group_ == codec::DhGroup::kNone) {
+    if (Status s = MakeKeyExchange(ToTransform(sa_.config->ike_proposals[0].dh_group)); !s.ok()) {
+      return Fail(FailureReason::kInternal, s.error().ToString(), TaskStatus::kDeleteSa);
+    }
+  }
+  if (sa_.nonce_i.empty()) sa_.nonce_i = RandomBytes(random_, kNonceSize);
+  if (!cookie_.empty()) out.AddNotify(NotifyType::kCookie, cookie_);  // §2.6: first payload
+  out.Add(PayloadType::kSa, offer_);
+  out.Add(PayloadType::kKe, codec::KePayload{group_, sa_.key_exchange->PublicValue()});
+  out.Add(PayloadType::kNonce, codec::NoncePayload{sa_.nonce_i});
+  AddNatDetection(out, 0);
+  out.AddNotify(NotifyType::kIkev2FragmentationSupported);  // RFC 7383 §2.3
+  return TaskStatus::kNeedMore;
+}
+
+TaskStatus IkeInitTask::ProcessResponse(const InMessage& in) {
+  if (const auto* cookie = in.Notify(NotifyType::kCookie)) {
+    if (++retries_ > kMaxRetries) {
+      return Fail(FailureReason::kPeerError, "responder keeps asking for cookies",
+                  TaskStatus::kDeleteSa);
+    }
+    cookie_ = cookie->data;  // §2.6: retry with the cookie, all else unchanged
+    return TaskStatus::kNeedMore;
+  }
+  if (const auto* invalid_ke = in.Notify(NotifyType::kInvalidKePayload)) {
+    if (++retries_ > kMaxRetries || invalid_ke->data.size() != 2) {
+      return Fail(FailureReason::kInvalidKePayload, "INVALID_KE_PAYLOAD", TaskStatus::kDeleteSa);
+    }
+    auto group = static_cast<codec::DhGroup>(invalid_ke->data[0] << 8 | invalid_ke->data[1]);
+    bool offered = false;
+    for (const auto& p : sa_.config->ike_proposals) offered |= ToTransform(p.dh_group) == group;
+    if (!offered || group == group_ || !MakeKeyExchange(group).ok()) {
+      return Fail(FailureReason::kInvalidKePayload,
+                  "responder wants group " + Name(group) + ", which we did not offer",
+                  TaskStatus::kDeleteSa);
+    }
+    return TaskStatus::kNeedMore;  // §1.2: retry with the requested group
+  }
+  if (const auto* error = in.ErrorNotify()) {
+    return Fail(ReasonForNotify(error->type),
+                "responder refused IKE_SA_INIT: notify " +
+                    std::to_string(static_cast<int>(error->type)),
+                TaskStatus::kDeleteSa);
+  }
+  const auto* sa = in.Find<codec::SaPayload>(PayloadType::kSa);
+  const auto* ke = in.Find<codec::KePayload>(PayloadType::kKe);
+  const auto* nonce = in.Find<codec::NoncePayload>(PayloadType::kNonce);
+  if (sa == nullptr || ke == nullptr || nonce == nullptr || in.header.responder_spi == 0) {
+    return Fail(FailureReason::kInvalidMessage, "IKE_SA_INIT response lacks SA, KE or Nr",
+                TaskStatus::kDeleteSa);
+  }
+  auto algorithms = AcceptIkeReply(offer_, *sa);
+  if (!algorithms.ok()) {
+    return Fail(FailureReason::kInvalidMessage, algorithms.error().message, TaskStatus::kDeleteSa);
+  }
+  if (algorithms->dh_group != group_ || ke->group != group_) {
+    return Fail(FailureReason::kInvalidMessage, "responder's KE group differs from ours",
+                TaskStatus::kDeleteSa);
+  }
+  sa_.algorithms = *algorithms;
+  sa_.spi_r = in.header.responder_spi;
+  sa_.nonce_r = nonce->nonce;
+  sa_.peer_supports_fragmentation = in.Notify(NotifyType::kIkev2FragmentationSupported) != nullptr;
+  DetectNat(in, sa_.spi_r);
+  return DeriveKeys(*ke);
+}
+
+TaskStatus IkeInitTask::ProcessRequest(const InMessage& in) {
+  const auto* sa = in.Find<codec::SaPayload>(PayloadType::kSa);
+  const auto* ke = in.Find<codec::KePayload>(PayloadType::kKe);
+  const auto* nonce = in.Find<codec::NoncePayload>(PayloadType::kNonce);
+  if (sa == nullptr || ke == nullptr || nonce == nullptr) {
+    error_ = NotifyType::kInvalidSyntax;
+    return Fail(FailureReason::kInvalidMessage, "IKE_SA_INIT request lacks SA, KE or Ni",
+                TaskStatus::kDeleteSa);
+  }
+  auto choice = ChooseIkeProposal(*sa, sa_.config->ike_proposals);
+  if (!choice.ok()) {
+    error_ = NotifyType::kNoProposalChosen;
+    return Fail(FailureReason::kNoProposalChosen, choice.error().message, TaskStatus::kDeleteSa);
+  }
+  if (ke->group != choice->algorithms.dh_group) {
+    // §1.2: name the group we want; the initiator retries with it.
+    error_ = NotifyType::kInvalidKePayload;
+    error_data_ = GroupBytes(choice->algorithms.dh_group);
+    return Fail(FailureReason::kInvalidKePayload,
+                "initiator's KE is " + Name(ke->group) + ", we chose " +
+                    Name(choice->algorithms.dh_group),
+                TaskStatus::kDeleteSa);
+  }
+  if (Status s = MakeKeyExchange(choice->algorithms.dh_group); !s.ok()) {
+    error_ = NotifyType::kNoProposalChosen;
+    return Fail(FailureReason::kInternal, s.error().ToString(), TaskStatus::kDeleteSa);
+  }
+  chosen_ = choice->reply;
+  sa_.algorithms = choice->algorithms;
+  sa_.nonce_i = nonce->nonce;
+  sa_.nonce_r = RandomBytes(random_, kNonceSize);
+  sa_.peer_supports_fragmentation = in.Notify(NotifyType::kIkev2FragmentationSupported) != nullptr;
+  DetectNat(in, 0);
+  TaskStatus status = DeriveKeys(*ke);
+  if (status != TaskStatus::kDone) error_ = NotifyType::kInvalidSyntax;
+  return status;
+}
+
+TaskStatus IkeInitTask::BuildResponse(OutMessage& out) {
+  out.exchange = codec::ExchangeType::kIkeSaInit;
+  out.response = true;
+  if (error_) {
+    out.ReplaceWithError(*error_, error_data_);
+    return TaskStatus::kDeleteSa;
+  }
+  out.Add(PayloadType::kSa, codec::SaPayload{{*chosen_}});
+  out.Add(PayloadType::kKe, codec::KePayload{group_, sa_.key_exchange->PublicValue()});
+  out.Add(PayloadType::kNonce, codec::NoncePayload{sa_.nonce_r});
+  AddNatDetection(out, sa_.spi_r);
+  out.AddNotify(NotifyType::kIkev2FragmentationSupported);
+  sa_.key_exchange.reset();
+  return TaskStatus::kDone;
+}
+
+TaskStatus IkeInitTask::DeriveKeys(const codec::KePayload& peer_ke) {
+  auto shared = sa_.key_exchange->ComputeShared(peer_ke.data);
+  if (!shared.ok()) {
+    return Fail(FailureReason::kInvalidMessage, "peer's KE is invalid: " + shared.error().message,
+                TaskStatus::kDeleteSa);
+  }
+  auto keys = DeriveIkeKeys(sa_.algorithms, *shared, sa_.nonce_i, sa_.nonce_r, sa_.spi_i,
+                            sa_.spi_r);
+  if (!keys.ok()) {
+    return Fail(FailureReason::kInternal, keys.error().ToString(), TaskStatus::kDeleteSa);
+  }
+  sa_.keys = std::move(keys).value();
+  if (role_ == Role::kInitiator) sa_.key_exchange.reset();
+  return TaskStatus::kDone;
+}
+
+}  // namespace ipsec::engine::ike

@@ -1,0 +1,54 @@
+#pragma once
+
+// IKE_SA_INIT (RFC 7296 §1.2, §2.6, §2.23):
+//   initiator -> HDR, [N(COOKIE),] SA, KE, Ni, N(NAT_DETECTION_SOURCE_IP),
+//                N(NAT_DETECTION_DESTINATION_IP), N(IKEV2_FRAGMENTATION_SUPPORTED)
+//   responder <- HDR, SA, KE, Nr, N(NAT_DETECTION_*), N(IKEV2_FRAGMENTATION_SUPPORTED)
+// or the responder's N(COOKIE) / N(INVALID_KE_PAYLOAD), after which the initiator sends the
+// request again (kNeedMore). Ends with the IKE SA's keys derived (§2.14).
+
+#include <optional>
+
+#include "engine/common/random.h"
+#include "engine/ike/ike_sa.h"
+#include "engine/ike/task.h"
+
+namespace ipsec::engine::ike {
+
+class IkeInitTask final : public Task {
+ public:
+  IkeInitTask(IkeSa& sa, Random& random, Role role) : sa_(sa), random_(random), role_(role) {}
+  const char* name() const override { return "ike-init"; }
+  codec::ExchangeType exchange() const override { return codec::ExchangeType::kIkeSaInit; }
+  TaskStatus Build(OutMessage& out, SteadyTime now) override;
+  TaskStatus Process(const InMessage& in, SteadyTime now) override;
+
+  // Responder: the cookie the manager verified, if any (nothing to do with it here).
+  static constexpr int kMaxRetries = 3;  // INVALID_KE_PAYLOAD and COOKIE rounds
+
+ private:
+  TaskStatus BuildRequest(OutMessage& out);
+  TaskStatus ProcessResponse(const InMessage& in);
+  TaskStatus ProcessRequest(const InMessage& in);
+  TaskStatus BuildResponse(OutMessage& out);
+  Status MakeKeyExchange(codec::DhGroup group);
+  void AddNatDetection(OutMessage& out, uint64_t spi_r) const;
+  void DetectNat(const InMessage& in, uint64_t spi_r);
+  TaskStatus DeriveKeys(const codec::KePayload& peer_ke);
+
+  IkeSa& sa_;
+  Random& random_;
+  Role role_;
+  codec::SaPayload offer_;       // initiator: what we proposed
+  codec::DhGroup group_ = codec::DhGroup::kNone;
+  Bytes cookie_;                 // initiator: the responder's cookie to echo
+  int retries_ = 0;
+  std::optional<codec::Proposal> chosen_;  // responder: the proposal we answer with
+  std::optional<codec::NotifyType> error_;  // responder: refuse with this
+  Bytes error_data_;
+};
+
+// NAT_DETECTION_*_IP data: SHA-1(SPIi | SPIr | IP address | port) (§2.23).
+Bytes NatDetectionHash(uint64_t spi_i, uint64_t spi_r, const Endpoint& endpoint);
+
+}  // namespace ipsec::engine::ike
