@@ -1,0 +1,110 @@
+#pragma once
+
+// The exchanges of one IKE SA (RFC 7296 §2.1-2.3): a queue of tasks this side initiates, one
+// request outstanding at a time (window size 1), message IDs in both directions,
+// retransmission with exponential back-off, and duplicate detection (a retransmitted request
+// gets the cached response again). It encodes, protects and parses messages; tasks see only
+// payloads. Runs on the IKE thread; the manager owns it with its IkeSa.
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "engine/common/random.h"
+#include "engine/ike/codec/message.h"
+#include "engine/ike/ike_sa.h"
+#include "engine/ike/task.h"
+
+namespace ipsec::engine::ike {
+
+// Datagrams to send, collected by the task manager and flushed by the manager.
+struct Outbox {
+  struct Item {
+    Endpoint local;
+    Endpoint remote;
+    Bytes data;
+  };
+  std::vector<Item> items;
+};
+
+// A finished exchange, for the manager to report and act on.
+struct TaskResult {
+  std::unique_ptr<Task> task;
+  Role role = Role::kInitiator;
+  TaskStatus status = TaskStatus::kDone;
+  std::chrono::nanoseconds duration{0};
+};
+
+class TaskManager {
+ public:
+  // Creates the responder's task for an inbound request; nullptr refuses it (the request gets
+  // no task, and an INFORMATIONAL-less error is logged).
+  using ResponderFactory = std::function<std::unique_ptr<Task>(const InMessage& request)>;
+
+  TaskManager(IkeSa& sa, Random& random, IkeObserver& observer)
+      : sa_(sa), random_(random), observer_(observer) {}
+
+  void Queue(std::unique_ptr<Task> task) { queue_.push_back(std::move(task)); }
+  // Puts a task first (e.g. a Delete that must not wait behind a rekey).
+  void QueueFront(std::unique_ptr<Task> task) { queue_.push_front(std::move(task)); }
+  bool Busy() const { return active_ != nullptr; }
+  bool Idle() const { return active_ == nullptr && queue_.empty(); }
+  size_t queued() const { return queue_.size(); }
+
+  // Sends the next queued request when none is outstanding.
+  void Flush(SteadyTime now, Outbox& out);
+  // A datagram for this SA whose header decoded (`message`); `raw` is the whole datagram.
+  void OnMessage(ByteSpan raw, const codec::Message& message, const Endpoint& local,
+                 const Endpoint& remote, SteadyTime now, const ResponderFactory& factory,
+                 Outbox& out);
+  // Retransmits or gives up (then the SA is dead: `failure`).
+  void OnTimer(SteadyTime now, Outbox& out);
+  SteadyTime NextDeadline() const;
+
+  // Finished exchanges since the last call.
+  std::vector<TaskResult> TakeResults() { return std::exchange(results_, {}); }
+  // Set when retransmissions were exhausted (§2.4: the peer is considered dead).
+  bool timed_out() const { return timed_out_; }
+  uint64_t retransmits() const { return retransmits_; }
+
+  size_t max_datagram = 1280;  // RFC 7383 §2.5.1: fragment above this (IPv6 minimum MTU)
+
+ private:
+  void SendActive(SteadyTime now, Outbox& out, bool resend);
+  Result<std::vector<Bytes>> Encode(const OutMessage& message, uint32_t message_id);
+  void HandleResponse(ByteSpan raw, const codec::Message& message, const Endpoint& local,
+                      const Endpoint& remote, SteadyTime now, Outbox& out);
+  void HandleRequest(ByteSpan raw, const codec::Message& message, const Endpoint& local,
+                     const Endpoint& remote, SteadyTime now, const ResponderFactory& factory,
+                     Outbox& out);
+  Result<InMessage> Decode(ByteSpan raw, const codec::Message& message, const Endpoint& local,
+                           const Endpoint& remote);
+  void Finish(std::unique_ptr<Task> task, Role role, TaskStatus status, SteadyTime started,
+              SteadyTime now);
+
+  IkeSa& sa_;
+  Random& random_;
+  IkeObserver& observer_;
+  std::deque<std::unique_ptr<Task>> queue_;
+
+  // Our outstanding request.
+  std::unique_ptr<Task> active_;
+  SteadyTime active_started_{};
+  uint32_t next_request_id_ = 0;
+  std::vector<Bytes> request_datagrams_;
+  SteadyTime retransmit_at_ = SteadyTime::max();
+  int tries_ = 0;
+
+  // The peer's requests.
+  uint32_t expected_request_id_ = 0;
+  std::vector<Bytes> last_response_;  // for a retransmitted request (§2.1)
+  bool have_last_response_ = false;
+
+  std::vector<TaskResult> results_;
+  bool timed_out_ = false;
+  uint64_t retransmits_ = 0;
+};
+
+}  // namespace ipsec::engine::ike

@@ -1,0 +1,90 @@
+#include "engine/ike/tasks/informational.h"
+
+#include <algorithm>
+
+namespace ipsec::engine::ike {
+namespace {
+
+using codec::PayloadType;
+using codec::ProtocolId;
+
+codec::DeletePayload DeleteOf(ProtocolId protocol, const std::vector<uint32_t>& spis) {
+  codec::DeletePayload d;
+  d.protocol = protocol;
+  d.spis = spis;
+  return d;
+}
+
+}  // namespace
+
+const char* InformationalTask::name() const {
+  if (role_ == Role::kResponder) return "informational";
+  switch (kind_) {
+    case Kind::kLiveness:
+      return "liveness";
+    case Kind::kDeleteIkeSa:
+      return "ike-delete";
+    case Kind::kDeleteChildSas:
+      return "child-delete";
+  }
+  return "informational";
+}
+
+void InformationalTask::RemoveChild(uint32_t spi_in) {
+  auto it = std::find_if(sa_.children.begin(), sa_.children.end(),
+                         [&](const ChildSa& c) { return c.spi_in == spi_in; });
+  if (it == sa_.children.end()) return;
+  installer_.Remove(*it);
+  removed_.push_back(*it);
+  sa_.children.erase(it);
+}
+
+TaskStatus InformationalTask::Build(OutMessage& out, SteadyTime) {
+  out.exchange = codec::ExchangeType::kInformational;
+  if (role_ == Role::kResponder) {
+    out.response = true;
+    if (!child_spis_.empty()) {
+      // §1.4.1: answer with the SPIs of our side of each SA pair deleted.
+      out.Add(PayloadType::kDelete, DeleteOf(ProtocolId::kEsp, child_spis_));
+    }
+    return ike_sa_deleted_ ? TaskStatus::kDeleteSa : TaskStatus::kDone;
+  }
+  if (kind_ == Kind::kDeleteIkeSa) {
+    sa_.state = IkeSaState::kDeleting;
+    out.Add(PayloadType::kDelete, DeleteOf(ProtocolId::kIke, {}));
+  } else if (kind_ == Kind::kDeleteChildSas) {
+    for (uint32_t spi : child_spis_) {
+      if (ChildSa* c = sa_.FindChildByInboundSpi(spi)) c->state = ChildSaState::kDeleting;
+    }
+    out.Add(PayloadType::kDelete, DeleteOf(ProtocolId::kEsp, child_spis_));
+  }
+  return TaskStatus::kNeedMore;
+}
+
+TaskStatus InformationalTask::Process(const InMessage& in, SteadyTime now) {
+  sa_.last_inbound = now;
+  if (role_ == Role::kInitiator) {
+    if (kind_ == Kind::kDeleteIkeSa) return TaskStatus::kDeleteSa;
+    if (kind_ == Kind::kDeleteChildSas) {
+      for (uint32_t spi : child_spis_) RemoveChild(spi);
+    }
+    return TaskStatus::kDone;
+  }
+  for (const auto* d : in.FindAll<codec::DeletePayload>(PayloadType::kDelete)) {
+    if (d->protocol == ProtocolId::kIke) {
+      ike_sa_deleted_ = true;  // §1.4.1: the IKE SA and all its child SAs go
+      continue;
+    }
+    for (uint32_t spi : d->spis) {
+      // The peer names its inbound SPI, which is our outbound one.
+      if (ChildSa* c = sa_.FindChildByOutboundSpi(spi)) {
+        uint32_t ours = c->spi_in;
+        if (c->state != ChildSaState::kDeleting) child_spis_.push_back(ours);
+        RemoveChild(ours);
+      }
+    }
+  }
+  return TaskStatus::kDone;
+}
+
+}  // namespace ipsec::engine::ike
