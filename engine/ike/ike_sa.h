@@ -46,6 +46,8 @@ struct IkeSa {
   bool nat_local = false;   // we are behind a NAT (RFC 7296 §2.23)
   bool nat_remote = false;  // the peer is behind a NAT
   bool floated = false;     // moved to UDP 4500
+  uint16_t nat_t_local_port = 4500;   // where we float to (RFC 7296 §2.23)
+  uint16_t nat_t_remote_port = 4500;
 
   IkeAlgorithms algorithms;
   IkeKeys keys;

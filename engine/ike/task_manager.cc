@@ -132,7 +132,11 @@ void TaskManager::HandleResponse(ByteSpan raw, const codec::Message& message,
     observer_.OnLog(&sa_, "dropped a response: " + in.error().ToString());
     return;  // a forged or damaged response must not end the exchange; retransmit instead
   }
-  if (message.header.exchange_type == ExchangeType::kIkeSaInit) sa_.init_response = Bytes(raw.begin(), raw.end());
+  if (message.header.exchange_type == ExchangeType::kIkeSaInit) {
+    sa_.init_response = Bytes(raw.begin(), raw.end());
+  } else {
+    FollowPeer(local, remote);
+  }
   sa_.last_inbound = now;
   TaskStatus status = active_->Process(*in, now);
   if (status == TaskStatus::kNeedMore) {
@@ -161,7 +165,11 @@ void TaskManager::HandleRequest(ByteSpan raw, const codec::Message& message,
     observer_.OnLog(&sa_, "dropped a request: " + in.error().ToString());
     return;  // §2.21: no answer to what we cannot authenticate
   }
-  if (message.header.exchange_type == ExchangeType::kIkeSaInit) sa_.init_request = Bytes(raw.begin(), raw.end());
+  if (message.header.exchange_type == ExchangeType::kIkeSaInit) {
+    sa_.init_request = Bytes(raw.begin(), raw.end());
+  } else {
+    FollowPeer(local, remote);
+  }
   sa_.last_inbound = now;
   std::unique_ptr<Task> task = factory(*in);
   OutMessage response;
@@ -180,11 +188,24 @@ void TaskManager::HandleRequest(ByteSpan raw, const codec::Message& message,
   last_response_ = std::move(datagrams).value();
   have_last_response_ = true;
   ++expected_request_id_;
-  for (const Bytes& d : last_response_) out.items.push_back({sa_.local, sa_.remote, d});
+  // §2.11: a response goes back to the address and port the request came from.
+  for (const Bytes& d : last_response_) out.items.push_back({local, remote, d});
   observer_.OnLog(&sa_, std::string("answered ") + ExchangeName(response.exchange) +
                             " request, id " + std::to_string(id) +
                             (task ? std::string(" (") + task->name() + ")" : ""));
   if (task) Finish(std::move(task), Role::kResponder, status, now, now);
+}
+
+// §2.23: once a message authenticated, a peer that moved to UDP 4500 (floating) or whose NAT
+// mapping changed is followed; without a NAT the addresses stay as negotiated.
+void TaskManager::FollowPeer(const Endpoint& local, const Endpoint& remote) {
+  if (local == sa_.local && remote == sa_.remote) return;
+  const bool to_nat_t = local.port == sa_.nat_t_local_port;
+  if (!to_nat_t && !sa_.nat_local && !sa_.nat_remote) return;
+  observer_.OnLog(&sa_, "peer moved from " + sa_.remote.ToString() + " to " + remote.ToString());
+  sa_.local = local;
+  sa_.remote = remote;
+  sa_.floated = sa_.floated || to_nat_t;
 }
 
 void TaskManager::OnTimer(SteadyTime now, Outbox& out) {

@@ -83,6 +83,7 @@ class TaskManager {
                            const Endpoint& remote);
   void Finish(std::unique_ptr<Task> task, Role role, TaskStatus status, SteadyTime started,
               SteadyTime now);
+  void FollowPeer(const Endpoint& local, const Endpoint& remote);
 
   IkeSa& sa_;
   Random& random_;

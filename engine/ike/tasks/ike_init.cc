@@ -153,6 +153,12 @@ TaskStatus IkeInitTask::ProcessResponse(const InMessage& in) {
   sa_.nonce_r = nonce->nonce;
   sa_.peer_supports_fragmentation = in.Notify(NotifyType::kIkev2FragmentationSupported) != nullptr;
   DetectNat(in, sa_.spi_r);
+  if (sa_.nat_local || sa_.nat_remote) {
+    // §2.23: behind a NAT, everything after IKE_SA_INIT goes to and from UDP 4500.
+    sa_.local.port = sa_.nat_t_local_port;
+    sa_.remote.port = sa_.nat_t_remote_port;
+    sa_.floated = true;
+  }
   return DeriveKeys(*ke);
 }
 

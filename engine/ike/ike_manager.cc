@@ -1,0 +1,438 @@
+#include "engine/ike/ike_manager.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <set>
+
+#include "engine/ike/tasks/ike_auth.h"
+#include "engine/ike/tasks/ike_init.h"
+#include "engine/ike/tasks/informational.h"
+#include "engine/ike/traffic_selectors.h"
+
+namespace ipsec::engine::ike {
+namespace {
+
+using codec::ExchangeType;
+
+// CREATE_CHILD_SA until its tasks land: refused with NO_ADDITIONAL_SAS (RFC 7296 §1.3), which
+// every peer must handle.
+class RefuseChildTask final : public Task {
+ public:
+  const char* name() const override { return "child-refuse"; }
+  ExchangeType exchange() const override { return ExchangeType::kCreateChildSa; }
+  TaskStatus Build(OutMessage& out, SteadyTime) override {
+    out.ReplaceWithError(codec::NotifyType::kNoAdditionalSas);
+    return TaskStatus::kFailed;
+  }
+  TaskStatus Process(const InMessage&, SteadyTime) override { return TaskStatus::kFailed; }
+};
+
+std::string Hex64(uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+int64_t SecondsUntil(SteadyTime when, SteadyTime now) {
+  if (when == SteadyTime::max()) return -1;
+  return std::chrono::duration_cast<std::chrono::seconds>(when - now).count();
+}
+
+}  // namespace
+
+struct IkeManager::Entry {
+  Entry(Random& random, IkeObserver& observer) : tasks(sa, random, observer) {}
+  IkeSa sa;
+  TaskManager tasks;
+  bool dead = false;
+  bool reported_up = false;
+  std::set<uint32_t> reported_children;  // reqids reported up
+  SteadyTime half_open_until = SteadyTime::max();
+};
+
+IkeManager::IkeManager(Options options)
+    : options_(options), installer_(*options.backend) {
+  if (options_.clock == nullptr) options_.clock = &system_clock_;
+  config_ = std::make_shared<IkeConfig>();
+}
+
+IkeManager::~IkeManager() = default;
+
+void IkeManager::SetConfig(std::shared_ptr<const IkeConfig> config) { config_ = std::move(config); }
+
+int64_t IkeManager::UnixNow() const { return options_.clock->UnixSeconds(); }
+
+uint64_t IkeManager::NewSpi() {
+  for (;;) {
+    uint64_t spi = options_.random->Uint64();
+    if (spi != 0 && sas_.count(spi) == 0) return spi;
+  }
+}
+
+IkeManager::Entry* IkeManager::Find(uint64_t local_spi) {
+  auto it = sas_.find(local_spi);
+  return it == sas_.end() || it->second->dead ? nullptr : it->second.get();
+}
+
+IkeManager::Entry* IkeManager::FindById(uint64_t id) {
+  for (auto& [spi, e] : sas_) {
+    if (e->sa.id == id && !e->dead) return e.get();
+  }
+  return nullptr;
+}
+
+IkeManager::Entry& IkeManager::Create(bool initiator, const Endpoint& local,
+                                      const Endpoint& remote, SteadyTime now) {
+  auto entry = std::make_unique<Entry>(*options_.random, *options_.observer);
+  IkeSa& sa = entry->sa;
+  sa.id = ++next_id_;
+  sa.original_initiator = initiator;
+  sa.config = config_;
+  sa.local = local;
+  sa.remote = remote;
+  sa.nat_t_local_port = options_.nat_t_port;
+  sa.nat_t_remote_port = options_.peer_nat_t_port;
+  sa.created = now;
+  uint64_t spi = NewSpi();
+  (initiator ? sa.spi_i : sa.spi_r) = spi;
+  Entry& ref = *entry;
+  sas_[spi] = std::move(entry);
+  return ref;
+}
+
+Result<std::string> IkeManager::Initiate(const std::string& rule_name, const Endpoint& local,
+                                         const Endpoint& peer, SteadyTime now,
+                                         std::optional<RuleTraffic> traffic) {
+  const NegotiateRule* rule = config_->FindRule(rule_name);
+  if (rule == nullptr) {
+    return MakeError(ErrorCode::kNotFound,
+                     "no rule '" + rule_name + "' negotiates security in the policy in force");
+  }
+  Selectors local_ts, remote_ts;
+  if (traffic) {
+    local_ts.push_back(traffic->local);
+    remote_ts.push_back(traffic->remote);
+  }
+  for (const auto& t : rule->traffic) {
+    if (t.local.addresses.family() != peer.address.family() && rule->tunnel_endpoint == std::nullopt) {
+      continue;
+    }
+    if (std::find(local_ts.begin(), local_ts.end(), t.local) == local_ts.end()) local_ts.push_back(t.local);
+    if (std::find(remote_ts.begin(), remote_ts.end(), t.remote) == remote_ts.end()) remote_ts.push_back(t.remote);
+  }
+  if (local_ts.empty() || remote_ts.empty()) {
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     "rule '" + rule_name + "' has no traffic for " + peer.address.ToString());
+  }
+  bool first_contact = true;  // §2.4 INITIAL_CONTACT: no other SA with this peer
+  for (const auto& [spi, e] : sas_) {
+    if (!e->dead && e->sa.remote.address == peer.address) first_contact = false;
+  }
+  Entry& entry = Create(true, local, peer, now);
+  entry.tasks.Queue(std::make_unique<IkeInitTask>(entry.sa, *options_.random, Role::kInitiator));
+  auto auth = std::make_unique<IkeAuthTask>(entry.sa, installer_, *options_.random, rule_name,
+                                            local_ts, remote_ts, first_contact);
+  auth->set_now_unix(UnixNow());
+  entry.tasks.Queue(std::move(auth));
+  options_.observer->OnLog(&entry.sa, "initiating IKE SA ike-" + std::to_string(entry.sa.id) +
+                                          " to " + peer.ToString() + " for rule '" + rule_name +
+                                          "'");
+  Outbox out;
+  entry.tasks.Flush(now, out);
+  std::string id = "ike-" + std::to_string(entry.sa.id);
+  Settle(entry, out);
+  return id;
+}
+
+void IkeManager::OnDatagram(const Endpoint& local, const Endpoint& remote, ByteSpan data,
+                            SteadyTime now) {
+  auto message = codec::DecodeMessage(data);
+  if (!message.ok()) {
+    ++stats_.datagrams_dropped_total;
+    return;
+  }
+  const codec::Header& h = message->header;
+  if (h.exchange_type == ExchangeType::kIkeSaInit && !h.is_response() && h.responder_spi == 0) {
+    HandleInitRequest(*message, local, remote, data, now);
+    return;
+  }
+  // The I flag says the sender is the original initiator, so our SPI is the responder's.
+  Entry* entry = Find(h.is_initiator() ? h.responder_spi : h.initiator_spi);
+  if (entry == nullptr) {
+    ++stats_.datagrams_dropped_total;
+    return;
+  }
+  Outbox out;
+  entry->tasks.OnMessage(
+      data, *message, local, remote, now,
+      [this, entry](const InMessage& in) { return MakeResponderTask(*entry, in); }, out);
+  Settle(*entry, out);
+}
+
+void IkeManager::HandleInitRequest(const codec::Message& message, const Endpoint& local,
+                                   const Endpoint& remote, ByteSpan data, SteadyTime now) {
+  auto key = std::make_pair(remote, message.header.initiator_spi);
+  auto existing = half_open_.find(key);
+  Entry* entry = existing == half_open_.end() ? nullptr : Find(existing->second);
+  if (entry == nullptr) {
+    entry = &Create(false, local, remote, now);
+    entry->sa.spi_i = message.header.initiator_spi;
+    entry->half_open_until = now + config_->timers.half_open_timeout;
+    half_open_[key] = entry->sa.spi_r;
+  }
+  Outbox out;
+  entry->tasks.OnMessage(
+      data, message, local, remote, now,
+      [this, entry](const InMessage& in) { return MakeResponderTask(*entry, in); }, out);
+  Settle(*entry, out);
+}
+
+std::unique_ptr<Task> IkeManager::MakeResponderTask(Entry& entry, const InMessage& request) {
+  switch (request.header.exchange_type) {
+    case ExchangeType::kIkeSaInit:
+      return std::make_unique<IkeInitTask>(entry.sa, *options_.random, Role::kResponder);
+    case ExchangeType::kIkeAuth: {
+      auto task = std::make_unique<IkeAuthTask>(entry.sa, installer_, *options_.random);
+      task->set_now_unix(UnixNow());
+      return task;
+    }
+    case ExchangeType::kInformational:
+      return std::make_unique<InformationalTask>(entry.sa, installer_);
+    case ExchangeType::kCreateChildSa:
+      return std::make_unique<RefuseChildTask>();
+  }
+  return nullptr;
+}
+
+void IkeManager::Settle(Entry& entry, Outbox& out) {
+  IkeSa& sa = entry.sa;
+  for (TaskResult& r : entry.tasks.TakeResults()) {
+    FailureReason reason = entry.tasks.timed_out() ? FailureReason::kTimeout : r.task->failure();
+    ++stats_.negotiations_total;
+    if (reason != FailureReason::kNone) {
+      ++stats_.negotiation_failures_total;
+      options_.observer->OnLog(&sa, std::string(r.task->name()) + " failed (" + Name(reason) +
+                                        "): " + r.task->failure_detail());
+    }
+    options_.observer->OnExchange(r.task->exchange(), r.role, reason, r.duration);
+    if (auto* auth = dynamic_cast<IkeAuthTask*>(r.task.get());
+        auth != nullptr && auth->initial_contact_received()) {
+      // §2.4: INITIAL_CONTACT: the peer lost its state; our older SAs with it are stale.
+      for (auto& [spi, other] : sas_) {
+        if (other.get() != &entry && !other->dead && other->sa.remote_id == sa.remote_id &&
+            other->sa.remote.address == sa.remote.address) {
+          Kill(*other, "the peer sent INITIAL_CONTACT");
+        }
+      }
+    }
+    if (r.status == TaskStatus::kDeleteSa) {
+      Kill(entry, reason == FailureReason::kNone ? "deleted"
+                                                 : std::string(Name(reason)) + ": " +
+                                                       r.task->failure_detail());
+    }
+  }
+  if (!entry.dead && sa.state == IkeSaState::kEstablished && !entry.reported_up) {
+    entry.reported_up = true;
+    entry.half_open_until = SteadyTime::max();
+    half_open_.erase(std::make_pair(sa.remote, sa.spi_i));
+    options_.observer->OnIkeSaUp(sa);
+  }
+  std::set<uint32_t> present;
+  for (const ChildSa& c : sa.children) {
+    present.insert(c.reqid);
+    if (!entry.dead && entry.reported_children.insert(c.reqid).second) {
+      options_.observer->OnChildSaUp(sa, c);
+    }
+  }
+  for (auto it = entry.reported_children.begin(); it != entry.reported_children.end();) {
+    if (present.count(*it) == 0) {
+      ChildSa gone;
+      gone.reqid = *it;
+      options_.observer->OnChildSaDown(sa, gone, "deleted");
+      it = entry.reported_children.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  Send(out);
+  if (entry.dead) {
+    uint64_t spi = sa.local_spi();
+    for (auto it = half_open_.begin(); it != half_open_.end();) {
+      it = it->second == spi ? half_open_.erase(it) : std::next(it);
+    }
+    sas_.erase(spi);  // `entry` is gone from here on
+  }
+}
+
+void IkeManager::Kill(Entry& entry, const std::string& why) {
+  if (entry.dead) return;
+  entry.dead = true;
+  IkeSa& sa = entry.sa;
+  sa.state = IkeSaState::kDead;
+  sa.failure = why;
+  for (const ChildSa& c : sa.children) {
+    installer_.Remove(c);
+    if (entry.reported_children.erase(c.reqid)) options_.observer->OnChildSaDown(sa, c, why);
+  }
+  sa.children.clear();
+  if (entry.reported_up) options_.observer->OnIkeSaDown(sa, why);
+  options_.observer->OnLog(&sa, "IKE SA ike-" + std::to_string(sa.id) + " removed: " + why);
+}
+
+void IkeManager::Send(Outbox& out) {
+  for (const auto& item : out.items) options_.sink->SendIke(item.local, item.remote, item.data);
+  out.items.clear();
+}
+
+void IkeManager::OnTimer(SteadyTime now) {
+  std::vector<uint64_t> spis;
+  for (const auto& [spi, e] : sas_) spis.push_back(spi);
+  for (uint64_t spi : spis) {
+    auto it = sas_.find(spi);
+    if (it == sas_.end()) continue;
+    Entry& entry = *it->second;
+    Outbox out;
+    if (!entry.dead && now >= entry.half_open_until) {
+      Kill(entry, "no IKE_AUTH within " +
+                      std::to_string(config_->timers.half_open_timeout.count()) + " s");
+    }
+    if (!entry.dead) entry.tasks.OnTimer(now, out);
+    Settle(entry, out);
+  }
+}
+
+SteadyTime IkeManager::NextDeadline() const {
+  SteadyTime next = SteadyTime::max();
+  for (const auto& [spi, e] : sas_) {
+    next = std::min({next, e->tasks.NextDeadline(), e->half_open_until});
+  }
+  return next;
+}
+
+Status IkeManager::Delete(const std::string& id, SteadyTime now) {
+  auto number = [&](const char* prefix) -> std::optional<uint64_t> {
+    size_t n = std::string(prefix).size();
+    if (id.rfind(prefix, 0) != 0 || id.size() == n) return std::nullopt;
+    uint64_t value = 0;
+    auto [ptr, ec] = std::from_chars(id.data() + n, id.data() + id.size(), value);
+    if (ec != std::errc() || ptr != id.data() + id.size()) return std::nullopt;
+    return value;
+  };
+  Outbox out;
+  if (auto n = number("ike-")) {
+    Entry* entry = FindById(*n);
+    if (entry == nullptr) return MakeError(ErrorCode::kNotFound, "no IKE SA '" + id + "'");
+    if (entry->sa.state != IkeSaState::kEstablished) {
+      Kill(*entry, "deleted through the API before it was established");
+    } else {
+      entry->tasks.QueueFront(std::make_unique<InformationalTask>(
+          entry->sa, installer_, InformationalTask::Kind::kDeleteIkeSa));
+      entry->tasks.Flush(now, out);
+    }
+    Settle(*entry, out);
+    return Status::Ok();
+  }
+  if (auto reqid = number("child-")) {
+    for (auto& [spi, e] : sas_) {
+      for (const ChildSa& c : e->sa.children) {
+        if (c.reqid != *reqid || e->dead) continue;
+        e->tasks.Queue(std::make_unique<InformationalTask>(
+            e->sa, installer_, InformationalTask::Kind::kDeleteChildSas,
+            std::vector<uint32_t>{c.spi_in}));
+        e->tasks.Flush(now, out);
+        Settle(*e, out);
+        return Status::Ok();
+      }
+    }
+  }
+  return MakeError(ErrorCode::kNotFound, "no security association '" + id + "'");
+}
+
+void IkeManager::DeleteAll(SteadyTime now) {
+  std::vector<std::string> ids;
+  for (const auto& [spi, e] : sas_) {
+    if (!e->dead) ids.push_back("ike-" + std::to_string(e->sa.id));
+  }
+  for (const auto& id : ids) (void)Delete(id, now);
+}
+
+std::vector<IkeSaSnapshot> IkeManager::Snapshot(SteadyTime now) const {
+  std::vector<IkeSaSnapshot> out;
+  for (const auto& [spi, e] : sas_) {
+    if (e->dead) continue;
+    const IkeSa& sa = e->sa;
+    IkeSaSnapshot s;
+    s.id = "ike-" + std::to_string(sa.id);
+    s.state = Name(sa.state);
+    s.role = sa.original_initiator ? "initiator" : "responder";
+    s.local = sa.local.ToString();
+    s.remote = sa.remote.ToString();
+    s.local_id = sa.local_id.ToString();
+    s.remote_id = sa.state == IkeSaState::kConnecting ? "" : sa.remote_id.ToString();
+    s.rule = sa.rule;
+    s.algorithms = sa.state == IkeSaState::kConnecting ? "" : Describe(sa.algorithms);
+    s.spi_i = Hex64(sa.spi_i);
+    s.spi_r = Hex64(sa.spi_r);
+    s.nat_local = sa.nat_local;
+    s.nat_remote = sa.nat_remote;
+    s.udp_4500 = sa.floated;
+    s.established_unix = sa.established_unix;
+    s.rekey_in_seconds = SecondsUntil(sa.rekey_at, now);
+    s.expire_in_seconds = SecondsUntil(sa.expire_at, now);
+    for (const ChildSa& c : sa.children) {
+      ChildSaSnapshot cs;
+      cs.id = "child-" + std::to_string(c.reqid);
+      cs.reqid = c.reqid;
+      cs.rule = c.rule;
+      cs.state = Name(c.state);
+      cs.mode = c.mode == dataplane::SaMode::kTunnel ? "tunnel" : "transport";
+      cs.protocol = c.algorithms.protocol == codec::ProtocolId::kAh ? "ah" : "esp";
+      cs.algorithms = Describe(c.algorithms);
+      cs.pfs = c.algorithms.dh_group != codec::DhGroup::kNone;
+      cs.udp_encapsulation = sa.nat_local || sa.nat_remote;
+      cs.spi_in = c.spi_in;
+      cs.spi_out = c.spi_out;
+      for (const auto& ts : c.local_ts) cs.local_ts.push_back(ToString(ts));
+      for (const auto& ts : c.remote_ts) cs.remote_ts.push_back(ToString(ts));
+      cs.established_unix = c.established_unix;
+      cs.rekey_in_seconds = SecondsUntil(c.rekey_at, now);
+      cs.expire_in_seconds = SecondsUntil(c.expire_at, now);
+      auto p = c.algorithms.protocol == codec::ProtocolId::kAh ? dataplane::SaProtocol::kAh
+                                                               : dataplane::SaProtocol::kEsp;
+      if (auto in = options_.backend->QuerySa(p, c.spi_in); in.ok()) {
+        cs.bytes_in = in->bytes;
+        cs.packets_in = in->packets;
+        cs.last_used_unix = in->last_used_unix;
+      }
+      if (auto o = options_.backend->QuerySa(p, c.spi_out); o.ok()) {
+        cs.bytes_out = o->bytes;
+        cs.packets_out = o->packets;
+        cs.last_used_unix = std::max(cs.last_used_unix, o->last_used_unix);
+      }
+      s.children.push_back(std::move(cs));
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+IkeStatisticsSnapshot IkeManager::Statistics() const {
+  IkeStatisticsSnapshot s = stats_;
+  s.ike_sas_active = 0;
+  s.ike_sas_half_open = 0;
+  s.child_sas_active = 0;
+  for (const auto& [spi, e] : sas_) {
+    if (e->dead) continue;
+    if (e->sa.state == IkeSaState::kConnecting) {
+      ++s.ike_sas_half_open;
+    } else {
+      ++s.ike_sas_active;
+    }
+    s.child_sas_active += e->sa.children.size();
+    s.retransmits_total += e->tasks.retransmits();
+  }
+  return s;
+}
+
+}  // namespace ipsec::engine::ike

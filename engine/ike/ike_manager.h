@@ -1,0 +1,90 @@
+#pragma once
+
+// IkeManager: the IKE engine of one pod. Owns every IKE SA (with its task manager), dispatches
+// inbound datagrams by SPI, starts responder SAs for IKE_SA_INIT requests, initiates SAs for
+// rules, runs the timers (retransmission, half-open expiry; rekey, liveness and idle timeouts
+// are driven from here too), sends through a PacketSink and installs child SAs through the data
+// path's Backend. A state machine without I/O or clocks of its own: callers pass `now` and call
+// OnTimer() at NextDeadline(). Not thread-safe: one thread (the IKE event loop) owns it.
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "engine/common/clock.h"
+#include "engine/common/packet_sink.h"
+#include "engine/common/random.h"
+#include "engine/ike/child_installer.h"
+#include "engine/ike/ike_config.h"
+#include "engine/ike/ike_observer.h"
+#include "engine/ike/ike_sa.h"
+#include "engine/ike/snapshot.h"
+#include "engine/ike/task_manager.h"
+
+namespace ipsec::engine::ike {
+
+class IkeManager {
+ public:
+  struct Options {
+    // Not owned; must outlive the manager.
+    Random* random = nullptr;
+    IkeObserver* observer = nullptr;
+    PacketSink* sink = nullptr;
+    dataplane::Backend* backend = nullptr;
+    const Clock* clock = nullptr;  // for wall-clock timestamps only
+    uint16_t nat_t_port = 4500;       // our NAT-T port
+    uint16_t peer_nat_t_port = 4500;  // the port we float to at the peer
+  };
+  explicit IkeManager(Options options);
+  ~IkeManager();
+  IkeManager(const IkeManager&) = delete;
+  IkeManager& operator=(const IkeManager&) = delete;
+
+  // New SAs use this configuration; existing ones keep the snapshot they started with.
+  void SetConfig(std::shared_ptr<const IkeConfig> config);
+  std::shared_ptr<const IkeConfig> config() const { return config_; }
+
+  // Starts an IKE SA and its first child SA for `rule` with `peer` (FAQ: negotiate when
+  // traffic needs it, or when asked). The traffic selectors are the rule's, or `traffic`.
+  Result<std::string> Initiate(const std::string& rule, const Endpoint& local,
+                               const Endpoint& peer, SteadyTime now,
+                               std::optional<RuleTraffic> traffic = std::nullopt);
+  void OnDatagram(const Endpoint& local, const Endpoint& remote, ByteSpan data, SteadyTime now);
+  void OnTimer(SteadyTime now);
+  SteadyTime NextDeadline() const;
+  // Deletes an IKE SA ("ike-<n>", sending Delete) or a child SA ("child-<reqid>").
+  Status Delete(const std::string& id, SteadyTime now);
+  // Sends Delete for every IKE SA (drain on shutdown).
+  void DeleteAll(SteadyTime now);
+
+  std::vector<IkeSaSnapshot> Snapshot(SteadyTime now) const;
+  IkeStatisticsSnapshot Statistics() const;
+  size_t sa_count() const { return sas_.size(); }
+
+ private:
+  struct Entry;
+  Entry* Find(uint64_t local_spi);
+  Entry* FindById(uint64_t id);
+  Entry& Create(bool initiator, const Endpoint& local, const Endpoint& remote, SteadyTime now);
+  void HandleInitRequest(const codec::Message& message, const Endpoint& local,
+                         const Endpoint& remote, ByteSpan data, SteadyTime now);
+  std::unique_ptr<Task> MakeResponderTask(Entry& entry, const InMessage& request);
+  // Reports finished exchanges and acts on them; removes dead SAs. Sends the outbox.
+  void Settle(Entry& entry, Outbox& out);
+  void Kill(Entry& entry, const std::string& why);
+  void Send(Outbox& out);
+  uint64_t NewSpi();
+  int64_t UnixNow() const;
+
+  Options options_;
+  SystemClock system_clock_;
+  ChildInstaller installer_;
+  std::shared_ptr<const IkeConfig> config_;
+  std::map<uint64_t, std::unique_ptr<Entry>> sas_;            // by our SPI
+  std::map<std::pair<Endpoint, uint64_t>, uint64_t> half_open_;  // (peer, SPIi) -> our SPI
+  uint64_t next_id_ = 0;
+  IkeStatisticsSnapshot stats_;
+};
+
+}  // namespace ipsec::engine::ike

@@ -1,0 +1,70 @@
+#pragma once
+
+// What the API shows of IKE (FAQ 37-38: the IP Security Monitor): plain copies, taken on the IKE
+// thread, without key material.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ipsec::engine::ike {
+
+struct ChildSaSnapshot {
+  std::string id;  // "child-<reqid>"
+  uint32_t reqid = 0;
+  std::string rule;
+  std::string state;
+  std::string mode;      // tunnel | transport
+  std::string protocol;  // esp | ah
+  std::string algorithms;
+  bool pfs = false;
+  bool udp_encapsulation = false;
+  uint32_t spi_in = 0;
+  uint32_t spi_out = 0;
+  std::vector<std::string> local_ts;
+  std::vector<std::string> remote_ts;
+  int64_t established_unix = 0;
+  int64_t rekey_in_seconds = 0;
+  int64_t expire_in_seconds = 0;
+  uint64_t bytes_in = 0;
+  uint64_t packets_in = 0;
+  uint64_t bytes_out = 0;
+  uint64_t packets_out = 0;
+  int64_t last_used_unix = 0;  // 0: no traffic yet
+};
+
+struct IkeSaSnapshot {
+  std::string id;  // "ike-<n>"
+  std::string state;
+  std::string role;  // initiator | responder (of the IKE SA)
+  std::string local;
+  std::string remote;
+  std::string local_id;
+  std::string remote_id;
+  std::string rule;
+  std::string algorithms;
+  std::string spi_i;  // hex
+  std::string spi_r;
+  bool nat_local = false;
+  bool nat_remote = false;
+  bool udp_4500 = false;
+  int64_t established_unix = 0;
+  int64_t rekey_in_seconds = 0;
+  int64_t expire_in_seconds = 0;
+  std::string failure;
+  std::vector<ChildSaSnapshot> children;
+};
+
+struct IkeStatisticsSnapshot {
+  uint64_t ike_sas_active = 0;
+  uint64_t ike_sas_half_open = 0;
+  uint64_t child_sas_active = 0;
+  uint64_t negotiations_total = 0;
+  uint64_t negotiation_failures_total = 0;
+  uint64_t retransmits_total = 0;
+  uint64_t dos_drops_total = 0;
+  uint64_t cookies_sent_total = 0;
+  uint64_t datagrams_dropped_total = 0;  // undecodable or for no SA
+};
+
+}  // namespace ipsec::engine::ike
