@@ -1,0 +1,103 @@
+#include "engine/ike/config_builder.h"
+
+#include <algorithm>
+
+#include "engine/policy/templates.h"
+
+namespace ipsec::engine::ike {
+namespace {
+
+std::vector<Credential> Resolve(const std::vector<policy::AuthMethod>& methods,
+                                const std::string& who, const ConfigBuildOptions& options,
+                                std::vector<std::string>* warnings) {
+  std::vector<Credential> out;
+  for (const auto& m : methods) {
+    Credential c;
+    c.kind = m.kind;
+    c.certificate_authority = m.certificate_authority;
+    if (m.kind == policy::AuthKind::kPreSharedKey) {
+      if (!m.preshared_key.empty()) {
+        c.psk = m.preshared_key;
+      } else if (options.read_secret) {
+        auto key = options.read_secret(m.preshared_key_file);
+        if (!key.ok()) {
+          warnings->push_back(who + ": cannot read preshared key file " + m.preshared_key_file +
+                              ": " + key.error().message);
+          continue;
+        }
+        c.psk = std::move(key).value();
+      } else {
+        warnings->push_back(who + ": preshared key files are not readable here");
+        continue;
+      }
+    }
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+dataplane::TrafficSelector Selector(const IpRange& addresses, const std::optional<uint8_t>& proto,
+                                    const policy::PortRange& ports) {
+  return dataplane::TrafficSelector{addresses, proto.value_or(0), ports.first, ports.last};
+}
+
+}  // namespace
+
+std::shared_ptr<const IkeConfig> BuildIkeConfig(const policy::Policy& policy,
+                                                const policy::FilterTable& table,
+                                                const ConfigBuildOptions& options,
+                                                std::vector<std::string>* warnings) {
+  auto config = std::make_shared<IkeConfig>();
+  config->policy = policy.name;
+  config->ike_proposals = policy.key_exchange.proposals.empty() ? policy::DefaultIkeProposals()
+                                                                : policy.key_exchange.proposals;
+  config->ike_lifetime_seconds = policy.key_exchange.ike_sa_lifetime_seconds;
+  config->max_child_sas = policy.key_exchange.max_child_sas_per_ike_sa;
+  config->timers = options.timers;
+  config->cluster_peers = options.cluster_peers;
+  config->local_identity = options.local_identity;
+  config->allow_legacy_algorithms = policy.allow_legacy_algorithms;
+  for (const policy::Rule& rule : policy.rules) {
+    const policy::FilterAction* action = policy.FindFilterAction(rule.filter_action);
+    if (!rule.active || action == nullptr || action->type != policy::ActionType::kNegotiate) {
+      continue;
+    }
+    NegotiateRule r;
+    r.name = rule.name;
+    r.credentials = Resolve(rule.auth_methods, "rule '" + rule.name + "'", options, warnings);
+    r.security_methods = action->security_methods.empty() ? policy::DefaultSecurityMethods()
+                                                          : action->security_methods;
+    r.session_key_pfs = action->session_key_pfs;
+    r.accept_unsecured = action->accept_unsecured;
+    r.allow_fallback_to_clear = action->allow_fallback_to_clear;
+    r.tunnel_endpoint = rule.tunnel_endpoint;
+    // The traffic it secures: its outbound entries that survived conflicts (FAQ 23).
+    for (const policy::TableEntry& e : table.entries) {
+      if (e.origin.kind != policy::OriginKind::kRule || e.origin.rule != rule.name ||
+          e.direction != policy::Direction::kOutbound || e.action != policy::Action::kNegotiate) {
+        continue;
+      }
+      RuleTraffic t{Selector(e.source, e.protocol, e.source_ports),
+                    Selector(e.destination, e.protocol, e.destination_ports)};
+      if (std::none_of(r.traffic.begin(), r.traffic.end(), [&](const RuleTraffic& x) {
+            return x.local == t.local && x.remote == t.remote;
+          })) {
+        r.traffic.push_back(t);
+      }
+    }
+    config->rules.push_back(std::move(r));
+  }
+  if (policy.default_response.active) {
+    NegotiateRule d;
+    d.name = kDefaultResponseRule;
+    d.credentials = Resolve(policy.default_response.auth_methods, "the default response rule",
+                            options, warnings);
+    d.security_methods = policy.default_response.security_methods.empty()
+                             ? policy::DefaultSecurityMethods()
+                             : policy.default_response.security_methods;
+    config->default_response = std::move(d);
+  }
+  return config;
+}
+
+}  // namespace ipsec::engine::ike
