@@ -193,7 +193,7 @@ ChildOutcome RespondChild(const ResponderChild& p, const InMessage& in, IkeSa& s
   }
   Selectors tsi = FromPayload(*tsi_payload);
   Selectors tsr = FromPayload(*tsr_payload);
-  const bool dynamic = p.rule->traffic.empty();  // the default response rule (FAQ 19)
+  const bool dynamic = p.rule->dynamic_traffic;  // the default response rule (FAQ 19)
   NarrowedTraffic traffic = dynamic ? NarrowedTraffic{tsr, tsi} : Narrow(p.rule->traffic, tsi, tsr);
   if (traffic.local.empty() || traffic.remote.empty()) {
     return refuse(NotifyType::kTsUnacceptable, FailureReason::kTsUnacceptable,

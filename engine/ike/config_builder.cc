@@ -90,6 +90,7 @@ std::shared_ptr<const IkeConfig> BuildIkeConfig(const policy::Policy& policy,
   if (policy.default_response.active) {
     NegotiateRule d;
     d.name = kDefaultResponseRule;
+    d.dynamic_traffic = true;
     d.credentials = Resolve(policy.default_response.auth_methods, "the default response rule",
                             options, warnings);
     d.security_methods = policy.default_response.security_methods.empty()

@@ -42,6 +42,8 @@ struct NegotiateRule {
   bool allow_fallback_to_clear = false;
   std::optional<IpAddress> tunnel_endpoint;  // none: transport mode
   std::vector<RuleTraffic> traffic;
+  // The default response rule (FAQ 19): its filters are "dynamic", made from the request.
+  bool dynamic_traffic = false;
 };
 
 struct IkeTimers {

@@ -182,6 +182,38 @@ const PrivateKey& TestKey(KeyKind kind, int index) { return Cached(kind, index).
 
 std::string TestKeyPem(KeyKind kind, int index) { return Cached(kind, index).pem; }
 
+std::string TestKeyPemTraditional(KeyKind kind, int index) {
+  BIO* bio = Check(BIO_new(BIO_s_mem()), "BIO_new");
+  Check(PEM_write_bio_PrivateKey_traditional(bio, TestKey(kind, index).get(), nullptr, nullptr,
+                                             0, nullptr, nullptr),
+        "traditional PEM");
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio, &data);
+  std::string pem(data, static_cast<size_t>(len));
+  BIO_free(bio);
+  return pem;
+}
+
+std::string OtherKeyPem(const char* algorithm, const char* parameter) {
+  EVP_PKEY* key = std::string_view(algorithm) == "RSA"
+                      ? EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA",
+                                          static_cast<size_t>(std::atoi(parameter)))
+                      : EVP_PKEY_Q_keygen(nullptr, nullptr, algorithm, parameter);
+  std::string pem = PemOf(Check(key, "OtherKeyPem keygen"));
+  EVP_PKEY_free(key);
+  return pem;
+}
+
+std::string PublicKeyPem(const PublicKey& key) {
+  BIO* bio = Check(BIO_new(BIO_s_mem()), "BIO_new");
+  Check(PEM_write_bio_PUBKEY(bio, key.get()), "PEM_write_bio_PUBKEY");
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio, &data);
+  std::string pem(data, static_cast<size_t>(len));
+  BIO_free(bio);
+  return pem;
+}
+
 TestCert SelfSigned(const CertOptions& options) { return Build(options, nullptr); }
 
 TestCert Issue(const CertOptions& options, const TestCert& issuer) {

@@ -37,6 +37,13 @@ enum class KeyKind { kRsa2048, kEcP256, kEcP384, kEcP521, kEd25519 };
 const PrivateKey& TestKey(KeyKind kind, int index = 0);
 // The same key as unencrypted PKCS #8 PEM ("-----BEGIN PRIVATE KEY-----").
 std::string TestKeyPem(KeyKind kind, int index = 0);
+// The same key in OpenSSL's traditional PEM ("RSA PRIVATE KEY", "EC PRIVATE KEY").
+std::string TestKeyPemTraditional(KeyKind kind, int index = 0);
+// A fresh key of any OpenSSL algorithm as PKCS #8 PEM, e.g. ("EC", "secp256k1") or
+// ("RSA", "512"), for tests of keys we refuse.
+std::string OtherKeyPem(const char* algorithm, const char* parameter);
+// A public key as PEM "PUBLIC KEY".
+std::string PublicKeyPem(const PublicKey& key);
 
 struct CertOptions {
   // Subject in dn.h's text form.

@@ -9,6 +9,8 @@
 #include "engine/common/byte_io.h"
 #include "engine/common/bytes.h"
 #include "engine/common/ip_address.h"
+#include "engine/common/random.h"
+#include "engine/common/secret_bytes.h"
 #include "engine/ike/codec/codec_error.h"
 #include "engine/ike/codec/message.h"
 #include "engine/ike/codec/payload.h"
@@ -97,6 +99,21 @@ inline void PrintTo(CodecError kind, std::ostream* os) { *os << CodecErrorName(k
 }  // namespace ipsec::engine::ike::codec
 
 namespace ipsec::engine::ike::codec::testing {
+
+// Deterministic Random for tests: a counter, so IVs differ between calls but runs repeat.
+class CountingRandom final : public Random {
+ public:
+  void Fill(uint8_t* out, size_t n) override {
+    for (size_t i = 0; i < n; ++i) out[i] = static_cast<uint8_t>(next_++);
+  }
+
+ private:
+  uint32_t next_ = 1;
+};
+
+inline SecretBytes Secret(const Bytes& b) {
+  return SecretBytes(std::string_view(reinterpret_cast<const char*>(b.data()), b.size()));
+}
 
 // Encodes `value` with `encode` and returns the bytes.
 template <typename T, typename Encode>
