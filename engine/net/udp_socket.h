@@ -1,0 +1,60 @@
+#pragma once
+
+// UdpSocket: one bound, non-blocking UDP socket with the address plumbing asio lacks. Receives
+// report the datagram's destination address (IP_PKTINFO / IPV6_RECVPKTINFO), and sends choose
+// their source address (IP_PKTINFO / IPV6_PKTINFO), so that on a wildcard socket a reply leaves
+// from the address its request arrived on (RFC 7296 §2.11: responses go back from where the
+// request came to). Errors are returned as errno values, never thrown. Internal to engine/net.
+//
+// Receive, WaitReadable and Close must run on the loop thread; Send may run on any thread
+// until Close (sendmsg on one descriptor is thread-safe).
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <functional>
+#include <memory>
+#include <span>
+
+#include "engine/common/bytes.h"
+#include "engine/common/endpoint.h"
+#include "engine/common/result.h"
+
+namespace ipsec::engine::net {
+
+class UdpSocket {
+ public:
+  // Opens a socket of `local`'s family and binds it (port 0: an ephemeral port). IPv6 sockets
+  // are IPV6_V6ONLY, so an IPv4 wildcard socket on the same port can coexist.
+  static Result<std::unique_ptr<UdpSocket>> Bind(boost::asio::io_context& context,
+                                                 const Endpoint& local);
+
+  // The bound address and the actual port.
+  const Endpoint& local() const { return local_; }
+  bool is_wildcard() const;
+
+  struct Received {
+    Endpoint local;   // the datagram's destination address, and our port
+    Endpoint remote;
+    size_t size = 0;  // bytes in the buffer
+    bool truncated = false;  // the datagram was larger than the buffer
+  };
+  // Reads one datagram without blocking: 0, EAGAIN when none is waiting, or another errno.
+  int Receive(MutableByteSpan buffer, Received& out);
+
+  // Sends the concatenation of `parts` to `remote`, from `source` when the socket is a
+  // wildcard and `source` is specified (else the kernel picks). 0 or an errno.
+  int Send(const IpAddress& source, const Endpoint& remote, std::span<const ByteSpan> parts);
+
+  // Calls `on_ready(true)` on the loop thread once the socket is readable, or `on_ready(false)`
+  // when the wait was cancelled (Close).
+  void WaitReadable(std::function<void(bool readable)> on_ready);
+  void Close();
+
+ private:
+  UdpSocket(boost::asio::ip::udp::socket socket, const Endpoint& local);
+
+  boost::asio::ip::udp::socket socket_;
+  const Endpoint local_;
+};
+
+}  // namespace ipsec::engine::net
