@@ -174,7 +174,13 @@ Result<std::vector<Certificate>> TrustStore::Verify(
   if (X509_verify_cert(ctx.get()) != 1) {
     int error = X509_STORE_CTX_get_error(ctx.get());
     X509* cert = X509_STORE_CTX_get_current_cert(ctx.get());
-    X509* issuer = X509_STORE_CTX_get0_current_issuer(ctx.get());
+    // The issuer is the next certificate of the path built so far (OpenSSL's "current issuer"
+    // is not always updated when a signature check fails).
+    STACK_OF(X509)* built = X509_STORE_CTX_get0_chain(ctx.get());
+    int depth = X509_STORE_CTX_get_error_depth(ctx.get());
+    X509* issuer = built != nullptr && depth + 1 < sk_X509_num(built)
+                       ? sk_X509_value(built, depth + 1)
+                       : nullptr;
     internal::ClearOpenSslErrors();
     if (problem != nullptr) *problem = ProblemOf(error);
     return MakeError(ErrorCode::kInvalidArgument,

@@ -1,0 +1,81 @@
+#include "engine/crypto/dn.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/engine/crypto/test_hex.h"
+
+namespace ipsec::engine::crypto {
+namespace {
+
+using testing::Hex;
+
+// DER of "C=CH, O=strongSwan, CN=moon" as a CA would encode it: PrintableString for C and O,
+// UTF8String for CN (built by hand from X.501/X.520).
+const Bytes kMoonDer = Hex(
+    "3035"                                    // SEQUENCE (RDNSequence)
+    "310b 3009 0603550406 1302 4348"          // SET { SEQ { countryName, "CH" } }
+    "3113 3011 060355040a 130a 7374726f6e675377616e"  // organizationName "strongSwan"
+    "3111 300f 0603550403 0c08 6d6f6f6e2e6f7267");    // commonName (UTF8) "moon.org"
+
+TEST(DnTest, DerToStrongSwanStyleText) {
+  Result<std::string> text = DnToString(kMoonDer);
+  ASSERT_TRUE(text.ok()) << text.error().ToString();
+  EXPECT_EQ(*text, "C=CH, O=strongSwan, CN=moon.org");
+}
+
+TEST(DnTest, TextRoundTripsAndMatches) {
+  Result<Bytes> der = DnFromString("C=CH, O=strongSwan, CN=moon.org");
+  ASSERT_TRUE(der.ok()) << der.error().ToString();
+  EXPECT_TRUE(DnEqual(*der, kMoonDer));
+  Result<std::string> back = DnToString(*der);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(*back, "C=CH, O=strongSwan, CN=moon.org");
+}
+
+TEST(DnTest, MatchingIgnoresCaseSpacesAndStringTypes) {
+  Result<Bytes> loose = DnFromString("C=ch,O=STRONGSWAN ,  CN=Moon.Org");
+  ASSERT_TRUE(loose.ok());
+  EXPECT_TRUE(DnEqual(*loose, kMoonDer));
+  Result<Bytes> other = DnFromString("C=CH, O=strongSwan, CN=sun.org");
+  ASSERT_TRUE(other.ok());
+  EXPECT_FALSE(DnEqual(*other, kMoonDer));
+  Result<Bytes> reordered = DnFromString("CN=moon.org, O=strongSwan, C=CH");
+  ASSERT_TRUE(reordered.ok());
+  EXPECT_FALSE(DnEqual(*reordered, kMoonDer));  // RDN order matters
+}
+
+TEST(DnTest, EscapesEmailMultiValuedAndOids) {
+  Result<Bytes> der = DnFromString(
+      "C=US, O=Acme\\, Inc., OU=a+OU=b, E=vpn@acme.example, 2.5.4.3=gw\\2b1");
+  ASSERT_TRUE(der.ok()) << der.error().ToString();
+  Result<std::string> text = DnToString(*der);
+  ASSERT_TRUE(text.ok());
+  EXPECT_EQ(*text, "C=US, O=Acme\\, Inc., OU=a + OU=b, emailAddress=vpn@acme.example, CN=gw\\+1");
+  Result<Bytes> again = DnFromString(*text);
+  ASSERT_TRUE(again.ok()) << again.error().ToString();
+  EXPECT_TRUE(DnEqual(*again, *der));
+}
+
+TEST(DnTest, Utf8Text) {
+  Result<Bytes> der = DnFromString("C=CH, CN=Zürich");
+  ASSERT_TRUE(der.ok());
+  Result<std::string> text = DnToString(*der);
+  ASSERT_TRUE(text.ok());
+  EXPECT_EQ(*text, "C=CH, CN=Zürich");
+}
+
+TEST(DnTest, RefusesMalformedInput) {
+  for (const char* bad : {"", "   ", "CN", "CN=", "XX=foo", "CN=a\\", "C=USA"}) {
+    Result<Bytes> der = DnFromString(bad);
+    EXPECT_FALSE(der.ok()) << "\"" << bad << "\"";
+    if (!der.ok()) {
+      EXPECT_EQ(der.error().code, ErrorCode::kInvalidArgument) << bad;
+    }
+  }
+  EXPECT_FALSE(DnToString(Hex("3003")).ok());
+  EXPECT_FALSE(DnToString(Concat({kMoonDer, Hex("00")})).ok());  // trailing byte
+  EXPECT_FALSE(DnEqual(Hex("3003"), kMoonDer));
+}
+
+}  // namespace
+}  // namespace ipsec::engine::crypto
