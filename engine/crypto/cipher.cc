@@ -11,7 +11,9 @@ namespace ipsec::engine::crypto {
 namespace {
 
 Result<OpenSslPtr<EVP_CIPHER_CTX>> NewContext(CbcAlgorithm algorithm, ByteSpan key, int enc) {
-  const EVP_CIPHER* cipher = internal::FetchedCipher(CbcName(algorithm), IsLegacy(algorithm));
+  // Single DES lives in OpenSSL 3's legacy provider; 3DES is still in the default one.
+  const EVP_CIPHER* cipher =
+      internal::FetchedCipher(CbcName(algorithm), algorithm == CbcAlgorithm::kDes);
   if (cipher == nullptr) {
     if (algorithm == CbcAlgorithm::kDes) {
       return internal::OpenSslError(ErrorCode::kUnavailable,

@@ -52,16 +52,14 @@ EVP_MAC* FetchedHmac() {
 
 namespace {
 
-// Loads OpenSSL 3's legacy provider (DES) once, on first use of a legacy algorithm. Loading a
+// Loads OpenSSL 3's legacy provider (single DES) once, on first use of DES. Loading a
 // provider explicitly stops OpenSSL from loading the default one implicitly, so the default
-// provider is loaded too (a no-op if it is already active).
+// provider is loaded too (a no-op if it is already active). Both stay loaded for the life of
+// the process; the handles are kept so that they stay reachable.
 bool LoadLegacyProvider() {
-  static const bool kLoaded = [] {
-    OSSL_PROVIDER* default_provider = OSSL_PROVIDER_load(nullptr, "default");
-    OSSL_PROVIDER* legacy_provider = OSSL_PROVIDER_load(nullptr, "legacy");
-    return default_provider != nullptr && legacy_provider != nullptr;
-  }();
-  return kLoaded;
+  static OSSL_PROVIDER* const kDefault = OSSL_PROVIDER_load(nullptr, "default");
+  static OSSL_PROVIDER* const kLegacy = OSSL_PROVIDER_load(nullptr, "legacy");
+  return kDefault != nullptr && kLegacy != nullptr;
 }
 
 }  // namespace

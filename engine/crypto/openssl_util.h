@@ -53,7 +53,7 @@ const EVP_MD* FetchedDigest(Hash hash);
 EVP_MAC* FetchedHmac();
 
 // The fetched cipher `name`, fetched once per process. With `legacy`, OpenSSL 3's legacy
-// provider is loaded first (once, only when a legacy algorithm is first used). nullptr if
+// provider is loaded first (once, only when an algorithm that lives there is first used). nullptr if
 // unavailable; the reason is then in the OpenSSL error queue.
 const EVP_CIPHER* FetchedCipher(const char* name, bool legacy);
 

@@ -1,5 +1,7 @@
 #include "engine/crypto/cipher.h"
 
+#include <openssl/provider.h>
+
 #include <gtest/gtest.h>
 
 #include "tests/engine/crypto/test_hex.h"
@@ -64,6 +66,16 @@ std::vector<Vector> Vectors() {
       {"FIPS 81 Appendix C (CBC)", A::kDes, Hex("0123456789abcdef"), Hex("1234567890abcdef"),
        Text("Now is the time for all "), Hex("e5c7cdde872bf27c43e934008c389c0f683788499a7c05f6")},
   };
+}
+
+// First in this file: nothing has used DES yet.
+TEST(CbcTest, LegacyProviderIsLoadedOnlyForDes) {
+  ASSERT_TRUE(CbcCipher::Create(CbcAlgorithm::kAes128, Repeat(1, 16)).ok());
+  ASSERT_TRUE(CbcCipher::Create(CbcAlgorithm::k3Des, Repeat(1, 24)).ok());
+  EXPECT_EQ(OSSL_PROVIDER_available(nullptr, "legacy"), 0);
+  Result<CbcCipher> des = CbcCipher::Create(CbcAlgorithm::kDes, Repeat(1, 8));
+  ASSERT_TRUE(des.ok()) << des.error().ToString();
+  EXPECT_EQ(OSSL_PROVIDER_available(nullptr, "legacy"), 1);
 }
 
 TEST(CbcTest, Sizes) {

@@ -35,6 +35,10 @@ const bool g_counting_installed =
 
 }  // namespace
 
+// Replacing the global operator new/delete pair with malloc/free is what the standard allows;
+// GCC's -Wmismatched-new-delete cannot see that the pair is replaced together.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 void* operator new(size_t n) {
   g_new_allocations.fetch_add(1, std::memory_order_relaxed);
   if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
@@ -42,6 +46,7 @@ void* operator new(size_t n) {
 }
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, size_t) noexcept { std::free(p); }
+#pragma GCC diagnostic pop
 
 namespace ipsec::engine::crypto {
 namespace {
