@@ -9,9 +9,15 @@
 #include "engine/common/random.h"
 #include "engine/common/result.h"
 #include "engine/ike/codec/message.h"
+#include "engine/ike/codec/sk.h"
 #include "engine/ike/ike_sa.h"
 
 namespace ipsec::engine::ike {
+
+// The SK keys for what we send and what the peer sends (RFC 7296 §2.14: SK_ei/SK_ai protect
+// the original initiator's messages).
+codec::SkKeys OutboundSkKeys(const IkeSa& sa);
+codec::SkKeys InboundSkKeys(const IkeSa& sa);
 
 // The datagrams of one outbound protected message: one, or its fragments when the peer
 // supports RFC 7383 and the message exceeds `max_datagram`.

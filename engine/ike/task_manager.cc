@@ -89,6 +89,20 @@ void TaskManager::SendActive(SteadyTime now, Outbox& out, bool) {
 void TaskManager::OnMessage(ByteSpan raw, const codec::Message& message, const Endpoint& local,
                             const Endpoint& remote, SteadyTime now,
                             const ResponderFactory& factory, Outbox& out) {
+  reassembled_.reset();
+  if (message.encrypted && message.encrypted->type == codec::PayloadType::kSkf) {
+    const bool is_response = message.header.is_response();
+    const uint32_t id = message.header.message_id;
+    const bool current = is_response ? (active_ && id == next_request_id_)
+                                     : id == expected_request_id_;
+    if (!current && !(!is_response && have_last_response_ && id + 1 == expected_request_id_)) {
+      return;
+    }
+    if (current) {
+      reassembled_ = Reassemble(raw, message);
+      if (!reassembled_) return;  // more fragments to come
+    }
+  }
   if (message.header.is_response()) {
     HandleResponse(raw, message, local, remote, now, out);
   } else {
@@ -104,7 +118,19 @@ Result<InMessage> TaskManager::Decode(ByteSpan raw, const codec::Message& messag
   in.local = local;
   in.remote = remote;
   in.payloads = message.payloads;
-  std::optional<std::vector<codec::PayloadEntry>> inner;
+  std::optional<std::vector<codec::PayloadEntry>> inner = std::move(reassembled_);
+  reassembled_.reset();
+  if (inner) {
+    // Reassembled from SKF fragments (RFC 7383): already verified, decrypted and decoded.
+    if (Status s = codec::CheckPayloadRules(message.header.exchange_type,
+                                            message.header.is_response(), message.payloads,
+                                            &*inner);
+        !s.ok()) {
+      return s.error();
+    }
+    in.payloads.insert(in.payloads.end(), inner->begin(), inner->end());
+    return in;
+  }
   if (message.encrypted) {
     if (message.header.exchange_type == ExchangeType::kIkeSaInit) {
       return MakeError(ErrorCode::kInvalidArgument, "SK payload in IKE_SA_INIT");
@@ -194,6 +220,30 @@ void TaskManager::HandleRequest(ByteSpan raw, const codec::Message& message,
                             " request, id " + std::to_string(id) +
                             (task ? std::string(" (") + task->name() + ")" : ""));
   if (task) Finish(std::move(task), Role::kResponder, status, now, now);
+}
+
+std::optional<std::vector<codec::PayloadEntry>> TaskManager::Reassemble(
+    ByteSpan raw, const codec::Message& message) {
+  auto key = std::make_pair(message.header.message_id, message.header.is_response());
+  if (key != assembling_) {
+    assembler_.Reset();
+    assembling_ = key;
+  }
+  auto fragment = codec::DecodeFragment(raw, message, InboundSkKeys(sa_));
+  if (!fragment.ok()) {
+    observer_.OnLog(&sa_, "dropped a fragment: " + fragment.error().ToString());
+    return std::nullopt;
+  }
+  auto complete = assembler_.Add(std::move(fragment).value());
+  if (!complete.ok() || !*complete) return std::nullopt;
+  auto whole = assembler_.Take();
+  if (!whole.ok()) return std::nullopt;
+  auto payloads = codec::DecodePayloadChain(whole->first_inner, whole->inner_payloads);
+  if (!payloads.ok()) {
+    observer_.OnLog(&sa_, "reassembled message does not decode: " + payloads.error().ToString());
+    return std::nullopt;
+  }
+  return std::move(payloads).value();
 }
 
 // §2.23: once a message authenticated, a peer that moved to UDP 4500 (floating) or whose NAT

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "engine/common/random.h"
+#include "engine/ike/codec/fragments.h"
 #include "engine/ike/codec/message.h"
 #include "engine/ike/ike_sa.h"
 #include "engine/ike/task.h"
@@ -81,6 +82,9 @@ class TaskManager {
                      Outbox& out);
   Result<InMessage> Decode(ByteSpan raw, const codec::Message& message, const Endpoint& local,
                            const Endpoint& remote);
+  // RFC 7383 §2.6: collects SKF fragments; the inner payloads once the message is complete.
+  std::optional<std::vector<codec::PayloadEntry>> Reassemble(ByteSpan raw,
+                                                             const codec::Message& message);
   void Finish(std::unique_ptr<Task> task, Role role, TaskStatus status, SteadyTime started,
               SteadyTime now);
   void FollowPeer(const Endpoint& local, const Endpoint& remote);
@@ -102,6 +106,10 @@ class TaskManager {
   uint32_t expected_request_id_ = 0;
   std::vector<Bytes> last_response_;  // for a retransmitted request (§2.1)
   bool have_last_response_ = false;
+
+  codec::FragmentAssembler assembler_;
+  std::pair<uint32_t, bool> assembling_{0, false};  // (message ID, is response)
+  std::optional<std::vector<codec::PayloadEntry>> reassembled_;
 
   std::vector<TaskResult> results_;
   bool timed_out_ = false;
