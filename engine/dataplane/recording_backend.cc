@@ -24,16 +24,6 @@ std::string Hex32(uint32_t value) {
   return text;
 }
 
-std::string EndpointText(const Endpoint& e) {  // appended, not "[" + ...: see engine/net
-  std::string text;
-  if (!e.address.is_v4()) text += '[';
-  text += e.address.ToString();
-  if (!e.address.is_v4()) text += ']';
-  text += ':';
-  text += std::to_string(e.port);
-  return text;
-}
-
 std::string SaText(SaProtocol protocol, uint32_t spi) {
   std::string text = ProtocolName(protocol);
   text += ' ';
@@ -50,9 +40,9 @@ std::string Describe(const SaConfig& sa) {
   text += ' ';
   text += ModeName(sa.mode);
   text += " reqid=" + std::to_string(sa.reqid) + ' ';
-  text += EndpointText(sa.local);
+  text += sa.local.ToString();
   text += "->";
-  text += EndpointText(sa.remote);
+  text += sa.remote.ToString();
   if (sa.udp_encapsulation) text += " encap";
   text += " encr=" + std::to_string(sa.algorithms.encryption_id) + '/' +
           std::to_string(sa.algorithms.encryption_key_bits);
@@ -86,13 +76,20 @@ uint32_t FirstSpi(uint32_t requested) {
 
 const char* RecordingBackend::OperationName(Operation operation) {
   switch (operation) {
-    case Operation::kAllocateSpi: return "AllocateSpi";
-    case Operation::kAddSa: return "AddSa";
-    case Operation::kUpdateSaEndpoints: return "UpdateSaEndpoints";
-    case Operation::kDeleteSa: return "DeleteSa";
-    case Operation::kAddPolicy: return "AddPolicy";
-    case Operation::kDeletePolicy: return "DeletePolicy";
-    case Operation::kQuerySa: return "QuerySa";
+    case Operation::kAllocateSpi:
+      return "AllocateSpi";
+    case Operation::kAddSa:
+      return "AddSa";
+    case Operation::kUpdateSaEndpoints:
+      return "UpdateSaEndpoints";
+    case Operation::kDeleteSa:
+      return "DeleteSa";
+    case Operation::kAddPolicy:
+      return "AddPolicy";
+    case Operation::kDeletePolicy:
+      return "DeletePolicy";
+    case Operation::kQuerySa:
+      return "QuerySa";
   }
   return "?";
 }
@@ -181,12 +178,11 @@ Status RecordingBackend::AddSa(const SaConfig& sa) {
   return outcome;
 }
 
-Status RecordingBackend::UpdateSaEndpoints(SaProtocol protocol, uint32_t spi,
-                                           const Endpoint& local, const Endpoint& remote,
-                                           bool udp_encapsulation) {
+Status RecordingBackend::UpdateSaEndpoints(SaProtocol protocol, uint32_t spi, const Endpoint& local,
+                                           const Endpoint& remote, bool udp_encapsulation) {
   std::lock_guard lock(mutex_);
-  std::string detail = SaText(protocol, spi) + ' ' + EndpointText(local) + "->" +
-                       EndpointText(remote) + (udp_encapsulation ? " encap" : "");
+  std::string detail = SaText(protocol, spi) + ' ' + local.ToString() + "->" + remote.ToString() +
+                       (udp_encapsulation ? " encap" : "");
   Status outcome;
   auto it = sas_.find({protocol, spi});
   if (std::optional<Error> failure = TakeFailure(Operation::kUpdateSaEndpoints)) {

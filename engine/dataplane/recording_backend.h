@@ -85,13 +85,14 @@ class RecordingBackend final : public Backend {
   bool FireExpire(SaProtocol protocol, uint32_t spi, bool hard);
 
   // --- Reading back (snapshots).
-  std::vector<SaConfig> Sas() const;  // in installation order
+  std::vector<SaConfig> Sas() const;                   // in installation order
   std::optional<SaConfig> FindSa(uint32_t spi) const;  // ESP first, then AH
   std::optional<SaConfig> FindSa(SaProtocol protocol, uint32_t spi) const;
   std::vector<PolicyConfig> Policies() const;  // in installation order
   std::optional<PolicyConfig> FindPolicy(uint32_t reqid, SaDirection direction) const;
   std::vector<uint32_t> ReservedSpis() const;  // allocated, neither added nor deleted yet
   // Operation names in call order, failed calls included ("AllocateSpi", "AddSa", ...).
+  // QuerySa, which IKE polls, is counted in query_count() instead.
   std::vector<std::string> Calls() const;
   // The same calls with their arguments and outcome, for failure messages. Never keys.
   std::vector<std::string> CallLog() const;
@@ -122,15 +123,15 @@ class RecordingBackend final : public Backend {
 
   const Options options_;
   mutable std::mutex mutex_;
-  uint32_t next_spi_;                                   // guarded by mutex_
-  uint64_t next_order_ = 0;                             // guarded by mutex_
-  std::map<SaKey, SaEntry> sas_;                        // guarded by mutex_
-  std::map<uint32_t, SaProtocol> reserved_;             // guarded by mutex_
-  std::map<PolicyKey, PolicyEntry> policies_;           // guarded by mutex_
+  uint32_t next_spi_;                                         // guarded by mutex_
+  uint64_t next_order_ = 0;                                   // guarded by mutex_
+  std::map<SaKey, SaEntry> sas_;                              // guarded by mutex_
+  std::map<uint32_t, SaProtocol> reserved_;                   // guarded by mutex_
+  std::map<PolicyKey, PolicyEntry> policies_;                 // guarded by mutex_
   mutable std::map<Operation, std::vector<Error>> failures_;  // guarded by mutex_
-  std::vector<std::pair<Operation, std::string>> log_;  // guarded by mutex_
-  mutable uint64_t queries_ = 0;                        // guarded by mutex_
-  BackendEvents* events_ = nullptr;                     // guarded by mutex_; not owned
+  std::vector<std::pair<Operation, std::string>> log_;        // guarded by mutex_
+  mutable uint64_t queries_ = 0;                              // guarded by mutex_
+  BackendEvents* events_ = nullptr;                           // guarded by mutex_; not owned
 };
 
 }  // namespace ipsec::engine::dataplane

@@ -63,9 +63,9 @@ struct EventLoop::Impl {
 
   std::mutex mutex;
   std::condition_variable state_changed;
-  LoopState state = LoopState::kRunning;                 // guarded by mutex
-  std::set<std::shared_ptr<SyncCall>> pending_calls;     // guarded by mutex
-  bool stopper_active = false;                           // guarded by mutex
+  LoopState state = LoopState::kRunning;              // guarded by mutex
+  std::set<std::shared_ptr<SyncCall>> pending_calls;  // guarded by mutex
+  bool stopper_active = false;                        // guarded by mutex
 
   // Loop thread only.
   struct Wake {
@@ -212,9 +212,8 @@ EventLoop::WakeId EventLoop::WakeAt(Clock::TimePoint when, std::function<void()>
     return id;
   }
   Impl* impl = impl_.get();
-  const bool queued = Post([impl, id, when, fn = std::move(fn)]() mutable {
-    impl->ArmWake(id, when, std::move(fn));
-  });
+  const bool queued = Post(
+      [impl, id, when, fn = std::move(fn)]() mutable { impl->ArmWake(id, when, std::move(fn)); });
   return queued ? id : 0;
 }
 
@@ -250,9 +249,9 @@ void EventLoop::Stop(std::chrono::milliseconds drain) {
     marker->body = [] {};
     asio::post(impl_->context, [marker] { Impl::RunCall(*marker); });
     std::unique_lock marker_lock(marker->mutex);
-    marker->done.wait_for(marker_lock, drain,
-                          [&marker] { return marker->state != CallState::kPending &&
-                                                 marker->state != CallState::kRunning; });
+    marker->done.wait_for(marker_lock, drain, [&marker] {
+      return marker->state != CallState::kPending && marker->state != CallState::kRunning;
+    });
   }
   impl_->work.reset();
   impl_->context.stop();

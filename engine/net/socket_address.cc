@@ -24,16 +24,6 @@ socklen_t ToSockaddr(const Endpoint& endpoint, sockaddr_storage& out) {
   return sizeof(sockaddr_in6);
 }
 
-std::string EndpointText(const Endpoint& endpoint) {
-  std::string text;
-  if (!endpoint.address.is_v4()) text += '[';
-  text += endpoint.address.ToString();
-  if (!endpoint.address.is_v4()) text += ']';
-  text += ':';
-  text += std::to_string(endpoint.port);
-  return text;
-}
-
 std::optional<Endpoint> FromSockaddr(const sockaddr_storage& address, socklen_t length) {
   if (address.ss_family == AF_INET && length >= static_cast<socklen_t>(sizeof(sockaddr_in))) {
     const auto* sin = reinterpret_cast<const sockaddr_in*>(&address);

@@ -5,7 +5,6 @@
 #include <sys/socket.h>
 
 #include <optional>
-#include <string>
 
 #include "engine/common/endpoint.h"
 #include "engine/common/ip_address.h"
@@ -16,10 +15,6 @@ namespace ipsec::engine::net {
 socklen_t ToSockaddr(const Endpoint& endpoint, sockaddr_storage& out);
 // nullopt for families other than AF_INET and AF_INET6, or a short length.
 std::optional<Endpoint> FromSockaddr(const sockaddr_storage& address, socklen_t length);
-
-// Endpoint::ToString, built by appending: GCC 12 reports a false -Wrestrict on the inlined
-// `"[" + ...` of endpoint.h at -O3.
-std::string EndpointText(const Endpoint& endpoint);
 
 // 0.0.0.0 or ::, the address a wildcard socket is bound to.
 inline bool IsUnspecified(const IpAddress& address) { return address.value() == 0; }

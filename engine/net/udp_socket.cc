@@ -22,7 +22,7 @@ constexpr size_t kControlSize = CMSG_SPACE(sizeof(in6_pktinfo)) + CMSG_SPACE(siz
 
 Error SocketError(const char* what, const Endpoint& local, int error) {
   return MakeError(ErrorCode::kUnavailable,
-                   std::string(what) + " " + EndpointText(local) + ": " + std::strerror(error));
+                   std::string(what) + " " + local.ToString() + ": " + std::strerror(error));
 }
 
 // Opens, configures and binds a raw descriptor; -errno on failure.
@@ -80,11 +80,11 @@ Result<std::unique_ptr<UdpSocket>> UdpSocket::Bind(boost::asio::io_context& cont
   }
   boost::asio::ip::udp::socket socket(context);
   boost::system::error_code ec;
-  socket.assign(local.address.is_v4() ? boost::asio::ip::udp::v4() : boost::asio::ip::udp::v6(),
-                fd, ec);
+  socket.assign(local.address.is_v4() ? boost::asio::ip::udp::v4() : boost::asio::ip::udp::v6(), fd,
+                ec);
   if (ec) {
     ::close(fd);
-    return MakeError(ErrorCode::kUnavailable, "assign " + EndpointText(local) + ": " + ec.message());
+    return MakeError(ErrorCode::kUnavailable, "assign " + local.ToString() + ": " + ec.message());
   }
   return std::unique_ptr<UdpSocket>(new UdpSocket(std::move(socket), *actual));
 }
@@ -176,10 +176,9 @@ int UdpSocket::Send(const IpAddress& source, const Endpoint& remote,
 }
 
 void UdpSocket::WaitReadable(std::function<void(bool readable)> on_ready) {
-  socket_.async_wait(boost::asio::ip::udp::socket::wait_read,
-                     [on_ready = std::move(on_ready)](const boost::system::error_code& ec) {
-                       on_ready(!ec);
-                     });
+  socket_.async_wait(
+      boost::asio::ip::udp::socket::wait_read,
+      [on_ready = std::move(on_ready)](const boost::system::error_code& ec) { on_ready(!ec); });
 }
 
 void UdpSocket::Close() {

@@ -33,9 +33,9 @@ class UdpSocket {
   bool is_wildcard() const;
 
   struct Received {
-    Endpoint local;   // the datagram's destination address, and our port
+    Endpoint local;  // the datagram's destination address, and our port
     Endpoint remote;
-    size_t size = 0;  // bytes in the buffer
+    size_t size = 0;         // bytes in the buffer
     bool truncated = false;  // the datagram was larger than the buffer
   };
   // Reads one datagram without blocking: 0, EAGAIN when none is waiting, or another errno.

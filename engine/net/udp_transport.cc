@@ -44,7 +44,9 @@ struct UdpTransport::Impl : std::enable_shared_from_this<Impl> {
   void ArmRead(size_t index);
   void OnReadable(size_t index);
   void Dispatch(const Bound& bound, ByteSpan data, const UdpSocket::Received& info);
-  void Deliver(const DatagramHandler& handler, Datagram datagram);
+  // Holds its own reference to `handler`, which may replace or release itself (SetEspHandler,
+  // Close) while it runs.
+  void Deliver(std::shared_ptr<const DatagramHandler> handler, Datagram datagram);
   void CloseOnLoop();
   // Any thread.
   const Bound* FindSocket(const Endpoint& local) const;
@@ -60,22 +62,21 @@ struct UdpTransport::Impl : std::enable_shared_from_this<Impl> {
 
   // Loop thread only.
   bool started = false;
-  DatagramHandler ike_handler;
-  DatagramHandler esp_handler;
+  std::shared_ptr<const DatagramHandler> ike_handler;  // null: none
+  std::shared_ptr<const DatagramHandler> esp_handler;
   Bytes buffer;
 
   struct {
-    AtomicCounter received, ike_received, esp_received, keepalives_received, malformed,
-        too_large, unhandled, handler_errors, receive_errors, sent, keepalives_sent, esp_sent,
-        send_errors;
+    AtomicCounter received, ike_received, esp_received, keepalives_received, malformed, too_large,
+        unhandled, handler_errors, receive_errors, sent, keepalives_sent, esp_sent, send_errors;
   } counters;
 };
 
 Result<std::unique_ptr<UdpTransport>> UdpTransport::Open(EventLoop& loop,
                                                          UdpTransportOptions options) {
   if (options.max_datagram_size == 0 || options.max_datagram_size > kMaxDatagramSize) {
-    return MakeError(ErrorCode::kInvalidArgument, "max_datagram_size must be 1.." +
-                                                      std::to_string(kMaxDatagramSize));
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "max_datagram_size must be 1.." + std::to_string(kMaxDatagramSize));
   }
   if (options.receive_batch == 0) {
     return MakeError(ErrorCode::kInvalidArgument, "receive_batch must be at least 1");
@@ -89,10 +90,10 @@ Result<std::unique_ptr<UdpTransport>> UdpTransport::Open(EventLoop& loop,
   auto impl = std::make_shared<Impl>(loop, std::move(options));
   const std::vector<IpAddress>& addresses = impl->options.local_addresses;
   Result<uint16_t> ike = Impl::BindPort(loop.context(), addresses, impl->options.ike_port,
-                                  /*nat_t=*/false, impl->sockets);
+                                        /*nat_t=*/false, impl->sockets);
   if (!ike.ok()) return ike.error();
   Result<uint16_t> nat_t = Impl::BindPort(loop.context(), addresses, impl->options.nat_t_port,
-                                    /*nat_t=*/true, impl->sockets);
+                                          /*nat_t=*/true, impl->sockets);
   if (!nat_t.ok()) {
     for (Impl::Bound& bound : impl->sockets) bound.socket->Close();
     return nat_t.error();
@@ -138,8 +139,9 @@ UdpTransport::UdpTransport(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) 
 UdpTransport::~UdpTransport() { Close(); }
 
 void UdpTransport::Start(UdpTransportHandlers handlers) {
-  auto start = [impl = impl_, handlers = std::move(handlers)]() mutable {
-    impl->StartOnLoop(std::move(handlers));
+  // Weak: nothing queued on the loop keeps the sockets alive past the transport.
+  auto start = [weak = std::weak_ptr<Impl>(impl_), handlers = std::move(handlers)]() mutable {
+    if (std::shared_ptr<Impl> impl = weak.lock()) impl->StartOnLoop(std::move(handlers));
   };
   if (impl_->loop.InLoopThread()) {
     start();
@@ -148,7 +150,16 @@ void UdpTransport::Start(UdpTransportHandlers handlers) {
   }
 }
 
-void UdpTransport::SetEspHandler(DatagramHandler esp) { impl_->esp_handler = std::move(esp); }
+namespace {
+std::shared_ptr<const DatagramHandler> Share(DatagramHandler handler) {
+  if (!handler) return nullptr;
+  return std::make_shared<const DatagramHandler>(std::move(handler));
+}
+}  // namespace
+
+void UdpTransport::SetEspHandler(DatagramHandler esp) {
+  impl_->esp_handler = Share(std::move(esp));
+}
 
 void UdpTransport::Close() {
   if (impl_->closed.exchange(true)) return;
@@ -163,8 +174,8 @@ void UdpTransport::Close() {
 void UdpTransport::Impl::StartOnLoop(UdpTransportHandlers handlers) {
   if (closed.load() || started) return;
   started = true;
-  ike_handler = std::move(handlers.ike);
-  if (handlers.esp) esp_handler = std::move(handlers.esp);
+  ike_handler = Share(std::move(handlers.ike));
+  if (handlers.esp) esp_handler = Share(std::move(handlers.esp));
   for (size_t i = 0; i < sockets.size(); ++i) ArmRead(i);
 }
 
@@ -231,13 +242,14 @@ void UdpTransport::Impl::Dispatch(const Bound& bound, ByteSpan data,
   }
 }
 
-void UdpTransport::Impl::Deliver(const DatagramHandler& handler, Datagram datagram) {
+void UdpTransport::Impl::Deliver(std::shared_ptr<const DatagramHandler> handler,
+                                 Datagram datagram) {
   if (!handler) {
     counters.unhandled.Add();
     return;
   }
   try {
-    handler(std::move(datagram));
+    (*handler)(std::move(datagram));
   } catch (...) {  // a handler bug must not stop the receive loop
     counters.handler_errors.Add();
   }

@@ -60,18 +60,17 @@ struct UdpTransportCounters {
   uint64_t unhandled = 0;            // no handler set for their kind
   uint64_t handler_errors = 0;       // a handler threw
   uint64_t receive_errors = 0;
-  uint64_t sent = 0;                 // datagrams sent, of every kind
+  uint64_t sent = 0;  // datagrams sent, of every kind
   uint64_t keepalives_sent = 0;
   uint64_t esp_sent = 0;
-  uint64_t send_errors = 0;          // no matching socket, or sendmsg failed
+  uint64_t send_errors = 0;  // no matching socket, or sendmsg failed
 };
 
 class UdpTransport final : public PacketSink {
  public:
   // Binds both ports on every address. Fails with the address and reason (e.g. "bind
   // 0.0.0.0:500: Permission denied" without CAP_NET_BIND_SERVICE). Receiving begins at Start.
-  static Result<std::unique_ptr<UdpTransport>> Open(EventLoop& loop,
-                                                    UdpTransportOptions options);
+  static Result<std::unique_ptr<UdpTransport>> Open(EventLoop& loop, UdpTransportOptions options);
   ~UdpTransport() override;  // Close()
   UdpTransport(const UdpTransport&) = delete;
   UdpTransport& operator=(const UdpTransport&) = delete;

@@ -143,8 +143,8 @@ TEST(RecordingBackendTest, InstallsAChildSaPairAndRecordsTheOrder) {
   ASSERT_TRUE(backend.AddPolicy(MakePolicy(1, SaDirection::kInbound)).ok());
   EXPECT_TRUE(backend.ReservedSpis().empty());  // AddSa consumed the reservation
 
-  EXPECT_THAT(backend.Calls(), ElementsAre("AllocateSpi", "AddSa", "AddSa", "AddPolicy",
-                                           "AddPolicy"));
+  EXPECT_THAT(backend.Calls(),
+              ElementsAre("AllocateSpi", "AddSa", "AddSa", "AddPolicy", "AddPolicy"));
   const std::vector<SaConfig> sas = backend.Sas();
   ASSERT_EQ(sas.size(), 2u);
   EXPECT_EQ(sas[0].spi, inbound);
@@ -165,8 +165,10 @@ TEST(RecordingBackendTest, InstallsAChildSaPairAndRecordsTheOrder) {
 TEST(RecordingBackendTest, TheCallLogNeverShowsKeys) {
   RecordingBackend backend({.first_spi = 0x3000});
   ASSERT_TRUE(backend.AddSa(MakeSa(0x3000, SaDirection::kInbound)).ok());
-  ASSERT_TRUE(backend.UpdateSaEndpoints(SaProtocol::kEsp, 0x3000, {Ip("10.0.0.1"), 4500},
-                                        {Ip("192.0.2.9"), 31337}, true).ok());
+  ASSERT_TRUE(backend
+                  .UpdateSaEndpoints(SaProtocol::kEsp, 0x3000, {Ip("10.0.0.1"), 4500},
+                                     {Ip("192.0.2.9"), 31337}, true)
+                  .ok());
   const std::vector<std::string> log = backend.CallLog();
   ASSERT_EQ(log.size(), 2u);
   EXPECT_THAT(log[0], HasSubstr("esp 0x00003000 in tunnel reqid=1"));
@@ -278,8 +280,7 @@ TEST(RecordingBackendTest, CountersDriveIdleTimeoutsAndByteLifetimes) {
   ASSERT_EQ(events.expires.size(), 2u);  // hard: the SA is gone before IKE hears of it
   EXPECT_TRUE(events.expires[1].hard);
   EXPECT_EQ(events.sas_seen[1], 0u);
-  EXPECT_EQ(backend.SetCounters(SaProtocol::kEsp, 0xa000, {}).error().code,
-            ErrorCode::kNotFound);
+  EXPECT_EQ(backend.SetCounters(SaProtocol::kEsp, 0xa000, {}).error().code, ErrorCode::kNotFound);
 }
 
 TEST(RecordingBackendTest, FiresAcquiresAndExpiresIntoTheRegisteredEvents) {

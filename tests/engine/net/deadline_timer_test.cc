@@ -24,9 +24,11 @@ class DeadlineTimerTest : public ::testing::Test {
     auto loop = EventLoop::Create("timer-test");
     ASSERT_TRUE(loop.ok());
     loop_ = std::move(loop).value();
-    ASSERT_TRUE(loop_->RunSync([this] {
-      timer_ = std::make_unique<DeadlineTimer>(*loop_, [this] { OnDeadline(); });
-    }).ok());
+    ASSERT_TRUE(loop_
+                    ->RunSync([this] {
+                      timer_ = std::make_unique<DeadlineTimer>(*loop_, [this] { OnDeadline(); });
+                    })
+                    .ok());
   }
   void TearDown() override {
     ASSERT_TRUE(loop_->RunSync([this] { timer_.reset(); }).ok());
@@ -150,10 +152,12 @@ TEST(DeadlineTimerStopTest, AnArmedTimerOnAStoppedLoopIsDestroyedQuietly) {
   ASSERT_TRUE(loop.ok());
   std::unique_ptr<DeadlineTimer> timer;
   std::atomic<int> fired{0};
-  ASSERT_TRUE((*loop)->RunSync([&] {
-    timer = std::make_unique<DeadlineTimer>(**loop, [&] { ++fired; });
-    timer->ArmAt(SteadyClock::now() + std::chrono::hours(1));
-  }).ok());
+  ASSERT_TRUE((*loop)
+                  ->RunSync([&] {
+                    timer = std::make_unique<DeadlineTimer>(**loop, [&] { ++fired; });
+                    timer->ArmAt(SteadyClock::now() + std::chrono::hours(1));
+                  })
+                  .ok());
   (*loop)->Stop();
   timer.reset();  // the loop thread is gone: safe here
   EXPECT_EQ(fired.load(), 0);

@@ -68,7 +68,8 @@ TEST(EventLoopTest, RunSyncReturnsWhatTheFunctionReturns) {
   EXPECT_EQ(*value, 42);
 
   // Result<T> and Status pass through, not nested.
-  Result<std::string> passed = loop->RunSync([]() -> Result<std::string> { return std::string("ok"); });
+  Result<std::string> passed =
+      loop->RunSync([]() -> Result<std::string> { return std::string("ok"); });
   ASSERT_TRUE(passed.ok());
   EXPECT_EQ(*passed, "ok");
   Result<std::string> failed = loop->RunSync(
@@ -117,10 +118,12 @@ TEST(EventLoopTest, WakeUpsRunInDeadlineOrderAfterQueuedWork) {
   };
   const auto now = Clock::now();
   std::promise<void> last;
-  ASSERT_NE(loop->WakeAt(now + milliseconds(80), [&] {
-    record("late", now + milliseconds(80))();
-    last.set_value();
-  }), 0u);
+  ASSERT_NE(loop->WakeAt(now + milliseconds(80),
+                         [&] {
+                           record("late", now + milliseconds(80))();
+                           last.set_value();
+                         }),
+            0u);
   ASSERT_NE(loop->WakeAt(now + milliseconds(30), record("soon", now + milliseconds(30))), 0u);
   ASSERT_NE(loop->WakeAt(now - milliseconds(5), record("past", now - milliseconds(5))), 0u);
   ASSERT_TRUE(loop->Post(record("posted", now)));
@@ -164,7 +167,8 @@ TEST(EventLoopTest, StopDropsQueuedWorkAndReleasesWaiters) {
   std::atomic<int> wake_ran{0};
   loop->WakeAt(Clock::now(), [&] { ++wake_ran; });
   bool sync_ran = false;
-  auto waiter = std::async(std::launch::async, [&] { return loop->RunSync([&] { sync_ran = true; }); });
+  auto waiter =
+      std::async(std::launch::async, [&] { return loop->RunSync([&] { sync_ran = true; }); });
 
   auto stopper = std::async(std::launch::async, [&] { loop->Stop(); });
   while (!loop->stopped()) std::this_thread::sleep_for(milliseconds(1));

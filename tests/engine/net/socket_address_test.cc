@@ -9,8 +9,8 @@ namespace {
 Endpoint Ep(const char* address, uint16_t port) { return {*IpAddress::Parse(address), port}; }
 
 TEST(SocketAddressTest, RoundTripsBothFamilies) {
-  for (const Endpoint& ep : {Ep("192.0.2.7", 500), Ep("2001:db8::1", 4500), Ep("0.0.0.0", 0),
-                             Ep("::", 65535)}) {
+  for (const Endpoint& ep :
+       {Ep("192.0.2.7", 500), Ep("2001:db8::1", 4500), Ep("0.0.0.0", 0), Ep("::", 65535)}) {
     sockaddr_storage storage;
     const socklen_t length = ToSockaddr(ep, storage);
     EXPECT_EQ(length, ep.address.is_v4() ? sizeof(sockaddr_in) : sizeof(sockaddr_in6));
@@ -35,9 +35,7 @@ TEST(SocketAddressTest, RejectsOtherFamiliesAndShortLengths) {
   EXPECT_FALSE(FromSockaddr(storage, sizeof(sockaddr_in)).has_value());
 }
 
-TEST(SocketAddressTest, TextAndWildcards) {
-  EXPECT_EQ(EndpointText(Ep("10.0.0.1", 500)), "10.0.0.1:500");
-  EXPECT_EQ(EndpointText(Ep("fd00::1", 4500)), "[fd00::1]:4500");
+TEST(SocketAddressTest, Wildcards) {
   EXPECT_TRUE(IsUnspecified(AnyAddress(IpFamily::kV4)));
   EXPECT_TRUE(IsUnspecified(AnyAddress(IpFamily::kV6)));
   EXPECT_FALSE(IsUnspecified(*IpAddress::Parse("127.0.0.1")));

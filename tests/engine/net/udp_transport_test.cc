@@ -17,9 +17,7 @@ using testing::UdpTestPeer;
 
 IpAddress Ip(const char* text) { return *IpAddress::Parse(text); }
 Bytes B(std::string_view text) { return Bytes(text.begin(), text.end()); }
-Bytes WithMarker(std::string_view text) {
-  return Concat({ByteSpan(kNonEspMarker), AsBytes(text)});
-}
+Bytes WithMarker(std::string_view text) { return Concat({ByteSpan(kNonEspMarker), AsBytes(text)}); }
 
 // A transport on ephemeral ports with its handlers feeding queues; the loop outlives it.
 class UdpTransportTest : public ::testing::Test {
@@ -163,9 +161,11 @@ TEST_F(UdpTransportTest, EspWithoutAHandlerIsCountedAndDropped) {
   EXPECT_EQ(transport_->counters().unhandled, 1u);
   // A handler set later, on the loop thread, receives what follows.
   DatagramQueue late;
-  ASSERT_TRUE(loop_->RunSync([&] {
-    transport_->SetEspHandler([&](Datagram d) { late.Push(std::move(d)); });
-  }).ok());
+  ASSERT_TRUE(loop_
+                  ->RunSync([&] {
+                    transport_->SetEspHandler([&](Datagram d) { late.Push(std::move(d)); });
+                  })
+                  .ok());
   ASSERT_TRUE(peer->SendTo(NatT("127.0.0.1"), Bytes{0, 0, 1, 0, 0, 0, 0, 2}));
   EXPECT_TRUE(late.Pop().has_value());
   ASSERT_TRUE(loop_->RunSync([&] { transport_->SetEspHandler(nullptr); }).ok());
@@ -174,11 +174,11 @@ TEST_F(UdpTransportTest, EspWithoutAHandlerIsCountedAndDropped) {
 TEST_F(UdpTransportTest, CountsMalformedDatagrams) {
   Open({Ip("127.0.0.1")});
   auto peer = UdpTestPeer::Bind("127.0.0.1");
-  ASSERT_TRUE(peer->SendTo(Ike("127.0.0.1"), Bytes{}));                  // empty IKE
-  ASSERT_TRUE(peer->SendTo(NatT("127.0.0.1"), Bytes{0, 0}));             // too short
-  ASSERT_TRUE(peer->SendTo(NatT("127.0.0.1"), Bytes{0, 0, 0, 0}));       // marker alone
-  ASSERT_TRUE(peer->SendTo(NatT("127.0.0.1"), Bytes{0, 0, 1, 0, 0, 0})); // short ESP
-  ASSERT_TRUE(peer->SendTo(NatT("127.0.0.1"), Bytes{}));                 // empty on 4500
+  ASSERT_TRUE(peer->SendTo(Ike("127.0.0.1"), Bytes{}));                   // empty IKE
+  ASSERT_TRUE(peer->SendTo(NatT("127.0.0.1"), Bytes{0, 0}));              // too short
+  ASSERT_TRUE(peer->SendTo(NatT("127.0.0.1"), Bytes{0, 0, 0, 0}));        // marker alone
+  ASSERT_TRUE(peer->SendTo(NatT("127.0.0.1"), Bytes{0, 0, 1, 0, 0, 0}));  // short ESP
+  ASSERT_TRUE(peer->SendTo(NatT("127.0.0.1"), Bytes{}));                  // empty on 4500
   Sync(*peer);
   EXPECT_EQ(transport_->counters().malformed, 5u);
   EXPECT_EQ(ike_.size(), 0u);
@@ -303,9 +303,10 @@ TEST_F(UdpTransportTest, AThrowingHandlerIsCountedAndReceivingGoesOn) {
   transport_ = std::move(transport).value();
   int calls = 0;  // loop thread
   transport_->Start({[&](Datagram d) {
-    if (++calls == 1) throw std::runtime_error("IKE bug");
-    ike_.Push(std::move(d));
-  }, nullptr});
+                       if (++calls == 1) throw std::runtime_error("IKE bug");
+                       ike_.Push(std::move(d));
+                     },
+                     nullptr});
   auto peer = UdpTestPeer::Bind("127.0.0.1");
   ASSERT_TRUE(peer->SendTo(Ike("127.0.0.1"), B("first")));
   ASSERT_TRUE(peer->SendTo(Ike("127.0.0.1"), B("second")));
@@ -314,6 +315,40 @@ TEST_F(UdpTransportTest, AThrowingHandlerIsCountedAndReceivingGoesOn) {
   EXPECT_EQ(d->data, B("second"));
   EXPECT_EQ(transport_->counters().handler_errors, 1u);
   EXPECT_EQ(loop_->handler_exceptions(), 0u);
+}
+
+TEST_F(UdpTransportTest, HandlersMayReleaseThemselvesWhileRunning) {
+  UdpTransportOptions options;
+  options.local_addresses = {Ip("127.0.0.1")};
+  options.ike_port = options.nat_t_port = 0;
+  auto transport = UdpTransport::Open(*loop_, options);
+  ASSERT_TRUE(transport.ok());
+  transport_ = std::move(transport).value();
+  // Each handler holds the only reference to its own state, touched after it released itself.
+  auto esp_state = std::make_shared<int>(7);
+  auto ike_state = std::make_shared<int>(8);
+  UdpTransportHandlers handlers;
+  handlers.esp = [this, esp_state](Datagram d) {
+    transport_->SetEspHandler(nullptr);
+    EXPECT_EQ(*esp_state, 7);
+    esp_.Push(std::move(d));
+  };
+  handlers.ike = [this, ike_state](Datagram d) {
+    transport_->Close();  // e.g. shutdown decided while handling a message
+    EXPECT_EQ(*ike_state, 8);
+    ike_.Push(std::move(d));
+  };
+  esp_state.reset();
+  ike_state.reset();
+  transport_->Start(std::move(handlers));
+  auto peer = UdpTestPeer::Bind("127.0.0.1");
+  ASSERT_TRUE(peer->SendTo(NatT("127.0.0.1"), Bytes{0, 0, 1, 0, 0, 0, 0, 1}));
+  ASSERT_TRUE(esp_.Pop().has_value());
+  ASSERT_TRUE(peer->SendTo(NatT("127.0.0.1"), Bytes{0, 0, 1, 0, 0, 0, 0, 2}));
+  ASSERT_TRUE(peer->SendTo(Ike("127.0.0.1"), B("last")));
+  ASSERT_TRUE(ike_.Pop().has_value());
+  EXPECT_EQ(transport_->counters().unhandled, 1u);  // the second ESP packet
+  EXPECT_EQ(esp_.size(), 0u);
 }
 
 TEST_F(UdpTransportTest, CloseStopsReceivingAndSending) {
