@@ -1,0 +1,79 @@
+#include "tests/support/ike_peers.h"
+
+#include "engine/policy/templates.h"
+
+namespace ipsec::testing {
+
+using engine::ike::IkeManager;
+
+IkePeer::IkePeer(TwoPeers& link, std::string addr, uint64_t seed)
+    : address(*IpAddress::Parse(addr)), random(seed), link_(link) {
+  IkeManager::Options o;
+  o.random = &random;
+  o.observer = &observer;
+  o.sink = this;
+  o.backend = &backend;
+  manager = std::make_unique<IkeManager>(o);
+}
+
+void IkePeer::SendIke(const Endpoint& local, const Endpoint& remote, ByteSpan message) {
+  Datagram d{local, remote, Bytes(message.begin(), message.end())};
+  link_.sent_log.push_back(d);
+  if (link_.nat) link_.nat(d);
+  link_.wire.push_back(std::move(d));
+}
+
+void IkePeer::SendNatKeepalive(const Endpoint&, const Endpoint&) { ++keepalives; }
+
+TwoPeers::TwoPeers() : a(*this, "10.1.0.1", 1), b(*this, "10.2.0.1", 2) {
+  now = engine::ike::SteadyTime(std::chrono::hours(1000));
+}
+
+IkePeer& TwoPeers::PeerAt(const IpAddress& address) { return address == a.address ? a : b; }
+
+bool TwoPeers::DeliverOne() {
+  if (wire.empty()) return false;
+  Datagram d = std::move(wire.front());
+  wire.pop_front();
+  if (filter && !filter(d)) return true;
+  PeerAt(d.to.address).manager->OnDatagram(d.to, d.from, d.data, now);
+  return true;
+}
+
+int TwoPeers::DeliverAll(int max) {
+  int n = 0;
+  while (n < max && DeliverOne()) ++n;
+  return n;
+}
+
+void TwoPeers::Advance(std::chrono::milliseconds d) {
+  auto end = now + d;
+  for (;;) {
+    auto next = std::min(a.manager->NextDeadline(), b.manager->NextDeadline());
+    if (next > end) break;
+    now = std::max(now, next);
+    a.manager->OnTimer(now);
+    b.manager->OnTimer(now);
+  }
+  now = end;
+}
+
+std::shared_ptr<engine::ike::IkeConfig> SimpleConfig(const std::string& local,
+                                                     const std::string& remote,
+                                                     const std::string& psk) {
+  auto c = std::make_shared<engine::ike::IkeConfig>();
+  c->policy = "test";
+  c->ike_proposals = engine::policy::DefaultIkeProposals();
+  engine::ike::NegotiateRule r;
+  r.name = "r";
+  r.credentials.push_back({engine::policy::AuthKind::kPreSharedKey, SecretBytes(psk), ""});
+  r.security_methods = engine::policy::DefaultSecurityMethods();
+  r.tunnel_endpoint = IpAddress::Parse(remote);
+  engine::dataplane::TrafficSelector l{IpRange::Single(*IpAddress::Parse(local))};
+  engine::dataplane::TrafficSelector rt{IpRange::Single(*IpAddress::Parse(remote))};
+  r.traffic.push_back({l, rt});
+  c->rules.push_back(std::move(r));
+  return c;
+}
+
+}  // namespace ipsec::testing
