@@ -2,8 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
+
 #include "engine/common/byte_io.h"
 #include "engine/ike/codec/codec_error.h"
+#include "engine/ike/codec/payload_rules.h"
 #include "tests/engine/ike/codec/codec_test_util.h"
 
 namespace ipsec::engine::ike::codec {
@@ -170,6 +174,76 @@ TEST(MessageTest, EmptyMessage) {
   ASSERT_TRUE(d.ok());
   EXPECT_TRUE(d->payloads.empty());
   EXPECT_TRUE(d->header.is_response());
+}
+
+// A real IKE_SA_INIT from strongSwan's charon; testdata/README.md says how it was captured.
+Bytes CharonIkeSaInit() {
+  std::ifstream in(std::string(IKE_CODEC_TESTDATA) + "/charon_ike_sa_init.hex");
+  std::stringstream text;
+  text << in.rdbuf();
+  std::optional<Bytes> bytes = FromHex(text.str());
+  return bytes.value_or(Bytes{});
+}
+
+Transform T(TransformType type, uint16_t id, std::optional<uint16_t> key_length = std::nullopt) {
+  return Transform{type, id, key_length, {}};
+}
+
+TEST(MessageTest, DecodesCharonsIkeSaInit) {
+  const Bytes wire = CharonIkeSaInit();
+  ASSERT_EQ(wire.size(), 312u);
+  Result<Message> m = DecodeMessage(wire);
+  ASSERT_TRUE(m.ok()) << m.error().ToString();
+  EXPECT_EQ(m->header.initiator_spi, 0x2691dfb9a5d66008ull);
+  EXPECT_EQ(m->header.responder_spi, 0u);
+  EXPECT_EQ(m->header.exchange_type, ExchangeType::kIkeSaInit);
+  EXPECT_EQ(m->header.flags, kFlagInitiator);
+  EXPECT_EQ(m->header.message_id, 0u);
+  ASSERT_EQ(m->payloads.size(), 8u);
+
+  const SaPayload* sa = FindPayload<SaPayload>(m->payloads, PayloadType::kSa);
+  ASSERT_NE(sa, nullptr);
+  ASSERT_EQ(sa->proposals.size(), 2u);
+  using TT = TransformType;
+  const std::vector<Transform> first = {T(TT::kEncr, 20, 128), T(TT::kEncr, 20, 256),
+                                        T(TT::kPrf, 5),        T(TT::kPrf, 6),
+                                        T(TT::kDh, 31),        T(TT::kDh, 19),
+                                        T(TT::kDh, 14)};
+  const std::vector<Transform> second = {T(TT::kEncr, 12, 128), T(TT::kInteg, 12),
+                                         T(TT::kPrf, 5), T(TT::kDh, 31)};
+  EXPECT_EQ(sa->proposals[0].number, 1);
+  EXPECT_EQ(sa->proposals[0].protocol, ProtocolId::kIke);
+  EXPECT_TRUE(sa->proposals[0].spi.empty());
+  EXPECT_EQ(sa->proposals[0].transforms, first);
+  EXPECT_EQ(sa->proposals[1].number, 2);
+  EXPECT_EQ(sa->proposals[1].transforms, second);
+
+  const KePayload* ke = FindPayload<KePayload>(m->payloads, PayloadType::kKe);
+  ASSERT_NE(ke, nullptr);
+  EXPECT_EQ(ke->group, DhGroup::kCurve25519);
+  EXPECT_EQ(ToHex(ke->data), "fb7d558405c013a5f65a70ac31ab1df6a2706dbfee909e904ee93f04b30eff7f");
+  ASSERT_NE(FindPayload<NoncePayload>(m->payloads, PayloadType::kNonce), nullptr);
+  EXPECT_EQ(FindPayload<NoncePayload>(m->payloads, PayloadType::kNonce)->nonce.size(), 32u);
+  for (NotifyType t : {NotifyType::kNatDetectionSourceIp, NotifyType::kNatDetectionDestinationIp,
+                       NotifyType::kIkev2FragmentationSupported,
+                       NotifyType::kSignatureHashAlgorithms, static_cast<NotifyType>(16406)}) {
+    EXPECT_NE(FindNotify(m->payloads, t), nullptr) << static_cast<int>(t);
+  }
+  EXPECT_EQ(FindNotify(m->payloads, NotifyType::kNatDetectionSourceIp)->data.size(), 20u);
+
+  EXPECT_TRUE(CheckPayloadRules(m.value(), nullptr).ok());
+  // strongSwan sends RESERVED fields as zero and minimal lengths, as we do: byte for byte.
+  EXPECT_EQ(ToHex(EncodeMessage(m.value())), ToHex(wire));
+}
+
+TEST(MessageTest, EveryTruncationOfCharonsIkeSaInitFails) {
+  const Bytes full = CharonIkeSaInit();
+  ASSERT_FALSE(full.empty());
+  for (size_t n = kHeaderSize; n < full.size(); ++n) {
+    Bytes cut(full.begin(), full.begin() + n);
+    StoreBigEndian32(cut.data() + 24, static_cast<uint32_t>(n));
+    EXPECT_FALSE(DecodeMessage(cut).ok()) << n;
+  }
 }
 
 }  // namespace
