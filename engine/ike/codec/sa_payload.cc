@@ -10,7 +10,6 @@ namespace {
 
 constexpr size_t kProposalHeaderSize = 8;
 constexpr size_t kTransformHeaderSize = 8;
-constexpr size_t kAttributeHeaderSize = 4;
 
 std::string Index(const char* what, size_t i) { return std::string("/") + what + "/" + std::to_string(i); }
 
