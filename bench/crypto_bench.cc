@@ -4,9 +4,8 @@
 // dominant cost), IKE key derivation, and RSA/ECDSA/Ed25519 signatures (IKE_AUTH). Prints
 // Google Benchmark's table, then a summary. One thread: every figure is for one core.
 
-#include <openssl/evp.h>
-
 #include <benchmark/benchmark.h>
+#include <openssl/evp.h>
 
 #include <cstdio>
 #include <map>
@@ -196,8 +195,8 @@ void Register() {
   };
   constexpr const char* kRawGcm = "BM_RawEvpSeal/AES-128-GCM";
   constexpr const char* kRawChaCha = "BM_RawEvpSeal/ChaCha20-Poly1305";
-  packet({kRawGcm, "raw EVP AES-128-GCM seal (baseline)", kRawGcm}, BM_RawEvpSeal,
-         "AES-128-GCM", size_t{16});
+  packet({kRawGcm, "raw EVP AES-128-GCM seal (baseline)", kRawGcm}, BM_RawEvpSeal, "AES-128-GCM",
+         size_t{16});
   packet({"BM_AeadSeal/AES-128-GCM", "Aead::Seal AES-128-GCM", kRawGcm}, BM_AeadSeal,
          A::kAes128Gcm16);
   packet({"BM_AeadOpen/AES-128-GCM", "Aead::Open AES-128-GCM", kRawGcm}, BM_AeadOpen,
@@ -206,12 +205,12 @@ void Register() {
          A::kAes256Gcm16);
   packet({kRawChaCha, "raw EVP ChaCha20-Poly1305 seal (baseline)", kRawChaCha}, BM_RawEvpSeal,
          "ChaCha20-Poly1305", size_t{32});
-  packet({"BM_AeadSeal/ChaCha20-Poly1305", "Aead::Seal ChaCha20-Poly1305", kRawChaCha},
-         BM_AeadSeal, A::kChaCha20Poly1305);
-  packet({"BM_AeadOpen/ChaCha20-Poly1305", "Aead::Open ChaCha20-Poly1305", kRawChaCha},
-         BM_AeadOpen, A::kChaCha20Poly1305);
-  packet({"BM_CbcHmacSeal/AES-128-CBC", "AES-128-CBC + HMAC-SHA-256-128", kRawGcm},
-         BM_CbcHmacSeal, CbcAlgorithm::kAes128);
+  packet({"BM_AeadSeal/ChaCha20-Poly1305", "Aead::Seal ChaCha20-Poly1305", kRawChaCha}, BM_AeadSeal,
+         A::kChaCha20Poly1305);
+  packet({"BM_AeadOpen/ChaCha20-Poly1305", "Aead::Open ChaCha20-Poly1305", kRawChaCha}, BM_AeadOpen,
+         A::kChaCha20Poly1305);
+  packet({"BM_CbcHmacSeal/AES-128-CBC", "AES-128-CBC + HMAC-SHA-256-128", kRawGcm}, BM_CbcHmacSeal,
+         CbcAlgorithm::kAes128);
   packet({"BM_CbcHmacSeal/3DES-CBC", "3DES-CBC + HMAC-SHA-256-128 (legacy)", kRawGcm},
          BM_CbcHmacSeal, CbcAlgorithm::k3Des);
   packet({"BM_Hmac/HMAC-SHA-256-128", "HMAC-SHA-256-128 alone", kRawGcm}, BM_Hmac,
@@ -236,12 +235,11 @@ void Register() {
   using S = SignatureScheme;
   op("BM_Sign/RSA-2048-PKCS1-SHA256", "RSA-2048 PKCS#1 SHA-256 sign", BM_Sign, K::kRsa2048,
      S::kRsaPkcs1Sha256);
-  op("BM_Verify/RSA-2048-PKCS1-SHA256", "RSA-2048 PKCS#1 SHA-256 verify", BM_Verify,
-     K::kRsa2048, S::kRsaPkcs1Sha256);
+  op("BM_Verify/RSA-2048-PKCS1-SHA256", "RSA-2048 PKCS#1 SHA-256 verify", BM_Verify, K::kRsa2048,
+     S::kRsaPkcs1Sha256);
   op("BM_Sign/RSA-2048-PSS-SHA256", "RSA-2048 PSS SHA-256 sign", BM_Sign, K::kRsa2048,
      S::kRsaPssSha256);
-  op("BM_Sign/ECDSA-P256-SHA256", "ECDSA P-256 SHA-256 sign", BM_Sign, K::kEcP256,
-     S::kEcdsaSha256);
+  op("BM_Sign/ECDSA-P256-SHA256", "ECDSA P-256 SHA-256 sign", BM_Sign, K::kEcP256, S::kEcdsaSha256);
   op("BM_Verify/ECDSA-P256-SHA256", "ECDSA P-256 SHA-256 verify", BM_Verify, K::kEcP256,
      S::kEcdsaSha256);
   op("BM_Sign/Ed25519", "Ed25519 sign", BM_Sign, K::kEd25519, S::kEd25519);
@@ -270,8 +268,8 @@ class SummaryReporter : public benchmark::ConsoleReporter {
     for (const Named& row : g_packet_rows) {
       const double bps = Get(row.name);
       const double base = Get(row.baseline);
-      std::printf("%-42s %8.0f %8.2f  %5.2fx %s\n", row.label.c_str(), bps / 1e6,
-                  bps * 8 / 1e9, base > 0 ? bps / base : 0.0,
+      std::printf("%-42s %8.0f %8.2f  %5.2fx %s\n", row.label.c_str(), bps / 1e6, bps * 8 / 1e9,
+                  base > 0 ? bps / base : 0.0,
                   row.baseline + sizeof("BM_RawEvpSeal"));  // the algorithm's name
     }
     std::printf("\n%-42s %8s %8s\n", "IKE operations", "ops/s", "us/op");

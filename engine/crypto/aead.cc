@@ -66,10 +66,10 @@ const char* AeadName(AeadAlgorithm algorithm) {
 
 Result<Aead> Aead::Create(AeadAlgorithm algorithm, ByteSpan key) {
   if (key.size() != AeadKeySize(algorithm)) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     std::string(AeadName(algorithm)) + " needs a " +
-                         std::to_string(AeadKeySize(algorithm)) +
-                         "-byte key (without the salt), got " + std::to_string(key.size()));
+    return MakeError(ErrorCode::kInvalidArgument, std::string(AeadName(algorithm)) + " needs a " +
+                                                      std::to_string(AeadKeySize(algorithm)) +
+                                                      "-byte key (without the salt), got " +
+                                                      std::to_string(key.size()));
   }
   Result<OpenSslPtr<EVP_CIPHER_CTX>> seal = NewContext(algorithm, key, 1);
   if (!seal.ok()) return seal.error();

@@ -21,7 +21,7 @@ inline constexpr size_t kAeadTagSize = 16;
 inline constexpr size_t kAeadNonceSize = 12;
 inline constexpr size_t kAeadSaltSize = 4;  // salt bytes that follow the key in KEYMAT
 
-size_t AeadKeySize(AeadAlgorithm algorithm);  // 16, 32, 32
+size_t AeadKeySize(AeadAlgorithm algorithm);    // 16, 32, 32
 const char* AeadName(AeadAlgorithm algorithm);  // "AES-128-GCM", ...
 
 // A keyed AEAD. Keeps one OpenSSL context per direction, keyed once, so Seal and Open make no

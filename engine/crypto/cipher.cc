@@ -76,10 +76,10 @@ bool IsLegacy(CbcAlgorithm algorithm) {
 
 Result<CbcCipher> CbcCipher::Create(CbcAlgorithm algorithm, ByteSpan key) {
   if (key.size() != CbcKeySize(algorithm)) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     std::string(CbcName(algorithm)) + " needs a " +
-                         std::to_string(CbcKeySize(algorithm)) + "-byte key, got " +
-                         std::to_string(key.size()));
+    return MakeError(ErrorCode::kInvalidArgument, std::string(CbcName(algorithm)) + " needs a " +
+                                                      std::to_string(CbcKeySize(algorithm)) +
+                                                      "-byte key, got " +
+                                                      std::to_string(key.size()));
   }
   Result<OpenSslPtr<EVP_CIPHER_CTX>> encrypt = NewContext(algorithm, key, 1);
   if (!encrypt.ok()) return encrypt.error();

@@ -24,9 +24,7 @@ size_t DigestSize(Hash hash) {
   return 0;
 }
 
-size_t BlockSize(Hash hash) {
-  return hash == Hash::kSha384 || hash == Hash::kSha512 ? 128 : 64;
-}
+size_t BlockSize(Hash hash) { return hash == Hash::kSha384 || hash == Hash::kSha512 ? 128 : 64; }
 
 const char* HashName(Hash hash) {
   switch (hash) {
@@ -74,8 +72,7 @@ Result<HmacContext> HmacContext::Create(Hash hash, ByteSpan key) {
   OpenSslPtr<EVP_MAC_CTX> ctx(EVP_MAC_CTX_new(mac));
   if (ctx == nullptr) return internal::OpenSslError(ErrorCode::kInternal, "EVP_MAC_CTX_new");
   OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>(HashName(hash)),
-                                       0),
+      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>(HashName(hash)), 0),
       OSSL_PARAM_construct_end(),
   };
   // EVP_MAC_init with a null key means "same key as before"; an empty key must still be set.

@@ -13,8 +13,8 @@ namespace ipsec::engine::crypto {
 // 7427 signature hashes, NAT detection (SHA-1, RFC 7296 §2.23) and CERTREQ (SHA-1, §3.7).
 enum class Hash { kMd5, kSha1, kSha256, kSha384, kSha512 };
 
-size_t DigestSize(Hash hash);  // 16, 20, 32, 48, 64
-size_t BlockSize(Hash hash);   // 64, or 128 for SHA-384/512
+size_t DigestSize(Hash hash);     // 16, 20, 32, 48, 64
+size_t BlockSize(Hash hash);      // 64, or 128 for SHA-384/512
 const char* HashName(Hash hash);  // "MD5", "SHA1", "SHA256", "SHA384", "SHA512"
 
 // One-shot digest and HMAC (RFC 2104). An empty result means OpenSSL failed (out of memory,

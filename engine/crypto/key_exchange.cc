@@ -110,8 +110,8 @@ const GroupParams& ParamsFor(const GroupInfo& info) {
   const size_t i = IndexOf(info);
   std::call_once(once[i], [&info, i] {
     if (info.kind == Kind::kX25519) return;
-    PkeyPtr params = info.group == Group::kModp1024 ? BuildModp1024Params()
-                                                    : BuildNamedParams(info);
+    PkeyPtr params =
+        info.group == Group::kModp1024 ? BuildModp1024Params() : BuildNamedParams(info);
     if (params == nullptr) return;
     if (info.kind == Kind::kModp) {
       BIGNUM* p = nullptr;
@@ -140,8 +140,8 @@ Result<Bytes> EncodePublic(const GroupInfo& info, EVP_PKEY* key) {
     case Kind::kEcp: {
       uint8_t buf[1 + 2 * 66];
       size_t len = 0;
-      if (EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, buf,
-                                          sizeof(buf), &len) != 1 ||
+      if (EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, buf, sizeof(buf),
+                                          &len) != 1 ||
           len != 1 + 2 * info.size || buf[0] != POINT_CONVERSION_UNCOMPRESSED) {
         break;
       }
@@ -159,9 +159,9 @@ Result<Bytes> EncodePublic(const GroupInfo& info, EVP_PKEY* key) {
 }
 
 Result<std::unique_ptr<KeyExchange>> Unsupported(Group group) {
-  return MakeError(ErrorCode::kUnimplemented,
-                   "Diffie-Hellman group " + std::to_string(static_cast<uint16_t>(group)) +
-                       " is not supported");
+  return MakeError(
+      ErrorCode::kUnimplemented,
+      "Diffie-Hellman group " + std::to_string(static_cast<uint16_t>(group)) + " is not supported");
 }
 
 }  // namespace
@@ -293,8 +293,7 @@ Result<SecretBytes> KeyExchange::ComputeShared(ByteSpan peer_public) const {
       internal::ClearOpenSslErrors();
       return BadPeer(info, "all-zero shared secret, a low-order point (RFC 8031 §2.3)");
     }
-    return internal::OpenSslError(ErrorCode::kInvalidArgument,
-                                  std::string(info.name) + " derive");
+    return internal::OpenSslError(ErrorCode::kInvalidArgument, std::string(info.name) + " derive");
   }
   uint8_t any = 0;
   for (size_t i = 0; i < len; ++i) any |= secret[i];
@@ -302,8 +301,8 @@ Result<SecretBytes> KeyExchange::ComputeShared(ByteSpan peer_public) const {
       len != info.size ? Result<SecretBytes>(MakeError(ErrorCode::kInternal,
                                                        std::string(info.name) + " secret size"))
       : any == 0 ? Result<SecretBytes>(BadPeer(info, "all-zero shared secret (RFC 8031 §2.3)"))
-                 : Result<SecretBytes>(SecretBytes(
-                       std::string_view(reinterpret_cast<const char*>(secret), len)));
+                 : Result<SecretBytes>(
+                       SecretBytes(std::string_view(reinterpret_cast<const char*>(secret), len)));
   OPENSSL_cleanse(secret, sizeof(secret));
   return result;
 }
@@ -311,16 +310,16 @@ Result<SecretBytes> KeyExchange::ComputeShared(ByteSpan peer_public) const {
 namespace {
 
 Result<PkeyPtr> TestKeyX25519(ByteSpan priv) {
-  PkeyPtr key(EVP_PKEY_new_raw_private_key_ex(nullptr, "X25519", nullptr, priv.data(),
-                                              priv.size()));
+  PkeyPtr key(
+      EVP_PKEY_new_raw_private_key_ex(nullptr, "X25519", nullptr, priv.data(), priv.size()));
   if (key == nullptr) return internal::OpenSslError(ErrorCode::kInvalidArgument, "X25519 key");
   return key;
 }
 
 Result<PkeyPtr> KeyPairFromBuilder(const char* key_type, OSSL_PARAM_BLD* bld) {
   ParamsPtr params(OSSL_PARAM_BLD_to_param(bld));
-  PkeyPtr key = params != nullptr ? ParamsFromData(key_type, params.get(), EVP_PKEY_KEYPAIR)
-                                  : nullptr;
+  PkeyPtr key =
+      params != nullptr ? ParamsFromData(key_type, params.get(), EVP_PKEY_KEYPAIR) : nullptr;
   if (key == nullptr) return internal::OpenSslError(ErrorCode::kInvalidArgument, key_type);
   return key;
 }
@@ -338,8 +337,8 @@ Result<PkeyPtr> TestKeyEcp(const GroupInfo& info, ByteSpan priv) {
       EC_POINT_mul(group.get(), point.get(), d.get(), nullptr, nullptr, nullptr) != 1 ||
       EC_POINT_point2oct(group.get(), point.get(), POINT_CONVERSION_UNCOMPRESSED, pub,
                          1 + 2 * info.size, nullptr) != 1 + 2 * info.size ||
-      OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, info.ossl_name,
-                                      0) != 1 ||
+      OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, info.ossl_name, 0) !=
+          1 ||
       OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_PRIV_KEY, d.get()) != 1 ||
       OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, pub,
                                        1 + 2 * info.size) != 1) {
@@ -377,13 +376,13 @@ Result<PkeyPtr> TestKeyModp(const GroupInfo& info, ByteSpan priv) {
 }  // namespace
 
 Result<std::unique_ptr<KeyExchange>> KeyExchange::FromPrivateForTest(Group group,
-                                                                      ByteSpan private_key) {
+                                                                     ByteSpan private_key) {
   const GroupInfo* info = FindGroup(group);
   if (info == nullptr) return Unsupported(group);
   if (private_key.size() != info->size) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     std::string(info->name) + " private key must be " +
-                         std::to_string(info->size) + " bytes");
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        std::string(info->name) + " private key must be " + std::to_string(info->size) + " bytes");
   }
   Result<PkeyPtr> key = info->kind == Kind::kX25519 ? TestKeyX25519(private_key)
                         : info->kind == Kind::kEcp  ? TestKeyEcp(*info, private_key)

@@ -46,8 +46,7 @@ class KeyExchange {
   // A key pair from a fixed private key, for known-answer tests only (RFC 7748 §6.1,
   // RFC 5903 §8): X25519 takes 32 bytes, ECP the scalar (field size), MODP the exponent
   // (prime size, big-endian).
-  static Result<std::unique_ptr<KeyExchange>> FromPrivateForTest(Group group,
-                                                                  ByteSpan private_key);
+  static Result<std::unique_ptr<KeyExchange>> FromPrivateForTest(Group group, ByteSpan private_key);
 
   KeyExchange(const KeyExchange&) = delete;
   KeyExchange& operator=(const KeyExchange&) = delete;

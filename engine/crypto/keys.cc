@@ -22,8 +22,7 @@ Result<KeyType> TypeOf(EVP_PKEY* key) {
       if (EVP_PKEY_get_bits(key) < kMinRsaBits) {
         return MakeError(ErrorCode::kInvalidArgument,
                          "RSA key of " + std::to_string(EVP_PKEY_get_bits(key)) +
-                             " bits is too short (minimum " + std::to_string(kMinRsaBits) +
-                             ")");
+                             " bits is too short (minimum " + std::to_string(kMinRsaBits) + ")");
       }
       return KeyType::kRsa;
     case EVP_PKEY_EC: {
@@ -49,9 +48,9 @@ Result<KeyType> TypeOf(EVP_PKEY* key) {
       break;
   }
   internal::ClearOpenSslErrors();
-  return MakeError(ErrorCode::kUnimplemented,
-                   std::string("key type ") + EVP_PKEY_get0_type_name(key) +
-                       " is not supported (RSA, ECDSA and Ed25519 are)");
+  return MakeError(ErrorCode::kUnimplemented, std::string("key type ") +
+                                                  EVP_PKEY_get0_type_name(key) +
+                                                  " is not supported (RSA, ECDSA and Ed25519 are)");
 }
 
 BioPtr MemBio(std::string_view text) {
@@ -150,8 +149,7 @@ Result<PrivateKey> PrivateKey::FromPem(std::string_view pem) {
                      "(e.g. as a Kubernetes Secret)");
   }
   BioPtr bio = MemBio(pem);
-  PkeyPtr key(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, NoPassphrase, nullptr)
-                  : nullptr);
+  PkeyPtr key(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, NoPassphrase, nullptr) : nullptr);
   if (key == nullptr) {
     return internal::OpenSslError(ErrorCode::kInvalidArgument, "no PEM private key");
   }

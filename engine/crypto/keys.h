@@ -34,7 +34,7 @@ class PublicKey {
   ~PublicKey() = default;
 
   KeyType type() const { return type_; }
-  int bits() const;                // RSA modulus bits, curve bits, 256 for Ed25519
+  int bits() const;                 // RSA modulus bits, curve bits, 256 for Ed25519
   std::string Description() const;  // "RSA-2048", "ECDSA P-256", "Ed25519"
   Bytes SpkiDer() const;
   bool operator==(const PublicKey& other) const;

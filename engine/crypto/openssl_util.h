@@ -53,8 +53,8 @@ const EVP_MD* FetchedDigest(Hash hash);
 EVP_MAC* FetchedHmac();
 
 // The fetched cipher `name`, fetched once per process. With `legacy`, OpenSSL 3's legacy
-// provider is loaded first (once, only when an algorithm that lives there is first used). nullptr if
-// unavailable; the reason is then in the OpenSSL error queue.
+// provider is loaded first (once, only when an algorithm that lives there is first used). nullptr
+// if unavailable; the reason is then in the OpenSSL error queue.
 const EVP_CIPHER* FetchedCipher(const char* name, bool legacy);
 
 // Copies a BIO's memory contents into a string.

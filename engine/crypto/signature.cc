@@ -46,8 +46,8 @@ Result<Bytes> EcdsaDerToRaw(const Bytes& der, size_t n) {
 Result<Bytes> EcdsaRawToDer(ByteSpan raw, size_t n) {
   if (raw.size() != 2 * n) {
     return MakeError(ErrorCode::kInvalidArgument,
-                     "ECDSA signature (r || s) must be " + std::to_string(2 * n) +
-                         " bytes, got " + std::to_string(raw.size()) + " (RFC 4754 §7)");
+                     "ECDSA signature (r || s) must be " + std::to_string(2 * n) + " bytes, got " +
+                         std::to_string(raw.size()) + " (RFC 4754 §7)");
   }
   BIGNUM* r = BN_bin2bn(raw.data(), static_cast<int>(n), nullptr);
   BIGNUM* s = BN_bin2bn(raw.data() + n, static_cast<int>(n), nullptr);
@@ -88,8 +88,7 @@ Result<internal::MdCtxPtr> NewContext(EVP_PKEY* key, SignatureScheme scheme, boo
          EVP_PKEY_CTX_set_rsa_mgf1_md_name(pctx, md, nullptr) == 1;
   }
   if (ok != 1) {
-    return internal::OpenSslError(ErrorCode::kInternal,
-                                  std::string(SchemeName(scheme)) + " setup");
+    return internal::OpenSslError(ErrorCode::kInternal, std::string(SchemeName(scheme)) + " setup");
   }
   return ctx;
 }
@@ -223,13 +222,13 @@ Status Verify(const PublicKey& key, SignatureScheme scheme, ByteSpan data, ByteS
   }
   Result<internal::MdCtxPtr> ctx = NewContext(key.get(), scheme, /*sign=*/false);
   if (!ctx.ok()) return ctx.error();
-  int rc = EVP_DigestVerify(ctx->get(), signature.data(), signature.size(), data.data(),
-                            data.size());
+  int rc =
+      EVP_DigestVerify(ctx->get(), signature.data(), signature.size(), data.data(), data.size());
   internal::ClearOpenSslErrors();
   if (rc != 1) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     std::string(SchemeName(scheme)) + " signature does not verify with the " +
-                         key.Description() + " key");
+    return MakeError(ErrorCode::kInvalidArgument, std::string(SchemeName(scheme)) +
+                                                      " signature does not verify with the " +
+                                                      key.Description() + " key");
   }
   return Status::Ok();
 }

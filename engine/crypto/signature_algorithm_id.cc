@@ -78,8 +78,8 @@ std::optional<AlgorithmId> ReadAlgorithmId(DerReader& reader) {
   DerReader inner(*seq);
   std::optional<ByteSpan> oid = inner.Read(kOid);
   if (!oid) return std::nullopt;
-  return AlgorithmId{*oid, seq->subspan(static_cast<size_t>(oid->data() + oid->size() -
-                                                            seq->data()))};
+  return AlgorithmId{*oid,
+                     seq->subspan(static_cast<size_t>(oid->data() + oid->size() - seq->data()))};
 }
 
 bool AbsentOrNull(ByteSpan params) {
@@ -222,10 +222,10 @@ std::optional<SignatureScheme> SchemeFromAlgorithmIdentifier(ByteSpan der) {
     bool rsa;  // NULL or absent parameters; otherwise parameters must be absent
   };
   const Known known[] = {
-      {kOidRsaSha1, S::kRsaPkcs1Sha1, true},       {kOidRsaSha256, S::kRsaPkcs1Sha256, true},
-      {kOidRsaSha384, S::kRsaPkcs1Sha384, true},   {kOidRsaSha512, S::kRsaPkcs1Sha512, true},
-      {kOidEcdsaSha256, S::kEcdsaSha256, false},   {kOidEcdsaSha384, S::kEcdsaSha384, false},
-      {kOidEcdsaSha512, S::kEcdsaSha512, false},   {kOidEd25519, S::kEd25519, false},
+      {kOidRsaSha1, S::kRsaPkcs1Sha1, true},     {kOidRsaSha256, S::kRsaPkcs1Sha256, true},
+      {kOidRsaSha384, S::kRsaPkcs1Sha384, true}, {kOidRsaSha512, S::kRsaPkcs1Sha512, true},
+      {kOidEcdsaSha256, S::kEcdsaSha256, false}, {kOidEcdsaSha384, S::kEcdsaSha384, false},
+      {kOidEcdsaSha512, S::kEcdsaSha512, false}, {kOidEd25519, S::kEd25519, false},
   };
   for (const Known& k : known) {
     if (!Equal(id->oid, k.oid)) continue;

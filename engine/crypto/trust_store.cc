@@ -150,9 +150,10 @@ Bytes TrustStore::CertReqAuthorities() const {
   return out;
 }
 
-Result<std::vector<Certificate>> TrustStore::Verify(
-    const Certificate& leaf, const std::vector<Certificate>& intermediates, int64_t unix_now,
-    CertificateProblem* problem) const {
+Result<std::vector<Certificate>> TrustStore::Verify(const Certificate& leaf,
+                                                    const std::vector<Certificate>& intermediates,
+                                                    int64_t unix_now,
+                                                    CertificateProblem* problem) const {
   if (problem != nullptr) *problem = CertificateProblem::kOther;
   StoreCtxPtr ctx(X509_STORE_CTX_new());
   StackPtr untrusted(sk_X509_new_null());

@@ -42,8 +42,8 @@ class CertificateFactory {
     Result<PublicKey> public_key = PublicKey::Adopt(internal::UpRef(key));
     if (!public_key.ok()) {
       return MakeError(public_key.error().code,
-                       "certificate \"" + internal::NameToString(X509_get_subject_name(
-                                              cert.get())) +
+                       "certificate \"" +
+                           internal::NameToString(X509_get_subject_name(cert.get())) +
                            "\": " + public_key.error().message);
     }
     return Certificate(std::move(cert), std::move(der), std::move(public_key).value());
@@ -174,8 +174,7 @@ SubjectAltNames Certificate::AltNames() const {
 }
 
 std::string Certificate::SerialHex() const {
-  internal::BignumPtr serial(
-      ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert_.get()), nullptr));
+  internal::BignumPtr serial(ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert_.get()), nullptr));
   char* hex = serial ? BN_bn2hex(serial.get()) : nullptr;
   std::string out = hex != nullptr ? hex : "";
   OPENSSL_free(hex);
@@ -200,13 +199,10 @@ Bytes Certificate::SubjectPublicKeyInfoSha1() const {
   return sha1;
 }
 
-bool Certificate::IsCa() const {
-  return (X509_get_extension_flags(cert_.get()) & EXFLAG_CA) != 0;
-}
+bool Certificate::IsCa() const { return (X509_get_extension_flags(cert_.get()) & EXFLAG_CA) != 0; }
 
 bool Certificate::IsSelfIssued() const {
-  return X509_NAME_cmp(X509_get_subject_name(cert_.get()),
-                       X509_get_issuer_name(cert_.get())) == 0;
+  return X509_NAME_cmp(X509_get_subject_name(cert_.get()), X509_get_issuer_name(cert_.get())) == 0;
 }
 
 }  // namespace ipsec::engine::crypto

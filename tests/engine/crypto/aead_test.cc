@@ -28,17 +28,32 @@ std::vector<Vector> Vectors() {
   const Bytes k128 = Hex("feffe9928665731c6d6a8f9467308308");
   const Bytes k256 = Hex("feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308");
   const Bytes iv = Hex("cafebabefacedbaddecaf888");
-  const Bytes p64 = Hex(
-      "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72"
-      "1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b391aafd255");
+  const Bytes p64 =
+      Hex("d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72"
+          "1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b391aafd255");
   const Bytes p60(p64.begin(), p64.begin() + 60);
   const Bytes aad = Hex("feedfacedeadbeeffeedfacedeadbeefabaddad2");
   return {
-      {"GCM TC1", A::kAes128Gcm16, Repeat(0, 16), Repeat(0, 12), {}, {},
+      {"GCM TC1",
+       A::kAes128Gcm16,
+       Repeat(0, 16),
+       Repeat(0, 12),
+       {},
+       {},
        Hex("58e2fccefa7e3061367f1d57a4e7455a")},
-      {"GCM TC2", A::kAes128Gcm16, Repeat(0, 16), Repeat(0, 12), {}, Repeat(0, 16),
+      {"GCM TC2",
+       A::kAes128Gcm16,
+       Repeat(0, 16),
+       Repeat(0, 12),
+       {},
+       Repeat(0, 16),
        Hex("0388dace60b6a392f328c2b971b2fe78 ab6e47d42cec13bdf53a67b21257bddf")},
-      {"GCM TC3", A::kAes128Gcm16, k128, iv, {}, p64,
+      {"GCM TC3",
+       A::kAes128Gcm16,
+       k128,
+       iv,
+       {},
+       p64,
        Hex("42831ec2217774244b7221b784d0d49ce3aa212f2c02a4e035c17e2329aca12e"
            "21d514b25466931c7d8f6a5aac84aa051ba30b396a0aac973d58e091473f5985"
            "4d5c2af327cd64a62cf35abd2ba6fab4")},
@@ -46,11 +61,26 @@ std::vector<Vector> Vectors() {
        Hex("42831ec2217774244b7221b784d0d49ce3aa212f2c02a4e035c17e2329aca12e"
            "21d514b25466931c7d8f6a5aac84aa051ba30b396a0aac973d58e091"
            "5bc94fbc3221a5db94fae95ae7121a47")},
-      {"GCM TC13", A::kAes256Gcm16, Repeat(0, 32), Repeat(0, 12), {}, {},
+      {"GCM TC13",
+       A::kAes256Gcm16,
+       Repeat(0, 32),
+       Repeat(0, 12),
+       {},
+       {},
        Hex("530f8afbc74536b9a963b4f1c4cb738b")},
-      {"GCM TC14", A::kAes256Gcm16, Repeat(0, 32), Repeat(0, 12), {}, Repeat(0, 16),
+      {"GCM TC14",
+       A::kAes256Gcm16,
+       Repeat(0, 32),
+       Repeat(0, 12),
+       {},
+       Repeat(0, 16),
        Hex("cea7403d4d606b6e074ec5d3baf39d18 d0d1c8a799996bf0265b98b5d48ab919")},
-      {"GCM TC15", A::kAes256Gcm16, k256, iv, {}, p64,
+      {"GCM TC15",
+       A::kAes256Gcm16,
+       k256,
+       iv,
+       {},
+       p64,
        Hex("522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa"
            "8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662898015ad"
            "b094dac5d93471bdec1a502270e3cc6c")},
@@ -102,12 +132,11 @@ TEST(AeadTest, InPlace) {
     ASSERT_TRUE(aead.ok());
     Bytes buf = v.plaintext;
     buf.resize(v.plaintext.size() + kAeadTagSize);
-    ASSERT_TRUE(aead->Seal(v.nonce, v.aad, ByteSpan(buf).first(v.plaintext.size()), buf.data())
-                    .ok());
+    ASSERT_TRUE(
+        aead->Seal(v.nonce, v.aad, ByteSpan(buf).first(v.plaintext.size()), buf.data()).ok());
     EXPECT_EQ(buf, v.ciphertext_and_tag) << v.source;
     ASSERT_TRUE(aead->Open(v.nonce, v.aad, buf, buf.data()).ok()) << v.source;
-    EXPECT_EQ(Bytes(buf.begin(), buf.begin() + static_cast<long>(v.plaintext.size())),
-              v.plaintext);
+    EXPECT_EQ(Bytes(buf.begin(), buf.begin() + static_cast<long>(v.plaintext.size())), v.plaintext);
   }
 }
 

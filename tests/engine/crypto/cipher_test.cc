@@ -1,8 +1,7 @@
 #include "engine/crypto/cipher.h"
 
-#include <openssl/provider.h>
-
 #include <gtest/gtest.h>
+#include <openssl/provider.h>
 
 #include "tests/engine/crypto/test_hex.h"
 
@@ -24,9 +23,9 @@ struct Vector {
 
 std::vector<Vector> Vectors() {
   using A = CbcAlgorithm;
-  const Bytes sp800_38a_plaintext = Hex(
-      "6bc1bee22e409f96e93d7e117393172a ae2d8a571e03ac9c9eb76fac45af8e51"
-      "30c81c46a35ce411e5fbc1191a0a52ef f69f2445df4f9b17ad2b417be66c3710");
+  const Bytes sp800_38a_plaintext =
+      Hex("6bc1bee22e409f96e93d7e117393172a ae2d8a571e03ac9c9eb76fac45af8e51"
+          "30c81c46a35ce411e5fbc1191a0a52ef f69f2445df4f9b17ad2b417be66c3710");
   const Bytes sp800_38a_iv = Hex("000102030405060708090a0b0c0d0e0f");
   return {
       {"RFC 3602 §4 case #1", A::kAes128, Hex("06a9214036b8a15b512e03d534120006"),
@@ -47,9 +46,8 @@ std::vector<Vector> Vectors() {
            "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"),
        Hex("c30e32ffedc0774e6aff6af0869f71aa0f3af07a9a31a9c684db207eb0ef8e4e"
            "35907aa632c3ffdf868bb7b29d3d46ad83ce9f9a102ee99d49a53e87f4c3da55")},
-      {"NIST SP 800-38A F.2.3", A::kAes192,
-       Hex("8e73b0f7da0e6452c810f32b809079e562f8ead2522c6b7b"), sp800_38a_iv,
-       sp800_38a_plaintext,
+      {"NIST SP 800-38A F.2.3", A::kAes192, Hex("8e73b0f7da0e6452c810f32b809079e562f8ead2522c6b7b"),
+       sp800_38a_iv, sp800_38a_plaintext,
        Hex("4f021db243bc633d7178183a9fa071e8 b4d9ada9ad7dedf4e5e738763f69145a"
            "571b242012fb7ae07fa9baac3df102e0 08b0e27988598881d920a9e64f5615cd")},
       {"NIST SP 800-38A F.2.5", A::kAes256,

@@ -11,11 +11,11 @@ using testing::Hex;
 
 // DER of "C=CH, O=strongSwan, CN=moon" as a CA would encode it: PrintableString for C and O,
 // UTF8String for CN (built by hand from X.501/X.520).
-const Bytes kMoonDer = Hex(
-    "3035"                                    // SEQUENCE (RDNSequence)
-    "310b 3009 0603550406 1302 4348"          // SET { SEQ { countryName, "CH" } }
-    "3113 3011 060355040a 130a 7374726f6e675377616e"  // organizationName "strongSwan"
-    "3111 300f 0603550403 0c08 6d6f6f6e2e6f7267");    // commonName (UTF8) "moon.org"
+const Bytes kMoonDer =
+    Hex("3035"                                            // SEQUENCE (RDNSequence)
+        "310b 3009 0603550406 1302 4348"                  // SET { SEQ { countryName, "CH" } }
+        "3113 3011 060355040a 130a 7374726f6e675377616e"  // organizationName "strongSwan"
+        "3111 300f 0603550403 0c08 6d6f6f6e2e6f7267");    // commonName (UTF8) "moon.org"
 
 TEST(DnTest, DerToStrongSwanStyleText) {
   Result<std::string> text = DnToString(kMoonDer);
@@ -45,8 +45,8 @@ TEST(DnTest, MatchingIgnoresCaseSpacesAndStringTypes) {
 }
 
 TEST(DnTest, EscapesEmailMultiValuedAndOids) {
-  Result<Bytes> der = DnFromString(
-      "C=US, O=Acme\\, Inc., OU=a+OU=b, E=vpn@acme.example, 2.5.4.3=gw\\2b1");
+  Result<Bytes> der =
+      DnFromString("C=US, O=Acme\\, Inc., OU=a+OU=b, E=vpn@acme.example, 2.5.4.3=gw\\2b1");
   ASSERT_TRUE(der.ok()) << der.error().ToString();
   Result<std::string> text = DnToString(*der);
   ASSERT_TRUE(text.ok());

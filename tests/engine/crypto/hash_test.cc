@@ -25,8 +25,7 @@ TEST(DigestTest, SizesAndNames) {
 // "abc": RFC 1321 §A.5 (MD5), FIPS 180-2 Appendices A-D (SHA-1, SHA-256, SHA-384, SHA-512).
 TEST(DigestTest, AbcKnownAnswers) {
   EXPECT_EQ(ToHex(Digest(Hash::kMd5, Text("abc"))), "900150983cd24fb0d6963f7d28e17f72");
-  EXPECT_EQ(ToHex(Digest(Hash::kSha1, Text("abc"))),
-            "a9993e364706816aba3e25717850c26c9cd0d89d");
+  EXPECT_EQ(ToHex(Digest(Hash::kSha1, Text("abc"))), "a9993e364706816aba3e25717850c26c9cd0d89d");
   EXPECT_EQ(ToHex(Digest(Hash::kSha256, Text("abc"))),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   EXPECT_EQ(ToHex(Digest(Hash::kSha384, Text("abc"))),

@@ -11,8 +11,8 @@ using testing::Hex;
 using testing::Repeat;
 using testing::SecretHex;
 
-constexpr Group kAllGroups[] = {Group::kModp1024, Group::kModp2048, Group::kModp3072,
-                                Group::kEcp256,   Group::kEcp384,   Group::kEcp521,
+constexpr Group kAllGroups[] = {Group::kModp1024,  Group::kModp2048, Group::kModp3072,
+                                Group::kEcp256,    Group::kEcp384,   Group::kEcp521,
                                 Group::kCurve25519};
 
 std::unique_ptr<KeyExchange> FromPrivate(Group group, const Bytes& priv) {
@@ -147,10 +147,10 @@ TEST(KeyExchangeTest, ModpSecretsKeepLeadingZeros) {
             "5cf2698a0218745d73b06ee2ad040d2f4b73c30bbd8f1b7ad63ea86b20968ab19e49cac203538447"
             "729bf6a3b719b2043144c74829f0549fc3867941d57b265354f5e0200bf98a3da88bc75513bcddab"
             "ebfb6eedb8fe17a3");
-  Result<SecretBytes> s = ke->ComputeShared(Hex(
-      "39f9d522d4d35d0235b6fac98b57235cef28b2fb8674469f05b24162e8852efc32fbab3d93aefd6620e6b5e0"
-      "72fccfec59587917efcbf9899a0e2ae9e644661ca0f8da1112cbbd9629e3f89215373eb1586a5a8a1f948e"
-      "43b85558b265edb6efcd7f48f3a6502af21a7eafcd2289498f2804000ec89333b6883e116ff13c91e0"));
+  Result<SecretBytes> s = ke->ComputeShared(
+      Hex("39f9d522d4d35d0235b6fac98b57235cef28b2fb8674469f05b24162e8852efc32fbab3d93aefd6620e6b5e0"
+          "72fccfec59587917efcbf9899a0e2ae9e644661ca0f8da1112cbbd9629e3f89215373eb1586a5a8a1f948e"
+          "43b85558b265edb6efcd7f48f3a6502af21a7eafcd2289498f2804000ec89333b6883e116ff13c91e0"));
   ASSERT_TRUE(s.ok()) << s.error().ToString();
   EXPECT_EQ(SecretHex(*s),
             "00e29fbdb750bdf5933a38e016e366829128ea8017925b19e38e70834b7b1d5d694b7240c1b300cd"
@@ -159,13 +159,11 @@ TEST(KeyExchangeTest, ModpSecretsKeepLeadingZeros) {
             "a799c692854b7e4f");
 }
 
-void ExpectRejected(const KeyExchange& ke, const Bytes& peer, const char* check,
-                    const char* what) {
+void ExpectRejected(const KeyExchange& ke, const Bytes& peer, const char* check, const char* what) {
   Result<SecretBytes> s = ke.ComputeShared(peer);
   ASSERT_FALSE(s.ok()) << GroupName(ke.group()) << " accepted " << what;
   EXPECT_EQ(s.error().code, ErrorCode::kInvalidArgument) << what;
-  EXPECT_NE(s.error().message.find(check), std::string::npos)
-      << what << ": " << s.error().message;
+  EXPECT_NE(s.error().message.find(check), std::string::npos) << what << ": " << s.error().message;
 }
 
 TEST(KeyExchangeTest, RejectsPeerValuesOfTheWrongLength) {
@@ -183,10 +181,10 @@ TEST(KeyExchangeTest, RejectsPeerValuesOfTheWrongLength) {
 
 TEST(KeyExchangeTest, RejectsModpValuesOutOfRange) {
   // RFC 7296 §2.12, RFC 6989 §2.1: 1 < y < p-1.
-  const Bytes p_minus_1 = Hex(
-      "FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B22514A0879"
-      "8E3404DDEF9519B3CD3A431B302B0A6DF25F14374FE1356D6D51C245E485B576625E7EC6F44C42E9A637ED6B"
-      "0BFF5CB6F406B7EDEE386BFB5A899FA5AE9F24117C4B1FE649286651ECE65381FFFFFFFFFFFFFFFE");
+  const Bytes p_minus_1 =
+      Hex("FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74020BBEA63B139B22514A0879"
+          "8E3404DDEF9519B3CD3A431B302B0A6DF25F14374FE1356D6D51C245E485B576625E7EC6F44C42E9A637ED6B"
+          "0BFF5CB6F406B7EDEE386BFB5A899FA5AE9F24117C4B1FE649286651ECE65381FFFFFFFFFFFFFFFE");
   Bytes p = p_minus_1;
   p[127] = 0xff;
   Bytes one(128, 0);

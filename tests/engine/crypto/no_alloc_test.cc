@@ -2,9 +2,8 @@
 // contexts keyed once. Counts OpenSSL's allocations (through CRYPTO_set_mem_functions,
 // installed before OpenSSL allocates anything) and every operator new.
 
-#include <openssl/crypto.h>
-
 #include <gtest/gtest.h>
+#include <openssl/crypto.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -142,7 +141,8 @@ TEST(NoAllocationTest, IntegrityAllocatesOnlyInsideOpenSsl30) {
     }
   });
   std::printf("HMAC-SHA-256-128: %.2f OpenSSL allocations per message (%s)\n",
-              static_cast<double>(counts.openssl) / (2 * kPackets), OpenSSL_version(OPENSSL_VERSION));
+              static_cast<double>(counts.openssl) / (2 * kPackets),
+              OpenSSL_version(OPENSSL_VERSION));
   EXPECT_LE(counts.openssl, 2 * 2 * kPackets);
   EXPECT_EQ(counts.cxx, 0);
 }

@@ -14,9 +14,10 @@ using testing::Text;
 
 // RFC 4868 §2.7.1: PRF_HMAC_SHA2_256/384/512 test cases PRF-1 .. PRF-6.
 TEST(PrfTest, Rfc4868KnownAnswers) {
-  const Bytes large = Text("This is a test using a larger than block-size key and a larger "
-                           "than block-size data. The key needs to be hashed before being "
-                           "used by the HMAC algorithm.");
+  const Bytes large = Text(
+      "This is a test using a larger than block-size key and a larger "
+      "than block-size data. The key needs to be hashed before being "
+      "used by the HMAC algorithm.");
   struct Case {
     const char* name;
     Hash hash;

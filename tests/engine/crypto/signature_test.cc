@@ -90,14 +90,14 @@ TEST(SignatureTest, EcdsaRawEncodingOfRfc4754) {
 // RFC 6979 A.2.5: ECDSA P-256 with SHA-256 over "sample" (deterministic k); r || s is the
 // RFC 4754 encoding.
 TEST(SignatureTest, Rfc6979KnownSignatureVerifies) {
-  Result<PublicKey> pub = PublicKey::FromSpkiDer(Hex(
-      "3059301306072a8648ce3d020106082a8648ce3d030107034200"
-      "04 60FED4BA255A9D31C961EB74C6356D68C049B8923B61FA6CE669622E60F29FB6"
-      "7903FE1008B8BC99A41AE9E95628BC64F2F1B20C2D7E9F5177A3C294D4462299"));
+  Result<PublicKey> pub = PublicKey::FromSpkiDer(
+      Hex("3059301306072a8648ce3d020106082a8648ce3d030107034200"
+          "04 60FED4BA255A9D31C961EB74C6356D68C049B8923B61FA6CE669622E60F29FB6"
+          "7903FE1008B8BC99A41AE9E95628BC64F2F1B20C2D7E9F5177A3C294D4462299"));
   ASSERT_TRUE(pub.ok()) << pub.error().ToString();
-  const Bytes rs = Hex(
-      "EFD48B2AACB6A8FD1140DD9CD45E81D69D2C877B56AAF991C34D0EA84EAF3716"
-      "F7CB1C942D657C41D436C7A1B6E29F65F3E900DBB9AFF4064DC4AB2F843ACDA8");
+  const Bytes rs =
+      Hex("EFD48B2AACB6A8FD1140DD9CD45E81D69D2C877B56AAF991C34D0EA84EAF3716"
+          "F7CB1C942D657C41D436C7A1B6E29F65F3E900DBB9AFF4064DC4AB2F843ACDA8");
   EXPECT_TRUE(Verify(*pub, S::kEcdsaSha256, Text("sample"), rs, EcdsaEncoding::kRaw).ok());
   EXPECT_FALSE(Verify(*pub, S::kEcdsaSha256, Text("sample!"), rs, EcdsaEncoding::kRaw).ok());
 }
@@ -127,9 +127,9 @@ TEST(SignatureTest, SchemeMustFitTheKey) {
   EXPECT_EQ(sig.error().code, ErrorCode::kInvalidArgument);
   EXPECT_EQ(sig.error().message,
             "signature scheme rsa-pss-sha256 cannot be used with ECDSA P-256 keys");
-  EXPECT_FALSE(Verify(testing::TestKey(KeyKind::kRsa2048).Public(), S::kEd25519, Text("x"),
-                      Bytes(64, 0))
-                   .ok());
+  EXPECT_FALSE(
+      Verify(testing::TestKey(KeyKind::kRsa2048).Public(), S::kEd25519, Text("x"), Bytes(64, 0))
+          .ok());
   EXPECT_FALSE(Sign(testing::TestKey(KeyKind::kEd25519), S::kEcdsaSha256, Text("x")).ok());
 }
 
@@ -186,14 +186,14 @@ TEST(AlgorithmIdentifierTest, ExactDer) {
 
 TEST(AlgorithmIdentifierTest, AcceptsEquivalentEncodings) {
   // RFC 7427 A.4.3 as published, with trailerField 1.
-  EXPECT_EQ(SchemeFromAlgorithmIdentifier(Hex(
-                "304606092a864886f70d01010a3039a00f300d06096086480165030402010500a11c301a06092a"
-                "864886f70d010108300d06096086480165030402010500a203020120a303020101")),
+  EXPECT_EQ(SchemeFromAlgorithmIdentifier(
+                Hex("304606092a864886f70d01010a3039a00f300d06096086480165030402010500a11c301a06092a"
+                    "864886f70d010108300d06096086480165030402010500a203020120a303020101")),
             S::kRsaPssSha256);
   // Hash parameters absent instead of NULL (RFC 4055 §2.1).
-  EXPECT_EQ(SchemeFromAlgorithmIdentifier(Hex(
-                "303d06092a864886f70d01010a3030a00d300b0609608648016503040201a11a301806092a8648"
-                "86f70d010108300b0609608648016503040201a203020120")),
+  EXPECT_EQ(SchemeFromAlgorithmIdentifier(
+                Hex("303d06092a864886f70d01010a3030a00d300b0609608648016503040201a11a301806092a8648"
+                    "86f70d010108300b0609608648016503040201a203020120")),
             S::kRsaPssSha256);
   EXPECT_EQ(SchemeFromAlgorithmIdentifier(Hex("300b06092a864886f70d01010b")),
             S::kRsaPkcs1Sha256);  // RSA with absent parameters
@@ -202,13 +202,14 @@ TEST(AlgorithmIdentifierTest, AcceptsEquivalentEncodings) {
 TEST(AlgorithmIdentifierTest, RefusesWhatItDoesNotSupport) {
   const char* refused[] = {
       "",
-      "300d06092a864886f70d01010b050000",    // trailing byte inside
-      "300d06092a864886f70d01010b0500" "00",  // trailing byte outside
-      "300d06092a864886f70d01010b05",        // truncated
-      "300c06082a8648ce3d0403020500",        // ECDSA with NULL parameters
-      "300906072a8648ce3d0401",              // ecdsa-with-SHA1: not ours
-      "300d06092a864886f70d0101040500",      // md5WithRSAEncryption
-      "300d06092a864886f70d01010a3000",      // PSS, all defaults: SHA-1
+      "300d06092a864886f70d01010b050000",  // trailing byte inside
+      "300d06092a864886f70d01010b0500"
+      "00",                              // trailing byte outside
+      "300d06092a864886f70d01010b05",    // truncated
+      "300c06082a8648ce3d0403020500",    // ECDSA with NULL parameters
+      "300906072a8648ce3d0401",          // ecdsa-with-SHA1: not ours
+      "300d06092a864886f70d0101040500",  // md5WithRSAEncryption
+      "300d06092a864886f70d01010a3000",  // PSS, all defaults: SHA-1
       // PSS SHA-256 with salt 0 (strongSwan's "no salt" vector).
       "304106092a864886f70d01010a3034a00f300d06096086480165030402010500a11c301a06092a864886"
       "f70d010108300d06096086480165030402010500a203020100",

@@ -21,8 +21,6 @@ inline Bytes Repeat(uint8_t byte, size_t n) { return Bytes(n, byte); }
 
 inline Bytes Text(std::string_view s) { return Bytes(s.begin(), s.end()); }
 
-inline std::string SecretHex(const SecretBytes& s) {
-  return ToHex(ByteSpan(s.data(), s.size()));
-}
+inline std::string SecretHex(const SecretBytes& s) { return ToHex(ByteSpan(s.data(), s.size())); }
 
 }  // namespace ipsec::engine::crypto::testing

@@ -147,7 +147,7 @@ TestCert Build(const CertOptions& options, const TestCert* issuer) {
   Check(X509_set_issuer_name(cert, issuer ? X509_get_subject_name(issuer->cert.get()) : subject),
         "issuer");
   X509_NAME_free(subject);
-  Check(X509_set_pubkey(cert, subject_key.key.get()) , "X509_set_pubkey");
+  Check(X509_set_pubkey(cert, subject_key.key.get()), "X509_set_pubkey");
   Check(ASN1_TIME_set(X509_getm_notBefore(cert), options.not_before) != nullptr, "notBefore");
   Check(ASN1_TIME_set(X509_getm_notAfter(cert), options.not_after) != nullptr, "notAfter");
 
@@ -184,8 +184,8 @@ std::string TestKeyPem(KeyKind kind, int index) { return Cached(kind, index).pem
 
 std::string TestKeyPemTraditional(KeyKind kind, int index) {
   BIO* bio = Check(BIO_new(BIO_s_mem()), "BIO_new");
-  Check(PEM_write_bio_PrivateKey_traditional(bio, TestKey(kind, index).get(), nullptr, nullptr,
-                                             0, nullptr, nullptr),
+  Check(PEM_write_bio_PrivateKey_traditional(bio, TestKey(kind, index).get(), nullptr, nullptr, 0,
+                                             nullptr, nullptr),
         "traditional PEM");
   char* data = nullptr;
   long len = BIO_get_mem_data(bio, &data);
@@ -195,10 +195,10 @@ std::string TestKeyPemTraditional(KeyKind kind, int index) {
 }
 
 std::string OtherKeyPem(const char* algorithm, const char* parameter) {
-  EVP_PKEY* key = std::string_view(algorithm) == "RSA"
-                      ? EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA",
-                                          static_cast<size_t>(std::atoi(parameter)))
-                      : EVP_PKEY_Q_keygen(nullptr, nullptr, algorithm, parameter);
+  EVP_PKEY* key =
+      std::string_view(algorithm) == "RSA"
+          ? EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<size_t>(std::atoi(parameter)))
+          : EVP_PKEY_Q_keygen(nullptr, nullptr, algorithm, parameter);
   std::string pem = PemOf(Check(key, "OtherKeyPem keygen"));
   EVP_PKEY_free(key);
   return pem;
@@ -232,17 +232,23 @@ TestChain MakeChain(KeyKind kind, std::string_view org) {
   const std::string prefix = "C=US, O=" + std::string(org) + ", CN=";
   // Keys distinct per organisation, so that two chains never share a key.
   const int base = 100 + 3 * static_cast<int>(std::hash<std::string_view>{}(org) % 1000);
-  CertOptions root{.subject = prefix + std::string(org) + " Root CA", .key = kind,
-                   .key_index = base, .not_before = kTestNow - 30 * kDay,
-                   .not_after = kTestNow + 3650 * kDay, .is_ca = true};
+  CertOptions root{.subject = prefix + std::string(org) + " Root CA",
+                   .key = kind,
+                   .key_index = base,
+                   .not_before = kTestNow - 30 * kDay,
+                   .not_after = kTestNow + 3650 * kDay,
+                   .is_ca = true};
   TestCert root_cert = SelfSigned(root);
   CertOptions intermediate = root;
   intermediate.subject = prefix + std::string(org) + " Intermediate CA";
   intermediate.key_index = base + 1;
   intermediate.path_len = 0;
   TestCert intermediate_cert = Issue(intermediate, root_cert);
-  CertOptions leaf{.subject = prefix + "peer.example", .key = kind, .key_index = base + 2,
-                   .dns = {"peer.example"}, .ips = {"192.0.2.1", "2001:db8::1"},
+  CertOptions leaf{.subject = prefix + "peer.example",
+                   .key = kind,
+                   .key_index = base + 2,
+                   .dns = {"peer.example"},
+                   .ips = {"192.0.2.1", "2001:db8::1"},
                    .emails = {"peer@example.org"}};
   TestCert leaf_cert = Issue(leaf, intermediate_cert);
   return TestChain{std::move(root_cert), std::move(intermediate_cert), std::move(leaf_cert)};

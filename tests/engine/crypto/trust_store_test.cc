@@ -28,8 +28,7 @@ class TrustStoreTest : public ::testing::Test {
     Result<std::vector<Certificate>> r = store_.Verify(leaf, intermediates, now, &problem);
     EXPECT_FALSE(r.ok()) << leaf.SubjectDn() << " verified";
     if (r.ok()) return Error{};
-    EXPECT_EQ(problem, expected) << CertificateProblemName(problem) << ": "
-                                 << r.error().message;
+    EXPECT_EQ(problem, expected) << CertificateProblemName(problem) << ": " << r.error().message;
     EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
     return r.error();
   }
@@ -39,8 +38,8 @@ class TrustStoreTest : public ::testing::Test {
 };
 
 TEST_F(TrustStoreTest, VerifiesAChainForEveryKeyType) {
-  for (KeyKind kind : {KeyKind::kRsa2048, KeyKind::kEcP256, KeyKind::kEcP384,
-                       KeyKind::kEcP521, KeyKind::kEd25519}) {
+  for (KeyKind kind : {KeyKind::kRsa2048, KeyKind::kEcP256, KeyKind::kEcP384, KeyKind::kEcP521,
+                       KeyKind::kEd25519}) {
     testing::TestChain chain = testing::MakeChain(kind, "Kind" + std::to_string(int(kind)));
     TrustStore store;
     ASSERT_TRUE(store.Add(chain.root.cert).ok());
@@ -66,7 +65,8 @@ TEST_F(TrustStoreTest, AnIntermediateCanBeTheAnchor) {
 
 TEST_F(TrustStoreTest, ExpiredLeafNamesTheCertificateAndTheDate) {
   CertOptions options{.subject = "C=US, O=Test, CN=old.example",
-                      .not_before = kTestNow - 29 * kDay, .not_after = kTestNow - 2 * kDay};
+                      .not_before = kTestNow - 29 * kDay,
+                      .not_after = kTestNow - 2 * kDay};
   TestCert old = testing::Issue(options, chain_.intermediate);
   Error e = Fails(old.cert, {chain_.intermediate.cert}, CertificateProblem::kExpired);
   EXPECT_EQ(e.message,
@@ -80,23 +80,26 @@ TEST_F(TrustStoreTest, ExpiredLeafNamesTheCertificateAndTheDate) {
 
 TEST_F(TrustStoreTest, NotYetValid) {
   CertOptions options{.subject = "C=US, O=Test, CN=future.example",
-                      .not_before = kTestNow + 10 * kDay, .not_after = kTestNow + 20 * kDay};
+                      .not_before = kTestNow + 10 * kDay,
+                      .not_after = kTestNow + 20 * kDay};
   TestCert future = testing::Issue(options, chain_.intermediate);
   Error e = Fails(future.cert, {chain_.intermediate.cert}, CertificateProblem::kNotYetValid);
-  EXPECT_TRUE(Contains(e.message, "\"C=US, O=Test, CN=future.example\" is not valid before "
-                                  "2026-01-11T00:00:00Z"))
+  EXPECT_TRUE(Contains(e.message,
+                       "\"C=US, O=Test, CN=future.example\" is not valid before "
+                       "2026-01-11T00:00:00Z"))
       << e.message;
 }
 
 TEST_F(TrustStoreTest, ExpiredIntermediateIsNamed) {
-  CertOptions ca{.subject = "C=US, O=Test, CN=Old Intermediate", .key_index = 7,
-                 .not_before = kTestNow - 400 * kDay, .not_after = kTestNow - kDay,
+  CertOptions ca{.subject = "C=US, O=Test, CN=Old Intermediate",
+                 .key_index = 7,
+                 .not_before = kTestNow - 400 * kDay,
+                 .not_after = kTestNow - kDay,
                  .is_ca = true};
   TestCert old_ca = testing::Issue(ca, chain_.root);
   TestCert leaf = testing::Issue({.subject = "CN=leaf", .key_index = 8}, old_ca);
   Error e = Fails(leaf.cert, {old_ca.cert}, CertificateProblem::kExpired);
-  EXPECT_TRUE(Contains(e.message, "\"C=US, O=Test, CN=Old Intermediate\" expired at"))
-      << e.message;
+  EXPECT_TRUE(Contains(e.message, "\"C=US, O=Test, CN=Old Intermediate\" expired at")) << e.message;
 }
 
 TEST_F(TrustStoreTest, MissingIntermediateIsAnUntrustedIssuer) {
@@ -109,12 +112,11 @@ TEST_F(TrustStoreTest, MissingIntermediateIsAnUntrustedIssuer) {
 
 TEST_F(TrustStoreTest, CertificateOfAnotherCaIsUntrusted) {
   testing::TestChain other = testing::MakeChain(KeyKind::kEcP256, "Other");
-  Error e = Fails(other.leaf.cert, {other.intermediate.cert},
-                  CertificateProblem::kUntrustedIssuer);
+  Error e = Fails(other.leaf.cert, {other.intermediate.cert}, CertificateProblem::kUntrustedIssuer);
   EXPECT_TRUE(Contains(e.message, "CN=Other Root CA")) << e.message;
   // A CA impersonating ours by name, with another key, is not ours either.
-  TestCert impostor = testing::SelfSigned({.subject = "C=US, O=Test, CN=Test Root CA",
-                                           .key_index = 55, .is_ca = true});
+  TestCert impostor = testing::SelfSigned(
+      {.subject = "C=US, O=Test, CN=Test Root CA", .key_index = 55, .is_ca = true});
   TestCert forged = testing::Issue({.subject = "CN=forged", .key_index = 56}, impostor);
   Fails(forged.cert, {}, CertificateProblem::kUntrustedIssuer);
 }
@@ -136,19 +138,17 @@ TEST_F(TrustStoreTest, BadSignature) {
 TEST_F(TrustStoreTest, IssuerThatIsNotACa) {
   // The leaf (not a CA) signs another certificate.
   TestCert child = testing::Issue({.subject = "CN=child", .key_index = 9}, chain_.leaf);
-  Error e = Fails(child.cert, {chain_.leaf.cert, chain_.intermediate.cert},
-                  CertificateProblem::kNotCa);
-  EXPECT_TRUE(Contains(e.message, "\"C=US, O=Test, CN=peer.example\" is not a CA"))
-      << e.message;
+  Error e =
+      Fails(child.cert, {chain_.leaf.cert, chain_.intermediate.cert}, CertificateProblem::kNotCa);
+  EXPECT_TRUE(Contains(e.message, "\"C=US, O=Test, CN=peer.example\" is not a CA")) << e.message;
 }
 
 TEST_F(TrustStoreTest, PathLengthConstraint) {
   // The intermediate has pathLenConstraint 0: it may not issue another CA.
-  TestCert sub_ca = testing::Issue(
-      {.subject = "CN=Sub CA", .key_index = 10, .is_ca = true}, chain_.intermediate);
+  TestCert sub_ca =
+      testing::Issue({.subject = "CN=Sub CA", .key_index = 10, .is_ca = true}, chain_.intermediate);
   TestCert leaf = testing::Issue({.subject = "CN=deep", .key_index = 11}, sub_ca);
-  Error e = Fails(leaf.cert, {sub_ca.cert, chain_.intermediate.cert},
-                  CertificateProblem::kNotCa);
+  Error e = Fails(leaf.cert, {sub_ca.cert, chain_.intermediate.cert}, CertificateProblem::kNotCa);
   EXPECT_TRUE(Contains(e.message, "path length")) << e.message;
 }
 

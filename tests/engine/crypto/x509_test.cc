@@ -84,9 +84,8 @@ TEST_F(CertificateTest, DerAndPemRoundTrip) {
 }
 
 TEST_F(CertificateTest, PemChainInOrderSkippingOtherBlocks) {
-  std::string text = chain_.leaf.cert_pem() + chain_.leaf.key_pem +
-                     chain_.intermediate.cert_pem() + "\n# comment\n" +
-                     chain_.root.cert_pem();
+  std::string text = chain_.leaf.cert_pem() + chain_.leaf.key_pem + chain_.intermediate.cert_pem() +
+                     "\n# comment\n" + chain_.root.cert_pem();
   Result<std::vector<Certificate>> certs = Certificate::ParsePemChain(text);
   ASSERT_TRUE(certs.ok()) << certs.error().ToString();
   ASSERT_EQ(certs->size(), 3u);
@@ -121,8 +120,7 @@ TEST_F(CertificateTest, RefusesBadInput) {
 }
 
 TEST(CertificateKeysTest, EveryKeyType) {
-  for (KeyKind kind : {KeyKind::kRsa2048, KeyKind::kEcP384, KeyKind::kEcP521,
-                       KeyKind::kEd25519}) {
+  for (KeyKind kind : {KeyKind::kRsa2048, KeyKind::kEcP384, KeyKind::kEcP521, KeyKind::kEd25519}) {
     testing::TestCert cert = testing::SelfSigned({.key = kind, .is_ca = true});
     EXPECT_TRUE(cert.cert.Key() == cert.key.Public());
     EXPECT_TRUE(cert.cert.IsCa());
