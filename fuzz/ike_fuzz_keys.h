@@ -34,8 +34,7 @@ inline std::vector<codec::SkKeys> FuzzKeys() {
                          Pattern(32, 5)),
       SkKeys::FromKeymat(EncrId::kAesCbc, 256, Pattern(32, 6), IntegId::kHmacSha2_512_256,
                          Pattern(64, 7)),
-      SkKeys::FromKeymat(EncrId::k3Des, 0, Pattern(24, 8), IntegId::kHmacSha1_96,
-                         Pattern(20, 9)),
+      SkKeys::FromKeymat(EncrId::k3Des, 0, Pattern(24, 8), IntegId::kHmacSha1_96, Pattern(20, 9)),
   };
 }
 

@@ -18,7 +18,8 @@ namespace {
 
 void Write(const std::string& path, const ipsec::Bytes& bytes) {
   std::ofstream out(path, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
 }
 
 codec::PayloadEntry Entry(codec::PayloadType type, codec::Payload payload) {
@@ -36,8 +37,8 @@ codec::Message SaInit() {
                   {codec::TransformType::kDh, 31, std::nullopt, {}}};
   m.payloads = {
       Entry(codec::PayloadType::kSa, codec::SaPayload{{p}}),
-      Entry(codec::PayloadType::kKe, codec::KePayload{codec::DhGroup::kCurve25519,
-                                                      ipsec::Bytes(32, 0x11)}),
+      Entry(codec::PayloadType::kKe,
+            codec::KePayload{codec::DhGroup::kCurve25519, ipsec::Bytes(32, 0x11)}),
       Entry(codec::PayloadType::kNonce, codec::NoncePayload{ipsec::Bytes(32, 0x22)}),
       Entry(codec::PayloadType::kNotify,
             codec::MakeNotify(codec::NotifyType::kNatDetectionSourceIp, ipsec::Bytes(20, 3))),
@@ -46,7 +47,8 @@ codec::Message SaInit() {
 }
 
 std::vector<codec::PayloadEntry> AuthInner() {
-  codec::TsPayload ts{{codec::TrafficSelector::FromRange(ipsec::IpRange::Full(ipsec::IpFamily::kV4))}};
+  codec::TsPayload ts{
+      {codec::TrafficSelector::FromRange(ipsec::IpRange::Full(ipsec::IpFamily::kV4))}};
   codec::Proposal esp;
   esp.protocol = codec::ProtocolId::kEsp;
   esp.spi = {1, 2, 3, 4};
@@ -85,7 +87,8 @@ int main(int argc, char** argv) {
     ipsec::Bytes seed = {static_cast<uint8_t>(k), 0};
     seed.insert(seed.end(), wire->begin(), wire->end());
     Write(sk_dir + "/decrypt_" + std::to_string(k), seed);
-    auto fragments = codec::EncodeFragments(h, codec::PayloadType::kIdi, inner, keys[k], random, 200);
+    auto fragments =
+        codec::EncodeFragments(h, codec::PayloadType::kIdi, inner, keys[k], random, 200);
     if (fragments.ok()) {
       seed = {static_cast<uint8_t>(k), 0};
       seed.insert(seed.end(), fragments->front().begin(), fragments->front().end());

@@ -62,14 +62,15 @@ void ProtectRoundTrip(ipsec::ByteSpan data, const codec::SkKeys& keys) {
   const size_t at = data.empty() ? 0 : data[0] * 257u % bad.size();
   bad[at] ^= 0x01;
   auto bad_m = codec::DecodeMessage(bad);
-  if (bad_m.ok() && bad_m->encrypted) Check(!codec::DecryptProtected(bad, bad_m.value(), keys).ok());
+  if (bad_m.ok() && bad_m->encrypted)
+    Check(!codec::DecryptProtected(bad, bad_m.value(), keys).ok());
 }
 
 void FragmentRoundTrip(ipsec::ByteSpan data, const codec::SkKeys& keys) {
   ipsec::fuzz::FuzzRandom random;
   const size_t max_size = 68 + (data.empty() ? 0 : data[0]) * 8;
-  auto wires = codec::EncodeFragments(FuzzHeader(), codec::PayloadType::kIdi, data, keys, random,
-                                      max_size);
+  auto wires =
+      codec::EncodeFragments(FuzzHeader(), codec::PayloadType::kIdi, data, keys, random, max_size);
   if (!wires.ok()) {
     Check(codec::CodecErrorOf(wires.error()) == codec::CodecError::kTooLarge);
     return;
@@ -96,9 +97,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* input, size_t size) {
   const codec::SkKeys& keys = kKeys[input[0] % kKeys.size()];
   const ipsec::ByteSpan data(input + 2, size - 2);
   switch (input[1] % 3) {
-    case 0: DecryptDatagram(data, keys); break;
-    case 1: ProtectRoundTrip(data, keys); break;
-    case 2: FragmentRoundTrip(data, keys); break;
+    case 0:
+      DecryptDatagram(data, keys);
+      break;
+    case 1:
+      ProtectRoundTrip(data, keys);
+      break;
+    case 2:
+      FragmentRoundTrip(data, keys);
+      break;
   }
   return 0;
 }

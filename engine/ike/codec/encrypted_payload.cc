@@ -21,15 +21,13 @@ Result<EncryptedPayload> DecodeEncryptedPayload(PayloadType type, PayloadType ne
   if (!r.ReadUint16(&e.fragment_number) || !r.ReadUint16(&e.total_fragments)) {
     return MakeCodecError(CodecError::kTruncated, "SKF header");
   }
-  if (e.fragment_number == 0 || e.total_fragments == 0 ||
-      e.fragment_number > e.total_fragments) {
-    return MakeCodecError(CodecError::kBadFragment,
-                          "fragment " + std::to_string(e.fragment_number) + " of " +
-                              std::to_string(e.total_fragments));
+  if (e.fragment_number == 0 || e.total_fragments == 0 || e.fragment_number > e.total_fragments) {
+    return MakeCodecError(CodecError::kBadFragment, "fragment " +
+                                                        std::to_string(e.fragment_number) + " of " +
+                                                        std::to_string(e.total_fragments));
   }
   if (e.total_fragments > kMaxFragments) {
-    return MakeCodecError(CodecError::kTooLarge,
-                          std::to_string(e.total_fragments) + " fragments");
+    return MakeCodecError(CodecError::kTooLarge, std::to_string(e.total_fragments) + " fragments");
   }
   // RFC 7383 §2.5: zero after the first fragment; like strongSwan, ignore a non-zero value.
   if (e.fragment_number > 1) e.first_inner = PayloadType::kNone;

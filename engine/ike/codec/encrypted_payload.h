@@ -50,11 +50,11 @@
 namespace ipsec::engine::ike::codec {
 
 struct EncryptedPayload {
-  PayloadType type = PayloadType::kSk;             // kSk or kSkf
-  PayloadType first_inner = PayloadType::kNone;    // kNone in SKF fragments after the first
+  PayloadType type = PayloadType::kSk;           // kSk or kSkf
+  PayloadType first_inner = PayloadType::kNone;  // kNone in SKF fragments after the first
   bool critical = false;
-  size_t offset = 0;  // of the generic payload header in the datagram
-  size_t length = 0;  // Payload Length: header to the end of the datagram
+  size_t offset = 0;             // of the generic payload header in the datagram
+  size_t length = 0;             // Payload Length: header to the end of the datagram
   uint16_t fragment_number = 0;  // SKF only: 1..total_fragments
   uint16_t total_fragments = 0;  // SKF only
   bool operator==(const EncryptedPayload&) const = default;

@@ -67,8 +67,7 @@ Result<Fragment> DecodeFragment(ByteSpan datagram, const Message& message, const
 }
 
 Result<bool> FragmentAssembler::Add(Fragment fragment) {
-  if (fragment.number == 0 || fragment.number > fragment.total ||
-      fragment.total > kMaxFragments) {
+  if (fragment.number == 0 || fragment.number > fragment.total || fragment.total > kMaxFragments) {
     return MakeCodecError(CodecError::kBadFragment, "fragment " + std::to_string(fragment.number) +
                                                         " of " + std::to_string(fragment.total));
   }

@@ -8,9 +8,9 @@ Result<Header> DecodeHeader(ByteSpan datagram) {
   ByteReader r(datagram);
   Header h;
   uint8_t next = 0, version = 0, exchange = 0;
-  if (!r.ReadUint64(&h.initiator_spi) || !r.ReadUint64(&h.responder_spi) ||
-      !r.ReadUint8(&next) || !r.ReadUint8(&version) || !r.ReadUint8(&exchange) ||
-      !r.ReadUint8(&h.flags) || !r.ReadUint32(&h.message_id) || !r.ReadUint32(&h.length)) {
+  if (!r.ReadUint64(&h.initiator_spi) || !r.ReadUint64(&h.responder_spi) || !r.ReadUint8(&next) ||
+      !r.ReadUint8(&version) || !r.ReadUint8(&exchange) || !r.ReadUint8(&h.flags) ||
+      !r.ReadUint32(&h.message_id) || !r.ReadUint32(&h.length)) {
     return MakeCodecError(CodecError::kTruncated,
                           "IKE header needs 28 octets, got " + std::to_string(datagram.size()),
                           "/header");

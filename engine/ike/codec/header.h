@@ -51,7 +51,6 @@ struct Header {
 Result<Header> DecodeHeader(ByteSpan datagram);
 
 // Writes the header with `next_payload` and `length` as given.
-void EncodeHeader(const Header& header, PayloadType next_payload, uint32_t length,
-                  ByteWriter& out);
+void EncodeHeader(const Header& header, PayloadType next_payload, uint32_t length, ByteWriter& out);
 
 }  // namespace ipsec::engine::ike::codec

@@ -106,9 +106,9 @@ enum class IntegId : uint16_t {
 enum class DhGroup : uint16_t {
   kNone = 0,
   kModp1024 = 2,
-  kModp2048 = 14,   // RFC 3526
+  kModp2048 = 14,  // RFC 3526
   kModp3072 = 15,
-  kEcp256 = 19,     // RFC 5903
+  kEcp256 = 19,  // RFC 5903
   kEcp384 = 20,
   kEcp521 = 21,
   kCurve25519 = 31,  // RFC 8031
@@ -219,24 +219,24 @@ enum class CfgType : uint8_t {
 };
 
 // Sizes fixed by the RFCs.
-inline constexpr size_t kHeaderSize = 28;                // §3.1
-inline constexpr size_t kGenericPayloadHeaderSize = 4;   // §3.2
-inline constexpr size_t kSkfHeaderSize = 8;              // RFC 7383 §2.5: + Fragment Number/Total
-inline constexpr size_t kMinNonceSize = 16;              // §3.9
-inline constexpr size_t kMaxNonceSize = 256;             // §3.9
-inline constexpr size_t kIkeSpiSize = 8;                 // §3.3.1
-inline constexpr size_t kChildSpiSize = 4;               // §3.3.1 (ESP, AH)
-inline constexpr size_t kTs4Size = 16;                   // §3.13.1
-inline constexpr size_t kTs6Size = 40;                   // §3.13.1
+inline constexpr size_t kHeaderSize = 28;               // §3.1
+inline constexpr size_t kGenericPayloadHeaderSize = 4;  // §3.2
+inline constexpr size_t kSkfHeaderSize = 8;             // RFC 7383 §2.5: + Fragment Number/Total
+inline constexpr size_t kMinNonceSize = 16;             // §3.9
+inline constexpr size_t kMaxNonceSize = 256;            // §3.9
+inline constexpr size_t kIkeSpiSize = 8;                // §3.3.1
+inline constexpr size_t kChildSpiSize = 4;              // §3.3.1 (ESP, AH)
+inline constexpr size_t kTs4Size = 16;                  // §3.13.1
+inline constexpr size_t kTs6Size = 40;                  // §3.13.1
 
 // Our limits on what we accept (messages beyond them are dropped as malformed).
-inline constexpr size_t kMaxMessageSize = 65535;         // a UDP datagram's payload at most
-inline constexpr size_t kMaxPayloadsPerChain = 256;      // per plaintext or inner chain
-inline constexpr size_t kMaxProposals = 64;              // per SA payload
+inline constexpr size_t kMaxMessageSize = 65535;     // a UDP datagram's payload at most
+inline constexpr size_t kMaxPayloadsPerChain = 256;  // per plaintext or inner chain
+inline constexpr size_t kMaxProposals = 64;          // per SA payload
 inline constexpr size_t kMaxTransformsPerProposal = 128;
-inline constexpr size_t kMaxTrafficSelectors = 64;       // per TS payload
-inline constexpr size_t kMaxAttributes = 64;             // per transform or CP payload
-inline constexpr uint16_t kMaxFragments = 128;           // RFC 7383: per message
-inline constexpr size_t kMaxReassembledSize = 65535;     // RFC 7383: inner bytes per message
+inline constexpr size_t kMaxTrafficSelectors = 64;    // per TS payload
+inline constexpr size_t kMaxAttributes = 64;          // per transform or CP payload
+inline constexpr uint16_t kMaxFragments = 128;        // RFC 7383: per message
+inline constexpr size_t kMaxReassembledSize = 65535;  // RFC 7383: inner bytes per message
 
 }  // namespace ipsec::engine::ike::codec

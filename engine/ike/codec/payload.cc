@@ -16,21 +16,34 @@ Result<Payload> Wrap(Result<T> decoded) {
 
 Result<Payload> DecodeBody(PayloadType type, ByteSpan body) {
   switch (type) {
-    case PayloadType::kSa: return Wrap(DecodeSaPayload(body));
-    case PayloadType::kKe: return Wrap(DecodeKePayload(body));
+    case PayloadType::kSa:
+      return Wrap(DecodeSaPayload(body));
+    case PayloadType::kKe:
+      return Wrap(DecodeKePayload(body));
     case PayloadType::kIdi:
-    case PayloadType::kIdr: return Wrap(DecodeIdPayload(body));
-    case PayloadType::kCert: return Wrap(DecodeCertPayload(body));
-    case PayloadType::kCertReq: return Wrap(DecodeCertReqPayload(body));
-    case PayloadType::kAuth: return Wrap(DecodeAuthPayload(body));
-    case PayloadType::kNonce: return Wrap(DecodeNoncePayload(body));
-    case PayloadType::kNotify: return Wrap(DecodeNotifyPayload(body));
-    case PayloadType::kDelete: return Wrap(DecodeDeletePayload(body));
-    case PayloadType::kVendorId: return Wrap(DecodeVendorIdPayload(body));
+    case PayloadType::kIdr:
+      return Wrap(DecodeIdPayload(body));
+    case PayloadType::kCert:
+      return Wrap(DecodeCertPayload(body));
+    case PayloadType::kCertReq:
+      return Wrap(DecodeCertReqPayload(body));
+    case PayloadType::kAuth:
+      return Wrap(DecodeAuthPayload(body));
+    case PayloadType::kNonce:
+      return Wrap(DecodeNoncePayload(body));
+    case PayloadType::kNotify:
+      return Wrap(DecodeNotifyPayload(body));
+    case PayloadType::kDelete:
+      return Wrap(DecodeDeletePayload(body));
+    case PayloadType::kVendorId:
+      return Wrap(DecodeVendorIdPayload(body));
     case PayloadType::kTsi:
-    case PayloadType::kTsr: return Wrap(DecodeTsPayload(body));
-    case PayloadType::kCp: return Wrap(DecodeCpPayload(body));
-    default: return Payload(OpaquePayload{Bytes(body.begin(), body.end())});
+    case PayloadType::kTsr:
+      return Wrap(DecodeTsPayload(body));
+    case PayloadType::kCp:
+      return Wrap(DecodeCpPayload(body));
+    default:
+      return Payload(OpaquePayload{Bytes(body.begin(), body.end())});
   }
 }
 
@@ -38,24 +51,38 @@ Result<Payload> DecodeBody(PayloadType type, ByteSpan body) {
 [[maybe_unused]] bool Consistent(const PayloadEntry& entry) {
   const Payload& p = entry.payload;
   switch (entry.type) {
-    case PayloadType::kSa: return std::holds_alternative<SaPayload>(p);
-    case PayloadType::kKe: return std::holds_alternative<KePayload>(p);
+    case PayloadType::kSa:
+      return std::holds_alternative<SaPayload>(p);
+    case PayloadType::kKe:
+      return std::holds_alternative<KePayload>(p);
     case PayloadType::kIdi:
-    case PayloadType::kIdr: return std::holds_alternative<IdPayload>(p);
-    case PayloadType::kCert: return std::holds_alternative<CertPayload>(p);
-    case PayloadType::kCertReq: return std::holds_alternative<CertReqPayload>(p);
-    case PayloadType::kAuth: return std::holds_alternative<AuthPayload>(p);
-    case PayloadType::kNonce: return std::holds_alternative<NoncePayload>(p);
-    case PayloadType::kNotify: return std::holds_alternative<NotifyPayload>(p);
-    case PayloadType::kDelete: return std::holds_alternative<DeletePayload>(p);
-    case PayloadType::kVendorId: return std::holds_alternative<VendorIdPayload>(p);
+    case PayloadType::kIdr:
+      return std::holds_alternative<IdPayload>(p);
+    case PayloadType::kCert:
+      return std::holds_alternative<CertPayload>(p);
+    case PayloadType::kCertReq:
+      return std::holds_alternative<CertReqPayload>(p);
+    case PayloadType::kAuth:
+      return std::holds_alternative<AuthPayload>(p);
+    case PayloadType::kNonce:
+      return std::holds_alternative<NoncePayload>(p);
+    case PayloadType::kNotify:
+      return std::holds_alternative<NotifyPayload>(p);
+    case PayloadType::kDelete:
+      return std::holds_alternative<DeletePayload>(p);
+    case PayloadType::kVendorId:
+      return std::holds_alternative<VendorIdPayload>(p);
     case PayloadType::kTsi:
-    case PayloadType::kTsr: return std::holds_alternative<TsPayload>(p);
-    case PayloadType::kCp: return std::holds_alternative<CpPayload>(p);
+    case PayloadType::kTsr:
+      return std::holds_alternative<TsPayload>(p);
+    case PayloadType::kCp:
+      return std::holds_alternative<CpPayload>(p);
     case PayloadType::kNone:
     case PayloadType::kSk:
-    case PayloadType::kSkf: return false;
-    default: return std::holds_alternative<OpaquePayload>(p);
+    case PayloadType::kSkf:
+      return false;
+    default:
+      return std::holds_alternative<OpaquePayload>(p);
   }
 }
 
@@ -89,24 +116,42 @@ std::string PayloadPath(size_t index, PayloadType type) {
 
 const char* PayloadTypeName(PayloadType type) {
   switch (type) {
-    case PayloadType::kNone: return "none";
-    case PayloadType::kSa: return "SA";
-    case PayloadType::kKe: return "KE";
-    case PayloadType::kIdi: return "IDi";
-    case PayloadType::kIdr: return "IDr";
-    case PayloadType::kCert: return "CERT";
-    case PayloadType::kCertReq: return "CERTREQ";
-    case PayloadType::kAuth: return "AUTH";
-    case PayloadType::kNonce: return "Nonce";
-    case PayloadType::kNotify: return "N";
-    case PayloadType::kDelete: return "D";
-    case PayloadType::kVendorId: return "V";
-    case PayloadType::kTsi: return "TSi";
-    case PayloadType::kTsr: return "TSr";
-    case PayloadType::kSk: return "SK";
-    case PayloadType::kCp: return "CP";
-    case PayloadType::kEap: return "EAP";
-    case PayloadType::kSkf: return "SKF";
+    case PayloadType::kNone:
+      return "none";
+    case PayloadType::kSa:
+      return "SA";
+    case PayloadType::kKe:
+      return "KE";
+    case PayloadType::kIdi:
+      return "IDi";
+    case PayloadType::kIdr:
+      return "IDr";
+    case PayloadType::kCert:
+      return "CERT";
+    case PayloadType::kCertReq:
+      return "CERTREQ";
+    case PayloadType::kAuth:
+      return "AUTH";
+    case PayloadType::kNonce:
+      return "Nonce";
+    case PayloadType::kNotify:
+      return "N";
+    case PayloadType::kDelete:
+      return "D";
+    case PayloadType::kVendorId:
+      return "V";
+    case PayloadType::kTsi:
+      return "TSi";
+    case PayloadType::kTsr:
+      return "TSr";
+    case PayloadType::kSk:
+      return "SK";
+    case PayloadType::kCp:
+      return "CP";
+    case PayloadType::kEap:
+      return "EAP";
+    case PayloadType::kSkf:
+      return "SKF";
   }
   return "unknown";
 }
@@ -148,8 +193,8 @@ Status DecodeChain(PayloadType first, ByteSpan data, size_t base_offset,
       if (!r.Done()) {
         return MakeCodecError(CodecError::kInvalidSyntax, "Encrypted payload not last", path);
       }
-      Result<EncryptedPayload> e = DecodeEncryptedPayload(
-          type, static_cast<PayloadType>(next), critical, offset, body);
+      Result<EncryptedPayload> e =
+          DecodeEncryptedPayload(type, static_cast<PayloadType>(next), critical, offset, body);
       if (!e.ok()) return e.error().WithPathPrefix(path);
       *encrypted = std::move(e).value();
       return Status::Ok();

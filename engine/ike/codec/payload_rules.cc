@@ -14,38 +14,40 @@ constexpr uint8_t kMax = kUnlimited;
 // §1.2: HDR, SAi1, KEi, Ni  — plus N(COOKIE) first on a retry (§2.6), N(NAT_DETECTION_*)
 // (§2.23), N(IKEV2_FRAGMENTATION_SUPPORTED) (RFC 7383), V.
 constexpr PayloadRule kIkeSaInitRequest[] = {
-    {T::kSa, 1, 1, false},        {T::kKe, 1, 1, false},     {T::kNonce, 1, 1, false},
+    {T::kSa, 1, 1, false},        {T::kKe, 1, 1, false},          {T::kNonce, 1, 1, false},
     {T::kNotify, 0, kMax, false}, {T::kVendorId, 0, kMax, false},
 };
 // §1.2: HDR, SAr1, KEr, Nr, [CERTREQ]  — or HDR, N(COOKIE | INVALID_KE_PAYLOAD | error).
 constexpr PayloadRule kIkeSaInitResponse[] = {
-    {T::kSa, 1, 1, false},          {T::kKe, 1, 1, false},       {T::kNonce, 1, 1, false},
-    {T::kCertReq, 0, kMax, false},  {T::kNotify, 0, kMax, false}, {T::kVendorId, 0, kMax, false},
+    {T::kSa, 1, 1, false},         {T::kKe, 1, 1, false},        {T::kNonce, 1, 1, false},
+    {T::kCertReq, 0, kMax, false}, {T::kNotify, 0, kMax, false}, {T::kVendorId, 0, kMax, false},
 };
 // §1.2: HDR, SK {IDi, [CERT,] [CERTREQ,] [IDr,] AUTH, SAi2, TSi, TSr}  (+ N, CP, V; SA and TS
 // are absent for an IKE SA without child, RFC 6023).
 constexpr PayloadRule kIkeAuthRequest[] = {
-    {T::kIdi, 1, 1, true},      {T::kCert, 0, kMax, true},   {T::kCertReq, 0, kMax, true},
-    {T::kIdr, 0, 1, true},      {T::kAuth, 1, 1, true},      {T::kSa, 0, 1, true},
-    {T::kTsi, 0, 1, true},      {T::kTsr, 0, 1, true},       {T::kNotify, 0, kMax, true},
-    {T::kCp, 0, 1, true},       {T::kVendorId, 0, kMax, true},
+    {T::kIdi, 1, 1, true}, {T::kCert, 0, kMax, true},     {T::kCertReq, 0, kMax, true},
+    {T::kIdr, 0, 1, true}, {T::kAuth, 1, 1, true},        {T::kSa, 0, 1, true},
+    {T::kTsi, 0, 1, true}, {T::kTsr, 0, 1, true},         {T::kNotify, 0, kMax, true},
+    {T::kCp, 0, 1, true},  {T::kVendorId, 0, kMax, true},
 };
 // §1.2: HDR, SK {IDr, [CERT,] AUTH, SAr2, TSi, TSr}  — or SK {N(error)}.
 constexpr PayloadRule kIkeAuthResponse[] = {
-    {T::kIdr, 1, 1, true},  {T::kCert, 0, kMax, true},   {T::kAuth, 1, 1, true},
-    {T::kSa, 0, 1, true},   {T::kTsi, 0, 1, true},       {T::kTsr, 0, 1, true},
-    {T::kNotify, 0, kMax, true}, {T::kCp, 0, 1, true},   {T::kVendorId, 0, kMax, true},
+    {T::kIdr, 1, 1, true},       {T::kCert, 0, kMax, true}, {T::kAuth, 1, 1, true},
+    {T::kSa, 0, 1, true},        {T::kTsi, 0, 1, true},     {T::kTsr, 0, 1, true},
+    {T::kNotify, 0, kMax, true}, {T::kCp, 0, 1, true},      {T::kVendorId, 0, kMax, true},
 };
 // §1.3: HDR, SK {[N(REKEY_SA)], [N+], SA, Ni, [KEi], [TSi, TSr]}; and the response
 // HDR, SK {SA, Nr, [KEr], [TSi, TSr]} — or SK {N(error)}.
 constexpr PayloadRule kCreateChildSa[] = {
-    {T::kSa, 1, 1, true},  {T::kNonce, 1, 1, true},     {T::kKe, 0, 1, true},
-    {T::kTsi, 0, 1, true}, {T::kTsr, 0, 1, true},       {T::kNotify, 0, kMax, true},
+    {T::kSa, 1, 1, true},          {T::kNonce, 1, 1, true}, {T::kKe, 0, 1, true},
+    {T::kTsi, 0, 1, true},         {T::kTsr, 0, 1, true},   {T::kNotify, 0, kMax, true},
     {T::kVendorId, 0, kMax, true},
 };
 // §1.4: HDR, SK {[N,] [D,] [CP,] ...}  (an empty SK is a liveness check, §2.4).
 constexpr PayloadRule kInformational[] = {
-    {T::kNotify, 0, kMax, true}, {T::kDelete, 0, kMax, true}, {T::kCp, 0, 1, true},
+    {T::kNotify, 0, kMax, true},
+    {T::kDelete, 0, kMax, true},
+    {T::kCp, 0, 1, true},
     {T::kVendorId, 0, kMax, true},
 };
 // §1.5: Informational messages outside an IKE SA: HDR, N (INVALID_IKE_SPI, ...), unprotected.
@@ -162,8 +164,7 @@ Status CheckPayloadRules(ExchangeType exchange, bool is_response,
   const MessageRules* table = FindMessageRules(exchange, is_response, encrypted != nullptr);
   if (table == nullptr) {
     return MakeCodecError(CodecError::kInvalidSyntax,
-                          "exchange type " + std::to_string(static_cast<int>(exchange)),
-                          "/header");
+                          "exchange type " + std::to_string(static_cast<int>(exchange)), "/header");
   }
   if (table->requires_sk != (encrypted != nullptr)) {
     return table->requires_sk ? MakeCodecError(CodecError::kNotEncrypted, "no SK payload", "/SK")

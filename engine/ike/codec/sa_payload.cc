@@ -11,7 +11,9 @@ namespace {
 constexpr size_t kProposalHeaderSize = 8;
 constexpr size_t kTransformHeaderSize = 8;
 
-std::string Index(const char* what, size_t i) { return std::string("/") + what + "/" + std::to_string(i); }
+std::string Index(const char* what, size_t i) {
+  return std::string("/") + what + "/" + std::to_string(i);
+}
 
 Status DecodeAttribute(ByteReader& r, Transform& t) {
   uint16_t type_field = 0, len_or_value = 0;
@@ -30,9 +32,9 @@ Status DecodeAttribute(ByteReader& r, Transform& t) {
   if (tv) {
     a.value = len_or_value;
   } else if (!r.ReadBytes(len_or_value, &a.data)) {
-    return MakeCodecError(CodecError::kBadLength, "attribute length " +
-                                                      std::to_string(len_or_value) +
-                                                      " exceeds the transform");
+    return MakeCodecError(
+        CodecError::kBadLength,
+        "attribute length " + std::to_string(len_or_value) + " exceeds the transform");
   }
   t.other_attributes.push_back(std::move(a));
   return Status::Ok();
@@ -102,9 +104,9 @@ Status DecodeTransforms(ByteReader& r, size_t count, Proposal& p) {
     p.transforms.push_back(std::move(t).value());
   }
   if (p.transforms.size() != count) {
-    return MakeCodecError(CodecError::kInvalidSyntax,
-                          "Num Transforms " + std::to_string(count) + ", found " +
-                              std::to_string(p.transforms.size()));
+    return MakeCodecError(CodecError::kInvalidSyntax, "Num Transforms " + std::to_string(count) +
+                                                          ", found " +
+                                                          std::to_string(p.transforms.size()));
   }
   return Status::Ok();
 }
@@ -113,8 +115,8 @@ Status DecodeTransforms(ByteReader& r, size_t count, Proposal& p) {
 Result<Proposal> DecodeProposal(ByteReader r) {
   Proposal p;
   uint8_t protocol = 0, spi_size = 0, num_transforms = 0;
-  if (!r.Skip(4) || !r.ReadUint8(&p.number) || !r.ReadUint8(&protocol) ||
-      !r.ReadUint8(&spi_size) || !r.ReadUint8(&num_transforms)) {
+  if (!r.Skip(4) || !r.ReadUint8(&p.number) || !r.ReadUint8(&protocol) || !r.ReadUint8(&spi_size) ||
+      !r.ReadUint8(&num_transforms)) {
     return MakeCodecError(CodecError::kTruncated, "proposal header");
   }
   p.protocol = static_cast<ProtocolId>(protocol);
@@ -186,10 +188,10 @@ Result<SaPayload> DecodeSaPayload(ByteSpan body) {
     if (!p.ok()) return p.error().WithPathPrefix(Index("proposals", i));
     const uint8_t previous = sa.proposals.empty() ? 1 : sa.proposals.back().number;
     if (p->number < previous) {
-      return MakeCodecError(CodecError::kInvalidSyntax,
-                            "Proposal Num " + std::to_string(p->number) + " after " +
-                                std::to_string(previous),
-                            Index("proposals", i));
+      return MakeCodecError(
+          CodecError::kInvalidSyntax,
+          "Proposal Num " + std::to_string(p->number) + " after " + std::to_string(previous),
+          Index("proposals", i));
     }
     sa.proposals.push_back(std::move(p).value());
   }

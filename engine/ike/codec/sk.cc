@@ -28,27 +28,35 @@ Result<crypto::AeadAlgorithm> AeadFor(const SkKeys& keys) {
 
 Result<crypto::CbcAlgorithm> CbcFor(const SkKeys& keys) {
   switch (keys.encryption) {
-    case EncrId::kDes: return crypto::CbcAlgorithm::kDes;
-    case EncrId::k3Des: return crypto::CbcAlgorithm::k3Des;
+    case EncrId::kDes:
+      return crypto::CbcAlgorithm::kDes;
+    case EncrId::k3Des:
+      return crypto::CbcAlgorithm::k3Des;
     case EncrId::kAesCbc:
       if (keys.key_bits == 128) return crypto::CbcAlgorithm::kAes128;
       if (keys.key_bits == 192) return crypto::CbcAlgorithm::kAes192;
       if (keys.key_bits == 256) return crypto::CbcAlgorithm::kAes256;
       return BadKeys("AES-CBC with " + std::to_string(keys.key_bits) + " bits");
     default:
-      return BadKeys("encryption transform " +
-                     std::to_string(static_cast<int>(keys.encryption)) + " not usable for SK");
+      return BadKeys("encryption transform " + std::to_string(static_cast<int>(keys.encryption)) +
+                     " not usable for SK");
   }
 }
 
 Result<crypto::IntegrityAlgorithm> IntegrityFor(IntegId id) {
   switch (id) {
-    case IntegId::kHmacMd5_96: return crypto::IntegrityAlgorithm::kHmacMd5_96;
-    case IntegId::kHmacSha1_96: return crypto::IntegrityAlgorithm::kHmacSha1_96;
-    case IntegId::kHmacSha2_256_128: return crypto::IntegrityAlgorithm::kHmacSha256_128;
-    case IntegId::kHmacSha2_384_192: return crypto::IntegrityAlgorithm::kHmacSha384_192;
-    case IntegId::kHmacSha2_512_256: return crypto::IntegrityAlgorithm::kHmacSha512_256;
-    default: return BadKeys("integrity transform " + std::to_string(static_cast<int>(id)));
+    case IntegId::kHmacMd5_96:
+      return crypto::IntegrityAlgorithm::kHmacMd5_96;
+    case IntegId::kHmacSha1_96:
+      return crypto::IntegrityAlgorithm::kHmacSha1_96;
+    case IntegId::kHmacSha2_256_128:
+      return crypto::IntegrityAlgorithm::kHmacSha256_128;
+    case IntegId::kHmacSha2_384_192:
+      return crypto::IntegrityAlgorithm::kHmacSha384_192;
+    case IntegId::kHmacSha2_512_256:
+      return crypto::IntegrityAlgorithm::kHmacSha512_256;
+    default:
+      return BadKeys("integrity transform " + std::to_string(static_cast<int>(id)));
   }
 }
 
@@ -113,9 +121,7 @@ SkKeys SkKeys::FromKeymat(EncrId encryption, uint16_t key_bits, const SecretByte
   return k;
 }
 
-bool IsAeadCipher(EncrId id) {
-  return id == EncrId::kAesGcm16 || id == EncrId::kChaCha20Poly1305;
-}
+bool IsAeadCipher(EncrId id) { return id == EncrId::kAesGcm16 || id == EncrId::kChaCha20Poly1305; }
 
 namespace internal {
 

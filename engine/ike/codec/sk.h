@@ -32,11 +32,11 @@ namespace ipsec::engine::ike::codec {
 // sends, SK_er/SK_ar for the other way (§2.14).
 struct SkKeys {
   EncrId encryption = EncrId::kAesGcm16;
-  uint16_t key_bits = 0;        // Key Length attribute: AES-CBC and AES-GCM; 0 otherwise
-  SecretBytes encryption_key;   // SK_e without the salt
-  SecretBytes salt;             // AEAD: the 4 octets after the key in SK_e (RFC 5282 §7.1)
+  uint16_t key_bits = 0;               // Key Length attribute: AES-CBC and AES-GCM; 0 otherwise
+  SecretBytes encryption_key;          // SK_e without the salt
+  SecretBytes salt;                    // AEAD: the 4 octets after the key in SK_e (RFC 5282 §7.1)
   IntegId integrity = IntegId::kNone;  // CBC ciphers only
-  SecretBytes integrity_key;    // SK_a
+  SecretBytes integrity_key;           // SK_a
 
   // Splits SK_e as derived (AEAD: key || salt) into key and salt.
   static SkKeys FromKeymat(EncrId encryption, uint16_t key_bits, const SecretBytes& sk_e,

@@ -65,7 +65,8 @@ TrafficSelector TrafficSelector::FromRange(const IpRange& range, uint8_t ip_prot
 Result<TsPayload> DecodeTsPayload(ByteSpan body) {
   ByteReader r(body);
   uint8_t count = 0;
-  if (!r.ReadUint8(&count) || !r.Skip(3)) return MakeCodecError(CodecError::kTruncated, "TS header");
+  if (!r.ReadUint8(&count) || !r.Skip(3))
+    return MakeCodecError(CodecError::kTruncated, "TS header");
   if (count > kMaxTrafficSelectors) {
     return MakeCodecError(CodecError::kTooLarge, std::to_string(count) + " selectors");
   }

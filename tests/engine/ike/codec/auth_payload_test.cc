@@ -22,8 +22,7 @@ TEST(AuthPayloadTest, RoundTrip) {
 
 TEST(AuthPayloadTest, RejectsMalformed) {
   EXPECT_EQ(CodecErrorOf(DecodeAuthPayload(Hex("020000")).error()), CodecError::kTruncated);
-  EXPECT_EQ(CodecErrorOf(DecodeAuthPayload(Hex("02000000")).error()),
-            CodecError::kInvalidSyntax);
+  EXPECT_EQ(CodecErrorOf(DecodeAuthPayload(Hex("02000000")).error()), CodecError::kInvalidSyntax);
 }
 
 }  // namespace

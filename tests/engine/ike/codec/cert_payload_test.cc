@@ -28,8 +28,7 @@ TEST(CertReqPayloadTest, RoundTripAndHashLength) {
   ASSERT_TRUE(decoded.ok());
   EXPECT_EQ(decoded.value(), req);
   EXPECT_TRUE(DecodeCertReqPayload(Hex("04")).ok());  // empty: any CA
-  EXPECT_EQ(CodecErrorOf(DecodeCertReqPayload(Hex("04 0102")).error()),
-            CodecError::kInvalidSyntax);
+  EXPECT_EQ(CodecErrorOf(DecodeCertReqPayload(Hex("04 0102")).error()), CodecError::kInvalidSyntax);
   EXPECT_TRUE(DecodeCertReqPayload(Hex("0c 0102")).ok());  // other encodings are opaque
   EXPECT_EQ(CodecErrorOf(DecodeCertReqPayload({}).error()), CodecError::kTruncated);
 }

@@ -13,8 +13,8 @@ TEST(CodecErrorTest, KindSurvivesTheCommonError) {
     EXPECT_EQ(CodecErrorOf(e), kind) << CodecErrorName(kind);
     EXPECT_EQ(CodecErrorOf(MakeCodecError(kind, "")), kind);
     EXPECT_EQ(e.path, "/payloads/1(SA)");
-    EXPECT_EQ(e.code, kind == CodecError::kBadKeys ? ErrorCode::kInternal
-                                                   : ErrorCode::kInvalidArgument);
+    EXPECT_EQ(e.code,
+              kind == CodecError::kBadKeys ? ErrorCode::kInternal : ErrorCode::kInvalidArgument);
   }
   EXPECT_EQ(MakeCodecError(CodecError::kTruncated, "KE header").message, "truncated: KE header");
   EXPECT_EQ(CodecErrorOf(MakeError(ErrorCode::kInvalidArgument, "truncatedx")), CodecError::kNone);

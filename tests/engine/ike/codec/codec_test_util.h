@@ -46,8 +46,7 @@ inline Proposal CbcEspProposal(uint8_t number = 1) {
   p.spi = {0x0a, 0x0b, 0x0c, 0x0d};
   p.transforms = {
       {TransformType::kEncr, static_cast<uint16_t>(EncrId::kAesCbc), 128, {}},
-      {TransformType::kInteg, static_cast<uint16_t>(IntegId::kHmacSha2_256_128), std::nullopt,
-       {}},
+      {TransformType::kInteg, static_cast<uint16_t>(IntegId::kHmacSha2_256_128), std::nullopt, {}},
       {TransformType::kEsn, static_cast<uint16_t>(EsnId::kNoEsn), std::nullopt, {}},
   };
   return p;
@@ -64,8 +63,7 @@ inline Message IkeSaInitRequest() {
       Entry(PayloadType::kSa, SaPayload{{GcmIkeProposal()}}),
       Entry(PayloadType::kKe, KePayload{DhGroup::kCurve25519, Filled(32, 0x11)}),
       Entry(PayloadType::kNonce, NoncePayload{Filled(32, 0x22)}),
-      Entry(PayloadType::kNotify,
-            MakeNotify(NotifyType::kNatDetectionSourceIp, Filled(20, 0x33))),
+      Entry(PayloadType::kNotify, MakeNotify(NotifyType::kNatDetectionSourceIp, Filled(20, 0x33))),
       Entry(PayloadType::kNotify,
             MakeNotify(NotifyType::kNatDetectionDestinationIp, Filled(20, 0x44))),
       Entry(PayloadType::kNotify, MakeNotify(NotifyType::kIkev2FragmentationSupported)),
@@ -81,8 +79,7 @@ inline TsPayload AnyTs4() {
 inline std::vector<PayloadEntry> IkeAuthRequestInner() {
   return {
       Entry(PayloadType::kIdi, IdPayload{IdType::kFqdn, Bytes{'a', '.', 'e', 'x'}}),
-      Entry(PayloadType::kCertReq,
-            CertReqPayload{CertEncoding::kX509Signature, Filled(20, 0x55)}),
+      Entry(PayloadType::kCertReq, CertReqPayload{CertEncoding::kX509Signature, Filled(20, 0x55)}),
       Entry(PayloadType::kAuth, AuthPayload{AuthMethod::kSharedKeyMic, Filled(32, 0x66)}),
       Entry(PayloadType::kNotify, MakeNotify(NotifyType::kInitialContact)),
       Entry(PayloadType::kSa, SaPayload{{CbcEspProposal()}}),

@@ -14,7 +14,9 @@ using testing::Hex;
 TEST(CpPayloadTest, RoundTrip) {
   const CpPayload request{CfgType::kRequest,
                           {{kCfgInternalIp4Address, {}}, {kCfgInternalIp4Dns, {}}}};
-  EXPECT_EQ(ToHex(EncodeWith(request, EncodeCpPayload)), "0100000000010000" "00030000");
+  EXPECT_EQ(ToHex(EncodeWith(request, EncodeCpPayload)),
+            "0100000000010000"
+            "00030000");
   const CpPayload reply{CfgType::kReply, {{kCfgInternalIp4Address, Hex("0a000001")}}};
   Result<CpPayload> decoded = DecodeCpPayload(EncodeWith(reply, EncodeCpPayload));
   ASSERT_TRUE(decoded.ok());
@@ -26,8 +28,7 @@ TEST(CpPayloadTest, ReservedBitIgnoredAndMalformedRejected) {
   ASSERT_TRUE(cp.ok());
   EXPECT_EQ(cp->attributes[0].type, kCfgInternalIp4Address);
   EXPECT_EQ(CodecErrorOf(DecodeCpPayload(Hex("020000")).error()), CodecError::kTruncated);
-  EXPECT_EQ(CodecErrorOf(DecodeCpPayload(Hex("02000000 0001 00")).error()),
-            CodecError::kTruncated);
+  EXPECT_EQ(CodecErrorOf(DecodeCpPayload(Hex("02000000 0001 00")).error()), CodecError::kTruncated);
   EXPECT_EQ(CodecErrorOf(DecodeCpPayload(Hex("02000000 0001 0004 0a00")).error()),
             CodecError::kBadLength);
   Bytes many = Hex("01000000");

@@ -32,13 +32,13 @@ TEST(DeletePayloadTest, IkeAndChildLayouts) {
 
 TEST(DeletePayloadTest, RejectsMalformed) {
   EXPECT_EQ(KindOf(Hex("030400")), CodecError::kTruncated);
-  EXPECT_EQ(KindOf(Hex("01000001")), CodecError::kInvalidSyntax);       // IKE with a count
-  EXPECT_EQ(KindOf(Hex("01080000")), CodecError::kInvalidSyntax);       // IKE with SPI size 8
+  EXPECT_EQ(KindOf(Hex("01000001")), CodecError::kInvalidSyntax);  // IKE with a count
+  EXPECT_EQ(KindOf(Hex("01080000")), CodecError::kInvalidSyntax);  // IKE with SPI size 8
   EXPECT_EQ(KindOf(Hex("03080001 0000000000000000")), CodecError::kInvalidSyntax);
   EXPECT_EQ(KindOf(Hex("09040000")), CodecError::kInvalidSyntax);       // unknown protocol
   EXPECT_EQ(KindOf(Hex("03040002 11223344")), CodecError::kBadLength);  // one SPI short
   EXPECT_EQ(KindOf(Hex("03040001 1122334455")), CodecError::kBadLength);
-  EXPECT_EQ(KindOf(Hex("0204ffff")), CodecError::kBadLength);           // huge count, no data
+  EXPECT_EQ(KindOf(Hex("0204ffff")), CodecError::kBadLength);  // huge count, no data
 }
 
 }  // namespace

@@ -20,8 +20,8 @@ SkKeys GcmKeys() {
   return SkKeys::FromKeymat(EncrId::kAesGcm16, 256, Secret(Filled(36, 7)), IntegId::kNone, {});
 }
 SkKeys CbcKeys() {
-  return SkKeys::FromKeymat(EncrId::kAesCbc, 128, Secret(Filled(16, 7)),
-                            IntegId::kHmacSha2_256_128, Secret(Filled(32, 8)));
+  return SkKeys::FromKeymat(EncrId::kAesCbc, 128, Secret(Filled(16, 7)), IntegId::kHmacSha2_256_128,
+                            Secret(Filled(32, 8)));
 }
 
 Header AuthHeader() {
@@ -188,9 +188,9 @@ TEST(FragmentsTest, AssemblerBounds) {
             CodecError::kBadFragment);
   EXPECT_EQ(CodecErrorOf(assembler.Add(Fragment{3, 2, PayloadType::kNone, {}}).error()),
             CodecError::kBadFragment);
-  EXPECT_EQ(CodecErrorOf(assembler.Add(Fragment{1, kMaxFragments + 1, PayloadType::kNone, {}})
-                             .error()),
-            CodecError::kBadFragment);
+  EXPECT_EQ(
+      CodecErrorOf(assembler.Add(Fragment{1, kMaxFragments + 1, PayloadType::kNone, {}}).error()),
+      CodecError::kBadFragment);
   const size_t part = kMaxReassembledSize / 3 + 1;
   ASSERT_TRUE(assembler.Add(Fragment{1, 4, PayloadType::kSa, Bytes(part, 1)}).ok());
   ASSERT_TRUE(assembler.Add(Fragment{2, 4, PayloadType::kNone, Bytes(part, 2)}).ok());

@@ -18,7 +18,11 @@ TEST(HeaderTest, Layout) {
   Bytes out;
   ByteWriter w(out);
   EncodeHeader(h, PayloadType::kSk, 0x50, w);
-  EXPECT_EQ(ToHex(out), "112233445566778899aabbccddeeff00" "2e202320" "00000001" "00000050");
+  EXPECT_EQ(ToHex(out),
+            "112233445566778899aabbccddeeff00"
+            "2e202320"
+            "00000001"
+            "00000050");
   Result<Header> d = DecodeHeader(out);
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(d->next_payload, PayloadType::kSk);

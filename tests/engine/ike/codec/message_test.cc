@@ -205,12 +205,11 @@ TEST(MessageTest, DecodesCharonsIkeSaInit) {
   ASSERT_NE(sa, nullptr);
   ASSERT_EQ(sa->proposals.size(), 2u);
   using TT = TransformType;
-  const std::vector<Transform> first = {T(TT::kEncr, 20, 128), T(TT::kEncr, 20, 256),
-                                        T(TT::kPrf, 5),        T(TT::kPrf, 6),
-                                        T(TT::kDh, 31),        T(TT::kDh, 19),
-                                        T(TT::kDh, 14)};
-  const std::vector<Transform> second = {T(TT::kEncr, 12, 128), T(TT::kInteg, 12),
-                                         T(TT::kPrf, 5), T(TT::kDh, 31)};
+  const std::vector<Transform> first = {
+      T(TT::kEncr, 20, 128), T(TT::kEncr, 20, 256), T(TT::kPrf, 5), T(TT::kPrf, 6),
+      T(TT::kDh, 31),        T(TT::kDh, 19),        T(TT::kDh, 14)};
+  const std::vector<Transform> second = {T(TT::kEncr, 12, 128), T(TT::kInteg, 12), T(TT::kPrf, 5),
+                                         T(TT::kDh, 31)};
   EXPECT_EQ(sa->proposals[0].number, 1);
   EXPECT_EQ(sa->proposals[0].protocol, ProtocolId::kIke);
   EXPECT_TRUE(sa->proposals[0].spi.empty());

@@ -17,11 +17,15 @@ PayloadEntry Sa(int proposals = 1) {
   for (int i = 1; i <= proposals; ++i) sa.proposals.push_back(testing::GcmIkeProposal(i));
   return Entry(PayloadType::kSa, sa);
 }
-PayloadEntry Ke() { return Entry(PayloadType::kKe, KePayload{DhGroup::kCurve25519, Filled(32, 1)}); }
+PayloadEntry Ke() {
+  return Entry(PayloadType::kKe, KePayload{DhGroup::kCurve25519, Filled(32, 1)});
+}
 PayloadEntry Nonce() { return Entry(PayloadType::kNonce, NoncePayload{Filled(32, 2)}); }
 PayloadEntry N(NotifyType t) { return Entry(PayloadType::kNotify, MakeNotify(t)); }
 PayloadEntry Id(PayloadType t) { return Entry(t, IdPayload{IdType::kFqdn, {'x'}}); }
-PayloadEntry Auth() { return Entry(PayloadType::kAuth, AuthPayload{AuthMethod::kSharedKeyMic, {1}}); }
+PayloadEntry Auth() {
+  return Entry(PayloadType::kAuth, AuthPayload{AuthMethod::kSharedKeyMic, {1}});
+}
 PayloadEntry Ts(PayloadType t) { return Entry(t, testing::AnyTs4()); }
 PayloadEntry V() { return Entry(PayloadType::kVendorId, VendorIdPayload{{1}}); }
 PayloadEntry D() { return Entry(PayloadType::kDelete, DeletePayload{ProtocolId::kIke, {}}); }
@@ -60,8 +64,8 @@ TEST(PayloadRulesTest, IkeSaInit) {
 }
 
 TEST(PayloadRulesTest, IkeSaInitErrorOnlyResponses) {
-  for (NotifyType t : {NotifyType::kCookie, NotifyType::kInvalidKePayload,
-                       NotifyType::kNoProposalChosen}) {
+  for (NotifyType t :
+       {NotifyType::kCookie, NotifyType::kInvalidKePayload, NotifyType::kNoProposalChosen}) {
     EXPECT_EQ(Check(kInit, true, {N(t)}, nullptr), CodecError::kNone);
   }
   EXPECT_EQ(Check(kInit, true, {N(NotifyType::kNatDetectionSourceIp)}, nullptr),
@@ -161,8 +165,7 @@ TEST(PayloadRulesTest, UnknownPayloadsAndExchanges) {
   // EAP is known (§3.16), so its critical bit is ignored; we do not allow it anywhere.
   const Chain eap = {PayloadEntry{PayloadType::kEap, true, OpaquePayload{{1}}}};
   EXPECT_EQ(Check(kAuth, false, none, &eap), CodecError::kPayloadNotAllowed);
-  EXPECT_EQ(Check(static_cast<ExchangeType>(99), false, none, nullptr),
-            CodecError::kInvalidSyntax);
+  EXPECT_EQ(Check(static_cast<ExchangeType>(99), false, none, nullptr), CodecError::kInvalidSyntax);
   EXPECT_EQ(FindMessageRules(static_cast<ExchangeType>(33), false, false), nullptr);
   ASSERT_NE(FindMessageRules(kInfo, false, false), nullptr);
   EXPECT_FALSE(FindMessageRules(kInfo, false, false)->requires_sk);

@@ -40,13 +40,19 @@ TEST(PayloadTest, GenericHeaderLayout) {
       PayloadEntry{PayloadType::kNotify, true, MakeNotify(NotifyType::kInitialContact)},
   };
   // V: Next N(41), C=0, Length 5; N: Next none, C=1, Length 8.
-  EXPECT_EQ(ToHex(EncodePayloadChain(chain)), "29000005aa" "00800008" "00004000");
+  EXPECT_EQ(ToHex(EncodePayloadChain(chain)),
+            "29000005aa"
+            "00800008"
+            "00004000");
   EXPECT_EQ(ToHex(EncodePayloadBody(chain[1].payload)), "00004000");
 }
 
 TEST(PayloadTest, UnknownPayloadsAndTheCriticalBit) {
   // V, then unknown type 200 (critical), then unknown 201 (not critical).
-  const Bytes bytes = Hex("c8 00 0005 aa" "c9 80 0006 0102" "00 00 0004");
+  const Bytes bytes =
+      Hex("c8 00 0005 aa"
+          "c9 80 0006 0102"
+          "00 00 0004");
   Result<std::vector<PayloadEntry>> chain = DecodePayloadChain(PayloadType::kVendorId, bytes);
   ASSERT_TRUE(chain.ok()) << chain.error().ToString();
   ASSERT_EQ(chain->size(), 3u);
@@ -83,7 +89,8 @@ TEST(PayloadTest, RejectsEncryptedInsideEncryptedAndBadLengths) {
 TEST(PayloadTest, InnerErrorsArePrefixedWithThePayload) {
   // Nonce of 4 octets after a V.
   Result<std::vector<PayloadEntry>> r =
-      DecodePayloadChain(PayloadType::kVendorId, Hex("28 00 0004" "00 00 0008 01020304"));
+      DecodePayloadChain(PayloadType::kVendorId, Hex("28 00 0004"
+                                                     "00 00 0008 01020304"));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(CodecErrorOf(r.error()), CodecError::kInvalidSyntax);
   EXPECT_EQ(r.error().path, "/payloads/1(Nonce)");

@@ -33,13 +33,15 @@ TEST(SaPayloadTest, EncodesLastSubstrucAndLengths) {
             ToHex(Hex("00 00 0028 01 03 04 03 0a0b0c0d"  // last, 40, #1, ESP, SPI 4, 3 transforms
                       "03 00 000c 01 00 000c 800e 0080"  // ENCR AES_CBC, Key Length 128
                       "03 00 0008 03 00 000c"            // INTEG HMAC_SHA2_256_128
-                      "00 00 0008 05 00 0000")));         // ESN none
+                      "00 00 0008 05 00 0000")));        // ESN none
 }
 
 // One proposal, one transform, to be corrupted by the tests below.
 const char kOneTransform[] = "00 00 0010 01 01 00 01  00 00 0008 01 00 000c";
 
-TEST(SaPayloadTest, AcceptsTheBaseline) { EXPECT_EQ(KindOf(Hex(kOneTransform)), CodecError::kNone); }
+TEST(SaPayloadTest, AcceptsTheBaseline) {
+  EXPECT_EQ(KindOf(Hex(kOneTransform)), CodecError::kNone);
+}
 
 TEST(SaPayloadTest, RejectsLastSubstrucMismatches) {
   // Proposal says "more" (2) but nothing follows.

@@ -114,7 +114,8 @@ TEST(SkTest, AeadLayout) {
   const Suite& gcm = kSuites[0];
   CountingRandom random;
   const Bytes inner = EncodePayloadChain(testing::IkeAuthRequestInner());
-  Result<Bytes> wire = EncodeProtected(AuthHeader(), PayloadType::kIdi, inner, KeysFor(gcm), random);
+  Result<Bytes> wire =
+      EncodeProtected(AuthHeader(), PayloadType::kIdi, inner, KeysFor(gcm), random);
   ASSERT_TRUE(wire.ok());
   // HDR(28) | SK header(4) | IV(8) | inner | Pad Length(1) | tag(16)
   ASSERT_EQ(wire->size(), 28 + 4 + 8 + inner.size() + 1 + 16);
@@ -137,7 +138,7 @@ TEST(SkTest, EveryBitFlipIsDetected) {
         Bytes bad = *wire;
         bad[i] ^= static_cast<uint8_t>(1 << bit);
         Result<Message> m = DecodeMessage(bad);
-        if (!m.ok()) continue;  // e.g. a length or version field
+        if (!m.ok()) continue;        // e.g. a length or version field
         if (!m->encrypted) continue;  // Next Payload turned SK into something else
         Result<Bytes> d = DecryptProtected(bad, *m, KeysFor(s));
         ASSERT_FALSE(d.ok()) << i << " " << bit;
@@ -190,14 +191,15 @@ Bytes HandSealedCbc(const SkKeys& keys, const Bytes& inner, uint8_t pad_length,
   auto mac = crypto::Integrity::Create(crypto::IntegrityAlgorithm::kHmacSha256_128,
                                        ByteSpan(keys.integrity_key.data(), 32));
   out.resize(out.size() + 16);
-  EXPECT_TRUE(mac->Compute(ByteSpan(out.data(), out.size() - 16), out.data() + out.size() - 16).ok());
+  EXPECT_TRUE(
+      mac->Compute(ByteSpan(out.data(), out.size() - 16), out.data() + out.size() - 16).ok());
   return out;
 }
 
 TEST(SkTest, CbcPaddingVariants) {
   const SkKeys keys = KeysFor(kSuites[3]);
-  const Bytes inner = EncodePayloadChain({testing::Entry(
-      PayloadType::kNotify, MakeNotify(NotifyType::kInitialContact))});  // 8 octets
+  const Bytes inner = EncodePayloadChain(
+      {testing::Entry(PayloadType::kNotify, MakeNotify(NotifyType::kInitialContact))});  // 8 octets
   for (uint8_t pad : {7, 23, 39, 247}) {  // 8 + pad + 1 is a multiple of 16
     const Bytes wire = HandSealedCbc(keys, inner, pad, pad);
     Result<Message> m = DecodeMessage(wire);
@@ -223,8 +225,8 @@ TEST(SkTest, CbcPaddingVariants) {
 
 TEST(SkTest, AeadAcceptsExtraPadding) {
   const SkKeys keys = KeysFor(kSuites[0]);
-  const Bytes inner = EncodePayloadChain({testing::Entry(
-      PayloadType::kNotify, MakeNotify(NotifyType::kInitialContact))});
+  const Bytes inner = EncodePayloadChain(
+      {testing::Entry(PayloadType::kNotify, MakeNotify(NotifyType::kInitialContact))});
   Bytes plain = inner;
   plain.insert(plain.end(), 5, 0);
   plain.push_back(5);
@@ -317,8 +319,8 @@ TEST(SkTest, FromKeymatSplitsTheAeadSalt) {
 TEST(SkTest, TooLarge) {
   CountingRandom random;
   const Bytes big(kMaxMessageSize, 0);
-  Result<Bytes> r = EncodeProtected(AuthHeader(), PayloadType::kVendorId, big, KeysFor(kSuites[0]),
-                                    random);
+  Result<Bytes> r =
+      EncodeProtected(AuthHeader(), PayloadType::kVendorId, big, KeysFor(kSuites[0]), random);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(CodecErrorOf(r.error()), CodecError::kTooLarge);
 }
