@@ -17,8 +17,9 @@ namespace ipsec::engine::net {
 namespace {
 
 constexpr size_t kMaxParts = 4;
-// Room for one in_pktinfo or in6_pktinfo (and a little more the kernel may add).
-constexpr size_t kControlSize = CMSG_SPACE(sizeof(in6_pktinfo)) + CMSG_SPACE(sizeof(in_pktinfo));
+// Room for one in_pktinfo or in6_pktinfo, and the SO_RXQ_OVFL drop count.
+constexpr size_t kControlSize =
+    CMSG_SPACE(sizeof(in6_pktinfo)) + CMSG_SPACE(sizeof(in_pktinfo)) + CMSG_SPACE(sizeof(uint32_t));
 
 Error SocketError(const char* what, const Endpoint& local, int error) {
   return MakeError(ErrorCode::kUnavailable,
@@ -26,7 +27,7 @@ Error SocketError(const char* what, const Endpoint& local, int error) {
 }
 
 // Opens, configures and binds a raw descriptor; -errno on failure.
-int OpenBound(const Endpoint& local, std::string* failed_step) {
+int OpenBound(const Endpoint& local, int receive_buffer_bytes, std::string* failed_step) {
   const int family = local.address.is_v4() ? AF_INET : AF_INET6;
   const int fd = ::socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
   if (fd < 0) {
@@ -34,6 +35,12 @@ int OpenBound(const Endpoint& local, std::string* failed_step) {
     return -errno;
   }
   const int one = 1;
+  // Best effort: without SO_RXQ_OVFL drops go uncounted; a smaller buffer still works.
+  ::setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
+  if (receive_buffer_bytes > 0 &&
+      ::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &receive_buffer_bytes, sizeof(int)) != 0) {
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer_bytes, sizeof(int));
+  }
   int rc = 0;
   if (family == AF_INET) {
     rc = ::setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
@@ -63,9 +70,10 @@ UdpSocket::UdpSocket(boost::asio::ip::udp::socket socket, const Endpoint& local)
     : socket_(std::move(socket)), local_(local) {}
 
 Result<std::unique_ptr<UdpSocket>> UdpSocket::Bind(boost::asio::io_context& context,
-                                                   const Endpoint& local) {
+                                                   const Endpoint& local,
+                                                   int receive_buffer_bytes) {
   std::string step;
-  const int fd = OpenBound(local, &step);
+  const int fd = OpenBound(local, receive_buffer_bytes, &step);
   if (fd < 0) return SocketError(step.c_str(), local, -fd);
   sockaddr_storage bound{};
   socklen_t bound_length = sizeof(bound);
@@ -113,6 +121,7 @@ int UdpSocket::Receive(MutableByteSpan buffer, Received& out) {
   out.local = local_;
   out.size = std::min(static_cast<size_t>(n), buffer.size());
   out.truncated = (msg.msg_flags & MSG_TRUNC) != 0;
+  out.kernel_drops = 0;
   for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
     if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
       in_pktinfo info;
@@ -122,6 +131,11 @@ int UdpSocket::Receive(MutableByteSpan buffer, Received& out) {
       in6_pktinfo info;
       std::memcpy(&info, CMSG_DATA(c), sizeof(info));
       out.local.address = IpAddress::FromV6Bytes(info.ipi6_addr.s6_addr);
+    } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
+      uint32_t drops;  // the socket's running total when this datagram was queued
+      std::memcpy(&drops, CMSG_DATA(c), sizeof(drops));
+      out.kernel_drops = drops - drops_seen_;  // modulo 2^32, like the kernel's counter
+      drops_seen_ = drops;
     }
   }
   return 0;

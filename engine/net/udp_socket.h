@@ -24,9 +24,12 @@ namespace ipsec::engine::net {
 class UdpSocket {
  public:
   // Opens a socket of `local`'s family and binds it (port 0: an ephemeral port). IPv6 sockets
-  // are IPV6_V6ONLY, so an IPv4 wildcard socket on the same port can coexist.
+  // are IPV6_V6ONLY, so an IPv4 wildcard socket on the same port can coexist. A non-zero
+  // `receive_buffer_bytes` sizes the kernel's receive queue (SO_RCVBUFFORCE when permitted,
+  // else SO_RCVBUF, which net.core.rmem_max caps).
   static Result<std::unique_ptr<UdpSocket>> Bind(boost::asio::io_context& context,
-                                                 const Endpoint& local);
+                                                 const Endpoint& local,
+                                                 int receive_buffer_bytes = 0);
 
   // The bound address and the actual port.
   const Endpoint& local() const { return local_; }
@@ -37,6 +40,9 @@ class UdpSocket {
     Endpoint remote;
     size_t size = 0;         // bytes in the buffer
     bool truncated = false;  // the datagram was larger than the buffer
+    // Datagrams the kernel dropped (receive queue full) since the previous Receive reported
+    // (SO_RXQ_OVFL).
+    uint32_t kernel_drops = 0;
   };
   // Reads one datagram without blocking: 0, EAGAIN when none is waiting, or another errno.
   int Receive(MutableByteSpan buffer, Received& out);
@@ -55,6 +61,7 @@ class UdpSocket {
 
   boost::asio::ip::udp::socket socket_;
   const Endpoint local_;
+  uint32_t drops_seen_ = 0;  // loop thread: the last SO_RXQ_OVFL count
 };
 
 }  // namespace ipsec::engine::net

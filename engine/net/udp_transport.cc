@@ -35,10 +35,10 @@ struct UdpTransport::Impl : std::enable_shared_from_this<Impl> {
     bool nat_t = false;
   };
 
-  // Binds `port` on every address; for port 0, the port the first bind chose on all of them.
+  // Binds `port` on every local address; for port 0, the port the first bind chose on all.
   static Result<uint16_t> BindPort(boost::asio::io_context& context,
-                                   const std::vector<IpAddress>& addresses, uint16_t port,
-                                   bool nat_t, std::vector<Bound>& out);
+                                   const UdpTransportOptions& options, uint16_t port, bool nat_t,
+                                   std::vector<Bound>& out);
   // Receive path; must run on the loop thread.
   void StartOnLoop(UdpTransportHandlers handlers);
   void ArmRead(size_t index);
@@ -68,7 +68,8 @@ struct UdpTransport::Impl : std::enable_shared_from_this<Impl> {
 
   struct {
     AtomicCounter received, ike_received, esp_received, keepalives_received, malformed, too_large,
-        unhandled, handler_errors, receive_errors, sent, keepalives_sent, esp_sent, send_errors;
+        unhandled, handler_errors, receive_errors, kernel_drops, sent, keepalives_sent, esp_sent,
+        send_errors;
   } counters;
 };
 
@@ -77,6 +78,9 @@ Result<std::unique_ptr<UdpTransport>> UdpTransport::Open(EventLoop& loop,
   if (options.max_datagram_size == 0 || options.max_datagram_size > kMaxDatagramSize) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "max_datagram_size must be 1.." + std::to_string(kMaxDatagramSize));
+  }
+  if (options.receive_buffer_bytes < 0) {
+    return MakeError(ErrorCode::kInvalidArgument, "receive_buffer_bytes must not be negative");
   }
   if (options.receive_batch == 0) {
     return MakeError(ErrorCode::kInvalidArgument, "receive_batch must be at least 1");
@@ -88,12 +92,10 @@ Result<std::unique_ptr<UdpTransport>> UdpTransport::Open(EventLoop& loop,
     options.local_addresses = {AnyAddress(IpFamily::kV4), AnyAddress(IpFamily::kV6)};
   }
   auto impl = std::make_shared<Impl>(loop, std::move(options));
-  const std::vector<IpAddress>& addresses = impl->options.local_addresses;
-  Result<uint16_t> ike = Impl::BindPort(loop.context(), addresses, impl->options.ike_port,
-                                        /*nat_t=*/false, impl->sockets);
+  const UdpTransportOptions& o = impl->options;
+  Result<uint16_t> ike = Impl::BindPort(loop.context(), o, o.ike_port, false, impl->sockets);
   if (!ike.ok()) return ike.error();
-  Result<uint16_t> nat_t = Impl::BindPort(loop.context(), addresses, impl->options.nat_t_port,
-                                          /*nat_t=*/true, impl->sockets);
+  Result<uint16_t> nat_t = Impl::BindPort(loop.context(), o, o.nat_t_port, true, impl->sockets);
   if (!nat_t.ok()) {
     for (Impl::Bound& bound : impl->sockets) bound.socket->Close();
     return nat_t.error();
@@ -105,15 +107,16 @@ Result<std::unique_ptr<UdpTransport>> UdpTransport::Open(EventLoop& loop,
 }
 
 Result<uint16_t> UdpTransport::Impl::BindPort(boost::asio::io_context& context,
-                                              const std::vector<IpAddress>& addresses,
-                                              uint16_t port, bool nat_t, std::vector<Bound>& out) {
+                                              const UdpTransportOptions& options, uint16_t port,
+                                              bool nat_t, std::vector<Bound>& out) {
   Error last;
   for (int attempt = 0; attempt < kEphemeralBindAttempts; ++attempt) {
     std::vector<Bound> bound;
     uint16_t chosen = port;
     bool failed = false;
-    for (const IpAddress& address : addresses) {
-      Result<std::unique_ptr<UdpSocket>> socket = UdpSocket::Bind(context, {address, chosen});
+    for (const IpAddress& address : options.local_addresses) {
+      Result<std::unique_ptr<UdpSocket>> socket =
+          UdpSocket::Bind(context, {address, chosen}, options.receive_buffer_bytes);
       if (!socket.ok()) {
         last = socket.error();
         failed = true;
@@ -199,6 +202,7 @@ void UdpTransport::Impl::OnReadable(size_t index) {
       continue;
     }
     counters.received.Add();
+    if (info.kernel_drops != 0) counters.kernel_drops.Add(info.kernel_drops);
     if (info.truncated) {
       counters.too_large.Add();
       continue;
@@ -343,6 +347,7 @@ UdpTransportCounters UdpTransport::counters() const {
   out.unhandled = c.unhandled.Value();
   out.handler_errors = c.handler_errors.Value();
   out.receive_errors = c.receive_errors.Value();
+  out.kernel_drops = c.kernel_drops.Value();
   out.sent = c.sent.Value();
   out.keepalives_sent = c.keepalives_sent.Value();
   out.esp_sent = c.esp_sent.Value();

@@ -39,6 +39,10 @@ struct UdpTransportOptions {
   size_t max_datagram_size = kMaxDatagramSize;
   // Datagrams read from one socket per wake-up before other work gets a turn.
   size_t receive_batch = 64;
+  // The kernel's receive queue per socket, in bytes; 0: the system default (about 200 KiB,
+  // some hundreds of IKE_SA_INIT requests). Raised with SO_RCVBUFFORCE under CAP_NET_ADMIN,
+  // else capped by net.core.rmem_max. What overflows is counted as kernel_drops.
+  int receive_buffer_bytes = 0;
 };
 
 // Called on the loop thread, one datagram at a time.
@@ -60,7 +64,8 @@ struct UdpTransportCounters {
   uint64_t unhandled = 0;            // no handler set for their kind
   uint64_t handler_errors = 0;       // a handler threw
   uint64_t receive_errors = 0;
-  uint64_t sent = 0;  // datagrams sent, of every kind
+  uint64_t kernel_drops = 0;  // dropped by the kernel, receive queue full (SO_RXQ_OVFL)
+  uint64_t sent = 0;          // datagrams sent, of every kind
   uint64_t keepalives_sent = 0;
   uint64_t esp_sent = 0;
   uint64_t send_errors = 0;  // no matching socket, or sendmsg failed

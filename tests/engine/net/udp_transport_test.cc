@@ -294,6 +294,33 @@ TEST_F(UdpTransportTest, ReadsBurstsInBatchesWithoutLosingAny) {
   }
 }
 
+TEST_F(UdpTransportTest, CountsWhatTheKernelDroppedFromAFullQueue) {
+  UdpTransportOptions options;
+  options.local_addresses = {Ip("127.0.0.1")};
+  options.ike_port = options.nat_t_port = 0;
+  options.receive_buffer_bytes = 4096;  // room for a few datagrams only
+  auto transport = UdpTransport::Open(*loop_, options);
+  ASSERT_TRUE(transport.ok());
+  transport_ = std::move(transport).value();
+  auto peer = UdpTestPeer::Bind("127.0.0.1");
+  int sent = 0;
+  for (; sent < 100; ++sent) ASSERT_TRUE(peer->SendTo(Ike("127.0.0.1"), Bytes(1000, 1)));
+  transport_->Start({[this](Datagram d) { ike_.Push(std::move(d)); }, nullptr});
+  // Until one gets through: the datagram that does carries the drop count of all before it.
+  for (;;) {
+    ASSERT_LT(sent, 10000);
+    ASSERT_TRUE(peer->SendTo(Ike("127.0.0.1"), B("sync")));
+    ++sent;
+    std::optional<Datagram> d;
+    bool synced = false;
+    while ((d = ike_.Pop(std::chrono::milliseconds(20)))) synced |= d->data == B("sync");
+    if (synced) break;
+  }
+  const UdpTransportCounters c = transport_->counters();
+  EXPECT_GT(c.kernel_drops, 0u);
+  EXPECT_EQ(c.received + c.kernel_drops, static_cast<uint64_t>(sent));
+}
+
 TEST_F(UdpTransportTest, AThrowingHandlerIsCountedAndReceivingGoesOn) {
   UdpTransportOptions options;
   options.local_addresses = {Ip("127.0.0.1")};
