@@ -78,11 +78,11 @@ TEST_F(NatInteropTest, CharonBehindNatUsesUdp4500) {
   }
   std::vector<DissectedPacket> auth;
   ASSERT_TRUE(tshark.Dissect(capture->path(), "isakmp.exchangetype == 35",
-                             {"ip.src", "udp.dstport"}, &auth, &error_))
+                             {"ip.src", "udp.srcport", "udp.dstport"}, &auth, &error_))
       << error_;
   ASSERT_EQ(auth.size(), 2u) << tshark.Summary(capture->path());
   EXPECT_EQ(auth[0].Get("ip.src"), nat_->public_address());
-  EXPECT_EQ(auth[1].Get("udp.dstport"), auth[0].All("udp.srcport").front());
+  EXPECT_EQ(auth[1].Get("udp.dstport"), auth[0].Get("udp.srcport"));
 }
 
 TEST_F(NatInteropTest, PacketLossDropsAndIsRemoved) {

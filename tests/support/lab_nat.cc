@@ -86,10 +86,11 @@ std::unique_ptr<PacketLoss> PacketLoss::Add(const std::string& netns, int percen
   loss->netns_ = netns;
   loss->table_ = "ipsl_loss_" + RandomSuffix();
   // numgen random mod 100 is uniform over 0..99: "< percent" drops percent out of 100.
+  std::string random =
+      percent >= 100 ? "" : "numgen random mod 100 < " + std::to_string(percent) + " ";
   std::string script = "table inet " + loss->table_ + " {\n  chain c {\n    type filter hook " +
                        hook + " priority -10; policy accept;\n    " + match +
-                       (match.empty() ? "" : " ") + "numgen random mod 100 < " +
-                       std::to_string(percent) + " counter drop\n  }\n}\n";
+                       (match.empty() ? "" : " ") + random + "counter drop\n  }\n}\n";
   CommandResult r = NftInNamespace(netns, script);
   if (r.exit_code != 0) {
     *error = "nftables loss rule in " + netns + " failed: " + r.err + "\n" + script;

@@ -4,7 +4,7 @@
 // router (NAT-T, RFC 3948), random packet loss (nftables numgen: this kernel has no netem),
 // and extra addresses. Everything carries a random suffix and is removed on destruction.
 //
-//   pod behind NAT ── NAT router (lab pod r, nftables masquerade) ── node ── other lab pods
+//   pod behind NAT -- NAT router (lab pod r, nftables masquerade) -- node -- other lab pods
 //   10.98.<r+1>.2      10.98.<r+1>.1 | 10.99.<r+1>.2                  10.99.<i+1>.2
 
 #include <cstdint>

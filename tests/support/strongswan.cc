@@ -36,7 +36,7 @@ std::string Tail(const std::string& text, int lines) {
 std::string MissingStrongswanPrerequisites() {
   std::string missing;
   if (geteuid() != 0) missing += " root (namespaces, mounts, TUN);";
-  for (const char* tool : {"ip", "unshare", "mount", "swanctl"}) {
+  for (const char* tool : {"ip", "setpriv", "unshare", "mount", "swanctl"}) {
     if (Shell(std::string("command -v ") + tool + " >/dev/null").exit_code != 0) {
       missing += std::string(" ") + tool + ";";
     }
@@ -72,19 +72,12 @@ std::unique_ptr<Charon> Charon::Start(const std::string& netns, const std::strin
   WriteFile(dir + "/strongswan.conf", RenderStrongswanConf(options, dir));
   // The pid file (/var/run/charon.pid) is compiled in: a private /run per charon. unshare -m
   // makes mounts private, so the bind mount stays inside this charon's mount namespace.
+  // setpriv --pdeathsig: charon dies with the test process, even when that crashes.
+  const std::string script =
+      "mount --bind \"$1\" /run && exec env STRONGSWAN_CONF=\"$2\" " + std::string(kCharonBinary);
   std::vector<std::string> argv = {
-      "ip",
-      "netns",
-      "exec",
-      netns,
-      "unshare",
-      "-m",
-      "sh",
-      "-c",
-      "mount --bind \"$1\" /run && exec env STRONGSWAN_CONF=\"$2\" " + std::string(kCharonBinary),
-      "sh",
-      dir + "/run",
-      dir + "/strongswan.conf"};
+      "ip", "netns", "exec", netns, "setpriv",    "--pdeathsig",           "KILL", "unshare", "-m",
+      "sh", "-c",    script, "sh",  dir + "/run", dir + "/strongswan.conf"};
   charon->process_ = std::make_unique<BackgroundProcess>(argv, dir + "/charon.stdout");
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {

@@ -38,28 +38,31 @@ std::string Problems(const std::string& err) {
 std::unique_ptr<Capture> Capture::Start(const std::string& netns, const std::string& interface,
                                         const std::string& pcap_path, std::string* error,
                                         const std::string& filter, std::chrono::seconds timeout) {
-  if (Shell("command -v dumpcap >/dev/null").exit_code != 0) {
-    *error =
-        "dumpcap (Debian package wireshark-common, pulled in by tshark) is missing: run "
-        "scripts/install-deps.sh";
+  if (Shell("command -v tcpdump >/dev/null").exit_code != 0) {
+    *error = "tcpdump is missing: run scripts/install-deps.sh";
     return nullptr;
   }
   std::unique_ptr<Capture> capture(new Capture());
   capture->path_ = pcap_path;
-  capture->log_path_ = pcap_path + ".dumpcap.log";
-  // -P: classic pcap; -q: no per-packet counter. "Capturing on" marks the start.
-  std::vector<std::string> argv = {"ip", "netns", "exec",    netns, "dumpcap", "-q",
-                                   "-P", "-i",    interface, "-w",  pcap_path};
-  if (!filter.empty()) argv.insert(argv.end(), {"-f", filter});
+  capture->log_path_ = pcap_path + ".tcpdump.log";
+  // tcpdump, not dumpcap: dumpcap (Wireshark 4.0) has no immediate mode, so packets still in
+  // the kernel's TPACKET_V3 block are lost when it stops. --immediate-mode -U: every packet
+  // reaches the file at once. -Z root: no privilege drop (the file is in a root-only TempDir).
+  // "listening on" marks the start. setpriv --pdeathsig: tcpdump dies with the test process.
+  std::vector<std::string> argv = {
+      "ip",      "netns", "exec",   netns,     "setpriv", "--pdeathsig",      "KILL",
+      "tcpdump", "-n",    "-i",     interface, "-U",      "--immediate-mode", "-Z",
+      "root",    "-w",    pcap_path};
+  if (!filter.empty()) argv.push_back(filter);
   capture->process_ = std::make_unique<BackgroundProcess>(argv, capture->log_path_);
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
-    if (capture->Output().find("Capturing on") != std::string::npos) return capture;
+    if (capture->Output().find("listening on") != std::string::npos) return capture;
     if (!capture->process_->Running()) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   *error =
-      "dumpcap did not start capturing on " + netns + "/" + interface + ": " + capture->Output();
+      "tcpdump did not start capturing on " + netns + "/" + interface + ": " + capture->Output();
   return nullptr;
 }
 
@@ -75,11 +78,11 @@ bool Capture::Stop(std::string* error, std::chrono::milliseconds linger) {
   int status = process_->Stop(SIGINT, std::chrono::seconds(5));
   if (status == -1) {
     process_->Kill();
-    *error = "dumpcap did not stop on SIGINT: " + Output();
+    *error = "tcpdump did not stop on SIGINT: " + Output();
     return false;
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    *error = "dumpcap ended with status " + std::to_string(status) + ": " + Output();
+    *error = "tcpdump ended with status " + std::to_string(status) + ": " + Output();
     return false;
   }
   return true;

@@ -1,6 +1,6 @@
 #pragma once
 
-// Packet capture inside a lab namespace (dumpcap) and decoding with tshark, the lab's
+// Packet capture inside a lab namespace (tcpdump) and decoding with tshark, the lab's
 // independent decoder of IKEv2 and ESP (docs/lab.md). Tshark runs with a private
 // configuration directory per instance (HOME and XDG_CONFIG_HOME point into a TempDir), so
 // key tables and preferences never leak between runs or into the user's profile.
@@ -24,11 +24,12 @@
 
 namespace ipsec::testing {
 
-// dumpcap on `interface` inside network namespace `netns`, writing a pcap. Stopped by PID
-// (SIGINT, so dumpcap flushes the file), also when destroyed.
+// tcpdump on `interface` inside network namespace `netns`, writing a pcap (immediate mode:
+// each packet is in the file as soon as it is seen). Stopped by PID (SIGINT), also when
+// destroyed.
 class Capture {
  public:
-  // Returns nullptr with `error` when dumpcap is missing or does not start capturing within
+  // Returns nullptr with `error` when tcpdump is missing or does not start capturing within
   // `timeout`. `filter` is a capture filter (BPF syntax), empty for everything.
   static std::unique_ptr<Capture> Start(const std::string& netns, const std::string& interface,
                                         const std::string& pcap_path, std::string* error,
@@ -38,11 +39,11 @@ class Capture {
   Capture(const Capture&) = delete;
   Capture& operator=(const Capture&) = delete;
 
-  // Waits `linger` for packets still in flight, then SIGINT and waits for dumpcap to write
-  // and exit. False with `error` (dumpcap's output) when it did not end cleanly.
+  // Waits `linger` for packets still in flight, then SIGINT and waits for tcpdump to write
+  // and exit. False with `error` (tcpdump's output) when it did not end cleanly.
   bool Stop(std::string* error, std::chrono::milliseconds linger = std::chrono::milliseconds(200));
   const std::string& path() const { return path_; }
-  std::string Output() const;  // dumpcap's own messages (packet counts, errors)
+  std::string Output() const;  // tcpdump's own messages (packet counts, errors)
 
  private:
   Capture() = default;
