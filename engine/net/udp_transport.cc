@@ -1,5 +1,8 @@
 #include "engine/net/udp_transport.h"
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <array>
 #include <cerrno>
 #include <exception>
@@ -24,6 +27,15 @@ class AtomicCounter {
  private:
   std::atomic<uint64_t> value_{0};
 };
+
+// False on a kernel without IPv6 (booted with ipv6.disable=1): the default addresses then
+// leave out ::, rather than failing to open.
+bool Ipv6Supported() {
+  const int fd = ::socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return errno != EAFNOSUPPORT;
+  ::close(fd);
+  return true;
+}
 
 }  // namespace
 
@@ -89,7 +101,8 @@ Result<std::unique_ptr<UdpTransport>> UdpTransport::Open(EventLoop& loop,
     return MakeError(ErrorCode::kInvalidArgument, "the IKE and NAT-T ports must differ");
   }
   if (options.local_addresses.empty()) {
-    options.local_addresses = {AnyAddress(IpFamily::kV4), AnyAddress(IpFamily::kV6)};
+    options.local_addresses = {AnyAddress(IpFamily::kV4)};
+    if (Ipv6Supported()) options.local_addresses.push_back(AnyAddress(IpFamily::kV6));
   }
   auto impl = std::make_shared<Impl>(loop, std::move(options));
   const UdpTransportOptions& o = impl->options;

@@ -30,8 +30,8 @@
 namespace ipsec::engine::net {
 
 struct UdpTransportOptions {
-  // Addresses to bind both ports on. Empty: 0.0.0.0 and :: (IPV6_V6ONLY); replies then leave
-  // from the address each request arrived on.
+  // Addresses to bind both ports on. Empty: 0.0.0.0 and :: (IPV6_V6ONLY; :: left out when the
+  // kernel has no IPv6); replies then leave from the address each request arrived on.
   std::vector<IpAddress> local_addresses;
   uint16_t ike_port = kIkePort;     // 0: an ephemeral port (tests), the same on every address
   uint16_t nat_t_port = kNatTPort;  // 0: likewise
