@@ -5,6 +5,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,8 +15,18 @@
 
 namespace ipsec::engine::ike {
 
+// kRekeying: our rekey of it is under way. kRekeyed: replaced (or, after a collision,
+// redundant, RFC 7296 §2.8.1); it waits for a Delete and is no longer rekeyed or timed out.
 enum class ChildSaState { kInstalled, kRekeying, kRekeyed, kDeleting };
 const char* Name(ChildSaState s);
+
+// RFC 7296 §2.8.1/§2.8.2: the peer rekeyed an SA while we were rekeying it too. The lower nonce
+// of the peer's exchange decides which new SA is redundant; `new_spi` is ours of the SA the
+// peer's exchange made (a child's inbound SPI, or an IKE SA's local SPI).
+struct RekeyCollision {
+  Bytes lower_nonce;
+  uint64_t new_spi = 0;
+};
 
 struct ChildSa {
   uint32_t reqid = 0;
@@ -28,10 +40,23 @@ struct ChildSa {
   std::vector<dataplane::TrafficSelector> local_ts;
   std::vector<dataplane::TrafficSelector> remote_ts;
   std::chrono::steady_clock::time_point established;
-  std::chrono::steady_clock::time_point rekey_at;   // soft lifetime
-  std::chrono::steady_clock::time_point expire_at;  // hard lifetime
+  // Soft lifetime (jittered) and hard lifetime; max: none.
+  std::chrono::steady_clock::time_point rekey_at = std::chrono::steady_clock::time_point::max();
+  std::chrono::steady_clock::time_point expire_at = std::chrono::steady_clock::time_point::max();
   int64_t established_unix = 0;
   uint64_t lifetime_bytes = 0;  // hard byte limit (0: none)
+
+  // Make-before-break rekeying (RFC 7296 §2.8): a rekeyed child keeps the reqid (so the data
+  // path's policies stay) and records the child it replaces (our inbound SPI; 0: none). The
+  // responder of the rekey holds its new outbound SA back until the replaced child is gone:
+  // the initiator deletes it only after installing the new inbound SA, so no packet is lost.
+  uint32_t replaces_spi_in = 0;
+  std::shared_ptr<const dataplane::SaConfig> deferred_outbound;
+  std::optional<RekeyCollision> peer_rekey;
+  // FAQ 55/58: the last traffic known (wall clock; carried over rekeys) and the next check.
+  int64_t active_unix = 0;
+  std::chrono::steady_clock::time_point idle_check_at =
+      std::chrono::steady_clock::time_point::max();
 };
 
 }  // namespace ipsec::engine::ike

@@ -9,6 +9,7 @@ namespace {
 
 std::vector<Credential> Resolve(const std::vector<policy::AuthMethod>& methods,
                                 const std::string& who, const ConfigBuildOptions& options,
+                                CertificateResolver& certificates,
                                 std::vector<std::string>* warnings) {
   std::vector<Credential> out;
   for (const auto& m : methods) {
@@ -31,6 +32,7 @@ std::vector<Credential> Resolve(const std::vector<policy::AuthMethod>& methods,
         continue;
       }
     }
+    if (m.kind == policy::AuthKind::kCertificate) certificates.Resolve(c, who, warnings);
     out.push_back(std::move(c));
   }
   return out;
@@ -56,6 +58,8 @@ std::shared_ptr<const IkeConfig> BuildIkeConfig(const policy::Policy& policy,
   config->timers = options.timers;
   config->cluster_peers = options.cluster_peers;
   config->local_identity = options.local_identity;
+  config->dos = options.dos;
+  CertificateResolver certificates(options.certificates);
   config->allow_legacy_algorithms = policy.allow_legacy_algorithms;
   for (const policy::Rule& rule : policy.rules) {
     const policy::FilterAction* action = policy.FindFilterAction(rule.filter_action);
@@ -64,19 +68,23 @@ std::shared_ptr<const IkeConfig> BuildIkeConfig(const policy::Policy& policy,
     }
     NegotiateRule r;
     r.name = rule.name;
-    r.credentials = Resolve(rule.auth_methods, "rule '" + rule.name + "'", options, warnings);
+    r.credentials =
+        Resolve(rule.auth_methods, "rule '" + rule.name + "'", options, certificates, warnings);
     r.security_methods = action->security_methods.empty() ? policy::DefaultSecurityMethods()
                                                           : action->security_methods;
     r.session_key_pfs = action->session_key_pfs;
     r.accept_unsecured = action->accept_unsecured;
     r.allow_fallback_to_clear = action->allow_fallback_to_clear;
     r.tunnel_endpoint = rule.tunnel_endpoint;
-    // The traffic it secures: its outbound entries that survived conflicts (FAQ 23).
+    // The traffic it secures: its outbound entries that survived conflicts (FAQ 23). Entries
+    // of both directions are remembered for acquires and unsecured inbound packets.
     for (const policy::TableEntry& e : table.entries) {
       if (e.origin.kind != policy::OriginKind::kRule || e.origin.rule != rule.name ||
-          e.direction != policy::Direction::kOutbound || e.action != policy::Action::kNegotiate) {
+          e.action != policy::Action::kNegotiate) {
         continue;
       }
+      r.filter_entries.push_back(e.id);
+      if (e.direction != policy::Direction::kOutbound) continue;
       RuleTraffic t{Selector(e.source, e.protocol, e.source_ports),
                     Selector(e.destination, e.protocol, e.destination_ports)};
       if (std::none_of(r.traffic.begin(), r.traffic.end(), [&](const RuleTraffic& x) {
@@ -92,7 +100,7 @@ std::shared_ptr<const IkeConfig> BuildIkeConfig(const policy::Policy& policy,
     d.name = kDefaultResponseRule;
     d.dynamic_traffic = true;
     d.credentials = Resolve(policy.default_response.auth_methods, "the default response rule",
-                            options, warnings);
+                            options, certificates, warnings);
     d.security_methods = policy.default_response.security_methods.empty()
                              ? policy::DefaultSecurityMethods()
                              : policy.default_response.security_methods;

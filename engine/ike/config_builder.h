@@ -9,8 +9,10 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "engine/common/result.h"
+#include "engine/ike/certificate_store.h"
 #include "engine/ike/ike_config.h"
 #include "engine/policy/filter_table.h"
 
@@ -21,6 +23,8 @@ using SecretReader = std::function<Result<SecretBytes>(const std::string& path)>
 
 struct ConfigBuildOptions {
   SecretReader read_secret;  // empty: preshared_key_file methods are unusable (warned)
+  CertificateStore certificates;  // trust bundles and our certificates (FAQ 29)
+  DosLimits dos;                  // RFC 7296 §2.6, FAQ 59
   IkeTimers timers;
   std::vector<IpAddress> cluster_peers;
   std::optional<Identity> local_identity;

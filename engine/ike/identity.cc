@@ -1,5 +1,7 @@
 #include "engine/ike/identity.h"
 
+#include "engine/crypto/dn.h"
+
 namespace ipsec::engine::ike {
 
 using codec::IdType;
@@ -25,6 +27,11 @@ Result<Identity> Identity::Parse(std::string_view text) {
   if (text.empty()) return MakeError(ErrorCode::kInvalidArgument, "empty identity");
   if (auto a = IpAddress::Parse(text)) return FromAddress(*a);
   if (text.front() == '@') return Fqdn(text.substr(1));
+  if (text.find('=') != std::string_view::npos) {  // a DN (RFC 7296 §3.5 ID_DER_ASN1_DN)
+    auto der = crypto::DnFromString(text);
+    if (!der.ok()) return der.error();
+    return DerDn(*der);
+  }
   if (text.find('@') != std::string_view::npos) return Email(text);
   return Fqdn(text);
 }
@@ -43,6 +50,9 @@ std::string Identity::ToString() const {
       for (uint8_t c : data) s.push_back(c >= 0x20 && c < 0x7f ? static_cast<char>(c) : '?');
       return s;
     }
+    case IdType::kDerAsn1Dn:
+      if (auto dn = crypto::DnToString(data); dn.ok()) return *dn;
+      break;
     default:
       break;
   }

@@ -19,8 +19,10 @@ struct Identity {
   static Identity Fqdn(std::string_view name);
   static Identity Email(std::string_view address);
   static Identity DerDn(ByteSpan der);  // ID_DER_ASN1_DN: the DER of an X.501 Name
-  // "10.0.0.1", "fd00::1", "@host.example" (FQDN), "user@example" (RFC 822), "dn:<hex>".
-  // Parsed from a configured string: an address, "@fqdn" or "fqdn", "user@domain".
+  // "10.0.0.1", "fd00::1", "@host.example" (FQDN), "user@example" (RFC 822), or a
+  // distinguished name in strongSwan's form ("C=CH, O=strongSwan, CN=moon", crypto/dn.h).
+  // Parsed from a configured string: an address, "@fqdn" or "fqdn", "user@domain", or a DN
+  // (text with '=' in it, as in swanctl.conf).
   static Result<Identity> Parse(std::string_view text);
 
   std::string ToString() const;

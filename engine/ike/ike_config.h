@@ -13,17 +13,35 @@
 
 #include "engine/common/ip_address.h"
 #include "engine/common/secret_bytes.h"
+#include "engine/crypto/keys.h"
+#include "engine/crypto/trust_store.h"
+#include "engine/crypto/x509.h"
 #include "engine/dataplane/backend.h"
+#include "engine/ike/dos.h"
 #include "engine/ike/identity.h"
 #include "engine/policy/model.h"
 
 namespace ipsec::engine::ike {
 
+// A certificate of ours (FAQ 29): the leaf, then the intermediates that lead to its CA (RFC
+// 7296 §3.6: we send them all as CERT payloads), and the leaf's private key. Parsed by the
+// service from the files a mounted Secret provides (tls.crt, tls.key).
+struct LocalCertificate {
+  std::string name;                        // where it came from, for logs and warnings
+  std::vector<crypto::Certificate> chain;  // never empty; chain[0] is ours
+  crypto::PrivateKey key;                  // matches chain[0]'s public key
+};
+
 // One resolved authentication method (FAQ 11: in order of preference).
 struct Credential {
   policy::AuthKind kind = policy::AuthKind::kPreSharedKey;
   SecretBytes psk;                    // kPreSharedKey: the key itself (files already read)
-  std::string certificate_authority;  // kCertificate
+  std::string certificate_authority;  // kCertificate: as the rule names it
+  // kCertificate: the named CA's certificates as trust anchors (null: the CA is not loaded, so
+  // no peer verifies), and the certificate we authenticate with (null: none loaded, so we
+  // cannot use this method to authenticate ourselves).
+  std::shared_ptr<const crypto::TrustStore> trust;
+  std::shared_ptr<const LocalCertificate> local_certificate;
 };
 
 // The traffic one rule secures: local and remote selectors (RFC 7296 §3.13.1) of one filter
@@ -42,6 +60,9 @@ struct NegotiateRule {
   bool allow_fallback_to_clear = false;
   std::optional<IpAddress> tunnel_endpoint;  // none: transport mode
   std::vector<RuleTraffic> traffic;
+  // The filter table entries (both directions) this rule's negotiate action came from: an
+  // acquire or an unsecured inbound packet names one (FAQ 16-17).
+  std::vector<uint32_t> filter_entries;
   // The default response rule (FAQ 19): its filters are "dynamic", made from the request.
   bool dynamic_traffic = false;
 };
@@ -54,6 +75,14 @@ struct IkeTimers {
   std::chrono::seconds cluster_idle_timeout{60};     // FAQ 58: 1 minute for cluster peers
   std::chrono::seconds half_open_timeout{30};        // IKE_SA_INIT answered, no IKE_AUTH
   double rekey_fraction = 0.9;                       // soft lifetime = 90% of hard
+  // RFC 7296 §2.8.1: rekeys are jittered so both peers do not start them at once: the soft
+  // lifetime is drawn from [rekey_fraction - rekey_jitter, rekey_fraction] of the hard one.
+  double rekey_jitter = 0.05;
+  std::chrono::seconds temporary_failure_retry{10};  // §2.25: wait, then retry (jittered)
+  std::chrono::seconds nat_keepalive{20};            // RFC 3948 §2.3, when we are behind a NAT
+  // FAQ 16: how long a peer may stay silent before traffic for a rule that allows it falls
+  // back to clear (docs/ike.md).
+  std::chrono::milliseconds fallback_wait{3000};
 };
 
 struct IkeConfig {
@@ -66,6 +95,7 @@ struct IkeConfig {
   std::optional<Identity> local_identity;         // none: our IP address
   std::vector<IpAddress> cluster_peers;           // FAQ 58: the short idle timeout
   IkeTimers timers;
+  DosLimits dos;  // RFC 7296 §2.6 cookies and FAQ 59 half-open limits
   bool allow_legacy_algorithms = false;
 
   const NegotiateRule* FindRule(const std::string& name) const {
@@ -74,6 +104,21 @@ struct IkeConfig {
     }
     if (default_response && default_response->name == name) return &*default_response;
     return nullptr;
+  }
+  const NegotiateRule* FindRuleByFilterEntry(uint32_t entry) const {
+    for (const auto& r : rules) {
+      for (uint32_t id : r.filter_entries) {
+        if (id == entry) return &r;
+      }
+    }
+    return nullptr;
+  }
+  // FAQ 55 and 58: how long a child SA with `peer` may carry no traffic.
+  std::chrono::seconds IdleTimeoutFor(const IpAddress& peer) const {
+    for (const auto& p : cluster_peers) {
+      if (p == peer) return timers.cluster_idle_timeout;
+    }
+    return timers.child_idle_timeout;
   }
 };
 

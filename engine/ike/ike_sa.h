@@ -57,6 +57,9 @@ struct IkeSa {
   Bytes init_response;
   std::unique_ptr<crypto::KeyExchange> key_exchange;  // until the shared secret is derived
   bool peer_supports_fragmentation = false;           // RFC 7383 §2.3
+  // RFC 7427 §4: the hash algorithms the peer announced in IKE_SA_INIT; empty: none, so we
+  // sign with the classic AUTH methods.
+  std::vector<uint16_t> peer_signature_hashes;
 
   Identity local_id;
   Identity remote_id;

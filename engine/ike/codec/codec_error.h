@@ -17,8 +17,7 @@ enum class CodecError {
   kBadLength,            // a length field disagrees with the data around it
   kInvalidSyntax,        // a field value the RFC forbids (IKE layer: INVALID_SYNTAX)
   kUnsupportedVersion,   // major version != 2 (RFC 7296 §2.5: INVALID_MAJOR_VERSION)
-  kUnsupportedCritical,  // unknown payload with the critical bit (§2.5:
-                         // UNSUPPORTED_CRITICAL_PAYLOAD)
+  kUnsupportedCritical,  // unknown critical payload (§2.5: UNSUPPORTED_CRITICAL_PAYLOAD)
   kTooLarge,             // beyond one of our limits in messages.h
   kPayloadNotAllowed,    // payload rule table: not allowed in this message
   kMissingPayload,       // payload rule table: a required payload is absent

@@ -7,14 +7,22 @@
 // The responder picks the rule whose traffic the request's selectors fall in (FAQ 11), or the
 // default response rule (FAQ 19), and accepts the peer if one of that rule's authentication
 // methods verifies its AUTH. A refused child SA leaves the IKE SA up (§1.2: N instead of SAr2).
+// Methods (FAQ 11): the initiator authenticates with the rule's first usable one and accepts the
+// responder under any of the rule's methods; the responder accepts any of the rule's methods
+// and answers with the one that verified (or the rule's first usable one). Certificates:
+// auth_cert.h; preshared keys: auth.h.
 
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "engine/common/random.h"
 #include "engine/ike/child_negotiation.h"
 #include "engine/ike/task.h"
 
 namespace ipsec::engine::ike {
+
+class PeerCertificates;
 
 class IkeAuthTask final : public Task {
  public:
@@ -49,12 +57,28 @@ class IkeAuthTask final : public Task {
   TaskStatus ProcessResponse(const InMessage& in, SteadyTime now);
   TaskStatus ProcessRequest(const InMessage& in, SteadyTime now);
   TaskStatus BuildResponse(OutMessage& out);
+  // Responder: picks the rule and verifies the initiator under it (FAQ 11, 19), then prepares
+  // our IDr, [CERT+,] AUTH. nullptr after Fail() (error_ is then AUTHENTICATION_FAILED).
+  const NegotiateRule* AuthenticateInitiator(const InMessage& in, const codec::IdPayload& idi,
+                                             const codec::AuthPayload& auth);
   void Established(SteadyTime now);
-  Identity LocalIdentity() const;
-  // AUTH over our side's octets with `credential`; nullopt when it is not usable (yet).
-  std::optional<codec::AuthPayload> MakeAuth(const Credential& credential) const;
+  Identity LocalIdentity(const Credential& credential) const;
+  // §2.15: the octets we sign (our IKE_SA_INIT message, the peer's nonce, prf(SK_p, our ID)),
+  // and those the peer signed with its ID.
+  Bytes OurOctets() const;
+  Bytes PeerOctets(const codec::IdPayload& peer_id) const;
+  // Our AUTH with `credential` (§2.15); a certificate method also adds our CERT payloads to
+  // `out` (§3.6). An error when the method is not usable or signing failed.
+  Result<codec::AuthPayload> MakeAuth(const Credential& credential, OutMessage& out) const;
+  // True iff `credential` verifies the peer's AUTH; otherwise `why` says why not.
   bool VerifyAuth(const Credential& credential, const codec::AuthPayload& auth,
-                  const codec::IdPayload& peer_id) const;
+                  const codec::IdPayload& peer_id, const PeerCertificates& certs,
+                  std::string* why) const;
+  // The first of `rule`'s methods that verifies the peer, or nullptr; each failure is added
+  // to `reasons`.
+  const Credential* VerifyPeer(const NegotiateRule& rule, const codec::AuthPayload& auth,
+                               const codec::IdPayload& peer_id, const PeerCertificates& certs,
+                               std::vector<std::string>* reasons) const;
 
   IkeSa& sa_;
   ChildInstaller& installer_;
@@ -71,6 +95,7 @@ class IkeAuthTask final : public Task {
   ChildOutcome child_outcome_;
   // Responder: what to answer.
   std::optional<codec::NotifyType> error_;
+  OutMessage auth_reply_;  // IDr, [CERT+], AUTH
   OutMessage child_reply_;
   std::optional<codec::NotifyType> child_error_;
 };

@@ -1,6 +1,7 @@
 #include "engine/ike/tasks/ike_init.h"
 
 #include "engine/crypto/hash.h"
+#include "engine/ike/auth_cert.h"
 
 namespace ipsec::engine::ike {
 namespace {
@@ -101,6 +102,7 @@ TaskStatus IkeInitTask::BuildRequest(OutMessage& out) {
   out.Add(PayloadType::kNonce, codec::NoncePayload{sa_.nonce_i});
   AddNatDetection(out, 0);
   out.AddNotify(NotifyType::kIkev2FragmentationSupported);  // RFC 7383 §2.3
+  AddSignatureHashes(out);                                   // RFC 7427 §4
   return TaskStatus::kNeedMore;
 }
 
@@ -152,6 +154,7 @@ TaskStatus IkeInitTask::ProcessResponse(const InMessage& in) {
   sa_.spi_r = in.header.responder_spi;
   sa_.nonce_r = nonce->nonce;
   sa_.peer_supports_fragmentation = in.Notify(NotifyType::kIkev2FragmentationSupported) != nullptr;
+  sa_.peer_signature_hashes = PeerSignatureHashes(in);
   DetectNat(in, sa_.spi_r);
   if (sa_.nat_local || sa_.nat_remote) {
     // §2.23: behind a NAT, everything after IKE_SA_INIT goes to and from UDP 4500.
@@ -194,6 +197,7 @@ TaskStatus IkeInitTask::ProcessRequest(const InMessage& in) {
   sa_.nonce_i = nonce->nonce;
   sa_.nonce_r = RandomBytes(random_, kNonceSize);
   sa_.peer_supports_fragmentation = in.Notify(NotifyType::kIkev2FragmentationSupported) != nullptr;
+  sa_.peer_signature_hashes = PeerSignatureHashes(in);
   DetectNat(in, 0);
   TaskStatus status = DeriveKeys(*ke);
   if (status != TaskStatus::kDone) error_ = NotifyType::kInvalidSyntax;
@@ -210,8 +214,10 @@ TaskStatus IkeInitTask::BuildResponse(OutMessage& out) {
   out.Add(PayloadType::kSa, codec::SaPayload{{*chosen_}});
   out.Add(PayloadType::kKe, codec::KePayload{group_, sa_.key_exchange->PublicValue()});
   out.Add(PayloadType::kNonce, codec::NoncePayload{sa_.nonce_r});
+  AddCertificateRequest(TrustStoresOf(*sa_.config), out);  // §1.2 [CERTREQ], §3.7
   AddNatDetection(out, sa_.spi_r);
   out.AddNotify(NotifyType::kIkev2FragmentationSupported);
+  if (!sa_.peer_signature_hashes.empty()) AddSignatureHashes(out);  // RFC 7427 §4
   sa_.key_exchange.reset();
   return TaskStatus::kDone;
 }

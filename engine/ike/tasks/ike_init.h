@@ -2,8 +2,10 @@
 
 // IKE_SA_INIT (RFC 7296 §1.2, §2.6, §2.23):
 //   initiator -> HDR, [N(COOKIE),] SA, KE, Ni, N(NAT_DETECTION_SOURCE_IP),
-//                N(NAT_DETECTION_DESTINATION_IP), N(IKEV2_FRAGMENTATION_SUPPORTED)
-//   responder <- HDR, SA, KE, Nr, N(NAT_DETECTION_*), N(IKEV2_FRAGMENTATION_SUPPORTED)
+//                N(NAT_DETECTION_DESTINATION_IP), N(IKEV2_FRAGMENTATION_SUPPORTED),
+//                N(SIGNATURE_HASH_ALGORITHMS)
+//   responder <- HDR, SA, KE, Nr, [CERTREQ,] N(NAT_DETECTION_*),
+//                N(IKEV2_FRAGMENTATION_SUPPORTED), [N(SIGNATURE_HASH_ALGORITHMS)]
 // or the responder's N(COOKIE) / N(INVALID_KE_PAYLOAD), after which the initiator sends the
 // request again (kNeedMore). Ends with the IKE SA's keys derived (§2.14).
 
