@@ -42,14 +42,49 @@ Json AssignmentToJson(const service::AssignmentStatus& status) {
 Json SasToJson(const service::SaList& sas) {
   Json ike = Json::array();
   for (const auto& sa : sas.ike_sas) {
-    ike.push_back(
-        Json{{"id", sa.id}, {"local", sa.local}, {"peer", sa.peer}, {"state", sa.state}});
+    Json children = Json::array();
+    for (const auto& c : sa.children) {
+      children.push_back(Json{{"id", c.id},
+                              {"rule", c.rule},
+                              {"state", c.state},
+                              {"mode", c.mode},
+                              {"protocol", c.protocol},
+                              {"algorithms", c.algorithms},
+                              {"pfs", c.pfs},
+                              {"udp_encapsulation", c.udp_encapsulation},
+                              {"spi_in", c.spi_in},
+                              {"spi_out", c.spi_out},
+                              {"local_ts", c.local_ts},
+                              {"remote_ts", c.remote_ts},
+                              {"established_unix", c.established_unix},
+                              {"rekey_in_seconds", c.rekey_in_seconds},
+                              {"expire_in_seconds", c.expire_in_seconds},
+                              {"bytes_in", c.bytes_in},
+                              {"packets_in", c.packets_in},
+                              {"bytes_out", c.bytes_out},
+                              {"packets_out", c.packets_out},
+                              {"last_used_unix", c.last_used_unix}});
+    }
+    ike.push_back(Json{{"id", sa.id},
+                       {"state", sa.state},
+                       {"role", sa.role},
+                       {"local", sa.local},
+                       {"remote", sa.remote},
+                       {"local_id", sa.local_id},
+                       {"remote_id", sa.remote_id},
+                       {"rule", sa.rule},
+                       {"algorithms", sa.algorithms},
+                       {"spi_i", sa.spi_i},
+                       {"spi_r", sa.spi_r},
+                       {"nat_local", sa.nat_local},
+                       {"nat_remote", sa.nat_remote},
+                       {"udp_4500", sa.udp_4500},
+                       {"established_unix", sa.established_unix},
+                       {"rekey_in_seconds", sa.rekey_in_seconds},
+                       {"expire_in_seconds", sa.expire_in_seconds},
+                       {"child_sas", std::move(children)}});
   }
-  Json child = Json::array();
-  for (const auto& sa : sas.child_sas) {
-    child.push_back(Json{{"id", sa.id}, {"ike_sa_id", sa.ike_sa_id}, {"rule", sa.rule}});
-  }
-  return Json{{"ike_sas", std::move(ike)}, {"child_sas", std::move(child)}};
+  return Json{{"ike_sas", std::move(ike)}};
 }
 
 Json StatisticsToJson(const service::IkeStatistics& ike, const service::ServiceCounters& c) {
@@ -57,12 +92,26 @@ Json StatisticsToJson(const service::IkeStatistics& ike, const service::ServiceC
   for (int i = 0; i < service::kApplyResultCount; ++i) {
     applies[service::Name(static_cast<service::ApplyResult>(i))] = c.policy_applies[i];
   }
+  Json rules = Json::array();
+  for (const auto& r : ike.rules) {
+    rules.push_back(Json{{"rule", r.rule},
+                         {"tunnel", r.tunnel},
+                         {"ike_sas", r.ike_sas},
+                         {"child_sas", r.child_sas}});
+  }
+  const auto& t = ike.totals;
   return Json{{"ike",
-               {{"ike_sas_active", ike.ike_sas_active},
-                {"child_sas_active", ike.child_sas_active},
-                {"negotiations_total", ike.negotiations_total},
-                {"negotiation_failures_total", ike.negotiation_failures_total},
-                {"dos_drops_total", ike.dos_drops_total}}},
+               {{"running", ike.running},
+                {"ike_sas_active", t.ike_sas_active},
+                {"ike_sas_half_open", t.ike_sas_half_open},
+                {"child_sas_active", t.child_sas_active},
+                {"negotiations_total", t.negotiations_total},
+                {"negotiation_failures_total", t.negotiation_failures_total},
+                {"retransmits_total", t.retransmits_total},
+                {"dos_drops_total", t.dos_drops_total},
+                {"cookies_sent_total", t.cookies_sent_total},
+                {"datagrams_dropped_total", t.datagrams_dropped_total},
+                {"rules", std::move(rules)}}},
               {"policy",
                {{"generation", c.generation},
                 {"rules_in_force", c.rules_in_force},

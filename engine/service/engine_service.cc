@@ -165,6 +165,7 @@ void EngineService::PublishLocked(std::shared_ptr<Effective> next, const ChangeC
     std::lock_guard lock(effective_mu_);
     state_->effective = next;
   }
+  PublishToIke(*next);
   const auto& t = next->classifier->table();
   const std::string policy_name = next->policy ? next->policy->name : "";
   Emit(telemetry::Event{"policy.applied", telemetry::Severity::kInfo,
@@ -493,12 +494,74 @@ CompileContext EngineService::GetCompileContext() const {
   return state_->context;
 }
 
-SaList EngineService::ListSas() const { return {}; }
+void EngineService::AttachIke(IkeRuntime* runtime) {
+  std::lock_guard lock(mu_);
+  ike_.store(runtime);
+  if (runtime != nullptr) PublishToIke(*state_->effective);
+}
 
-IkeStatistics EngineService::GetStatistics() const { return {}; }
+void EngineService::PublishToIke(const Effective& e) const {
+  if (IkeRuntime* ike = ike_.load()) {
+    ike->ApplyPolicy(e.policy ? &*e.policy : nullptr, e.classifier->table());
+  }
+}
 
-Status EngineService::DeleteSa(const std::string& id, const ChangeContext&) {
-  return MakeError(ErrorCode::kNotFound, "no security association with id '" + id + "'");
+SaList EngineService::ListSas() const {
+  SaList out;
+  if (IkeRuntime* ike = ike_.load()) {
+    if (auto sas = ike->Snapshot(); sas.ok()) out.ike_sas = std::move(sas).value();
+  }
+  return out;
+}
+
+IkeStatistics EngineService::GetStatistics() const {
+  IkeStatistics out;
+  if (IkeRuntime* ike = ike_.load()) {
+    out.running = true;
+    out.totals = ike->Statistics();
+    out.rules = ike->RuleStatus();
+    out.counters = ike->Counters();
+  }
+  return out;
+}
+
+Status EngineService::DeleteSa(const std::string& id, const ChangeContext& ctx) {
+  IkeRuntime* ike = ike_.load();
+  if (ike == nullptr) {
+    return MakeError(ErrorCode::kNotFound, "no security association with id '" + id + "'");
+  }
+  Status s = ike->Delete(id);
+  if (s.ok()) {
+    Emit(telemetry::Event{"audit.sa_delete", telemetry::Severity::kInfo, "deleted " + id}
+             .With("route", ctx.route)
+             .With("actor", ctx.actor));
+  }
+  return s;
+}
+
+Result<std::string> EngineService::InitiateSa(const std::string& rule,
+                                              std::optional<IpAddress> peer,
+                                              const ChangeContext& ctx) {
+  IkeRuntime* ike = ike_.load();
+  if (ike == nullptr) return MakeError(ErrorCode::kUnavailable, "the IKE engine is not running");
+  if (!peer) {
+    auto effective = GetEffective();
+    const policy::Rule* r = effective->policy ? effective->policy->FindRule(rule) : nullptr;
+    if (r == nullptr || !r->tunnel_endpoint) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "rule '" + rule + "' has no tunnel endpoint: say which peer", "/peer");
+    }
+    peer = r->tunnel_endpoint;
+  }
+  auto id = ike->Initiate(rule, *peer);
+  if (id.ok()) {
+    Emit(telemetry::Event{"audit.sa_initiate", telemetry::Severity::kInfo,
+                          "initiated " + *id + " for rule '" + rule + "'"}
+             .With("route", ctx.route)
+             .With("actor", ctx.actor)
+             .With("peer", peer->ToString()));
+  }
+  return id;
 }
 
 void EngineService::SetIkeLogging(bool enabled, const ChangeContext& ctx) {

@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <atomic>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,7 +21,9 @@
 #include "engine/common/result.h"
 #include "engine/policy/classifier.h"
 #include "engine/policy/compiler.h"
+#include "engine/ike/snapshot.h"
 #include "engine/policy/model.h"
+#include "engine/service/ike_runtime.h"
 #include "engine/telemetry/event.h"
 
 namespace ipsec::engine::service {
@@ -88,29 +91,16 @@ struct MatchResult {
   uint64_t generation = 0;
 };
 
-// IKE SAs and child SAs, as the FAQ's IP Security Monitor lists them. Empty until the IKE
-// engine lands (issue 3); the shapes are stable.
-struct IkeSaInfo {
-  std::string id;
-  std::string local;
-  std::string peer;
-  std::string state;
-};
-struct ChildSaInfo {
-  std::string id;
-  std::string ike_sa_id;
-  std::string rule;
-};
+// IKE SAs with their child SAs, as the FAQ's IP Security Monitor lists them (FAQ 37-38).
 struct SaList {
-  std::vector<IkeSaInfo> ike_sas;
-  std::vector<ChildSaInfo> child_sas;
+  std::vector<ike::IkeSaSnapshot> ike_sas;
 };
+
 struct IkeStatistics {
-  uint64_t ike_sas_active = 0;
-  uint64_t child_sas_active = 0;
-  uint64_t negotiations_total = 0;
-  uint64_t negotiation_failures_total = 0;
-  uint64_t dos_drops_total = 0;
+  bool running = false;  // an IKE runtime is attached
+  ike::IkeStatisticsSnapshot totals;
+  std::vector<RuleSaStatus> rules;  // configured versus established, per rule
+  IkeCounters counters;
 };
 
 enum class ApplyResult { kSuccess, kInvalid, kConflict, kPersistFailed };
@@ -185,9 +175,16 @@ class EngineService {
   policy::CompileContext GetCompileContext() const;
 
   // ---- SAs, statistics, configuration ----
+  // The IKE engine, once the daemon has started it (not owned; nullptr: none). The policy in
+  // force is handed to it now and on every change.
+  void AttachIke(IkeRuntime* runtime);
   SaList ListSas() const;
   IkeStatistics GetStatistics() const;
-  Status DeleteSa(const std::string& id, const ChangeContext& ctx);  // kNotFound until IKE
+  // Tears down "ike-<n>" (sending Delete) or "child-<reqid>".
+  Status DeleteSa(const std::string& id, const ChangeContext& ctx);
+  // Starts an IKE SA for `rule` with `peer` (default: the rule's tunnel endpoint).
+  Result<std::string> InitiateSa(const std::string& rule, std::optional<IpAddress> peer,
+                                 const ChangeContext& ctx);
   void SetIkeLogging(bool enabled, const ChangeContext& ctx);
   bool IkeLoggingEnabled() const;
   // Called when IKE logging is switched (the daemon opens or closes the IKE log).
@@ -213,6 +210,7 @@ class EngineService {
   void PublishLocked(std::shared_ptr<Effective> next, const ChangeContext& ctx,
                      const std::string& what);
   void Emit(telemetry::Event event) const;
+  void PublishToIke(const Effective& effective) const;
   void CountApply(ApplyResult r) const;
 
   Options options_;
@@ -223,6 +221,7 @@ class EngineService {
   mutable std::mutex mu_;
   mutable std::mutex effective_mu_;
   std::unique_ptr<State> state_;
+  std::atomic<IkeRuntime*> ike_{nullptr};
 };
 
 }  // namespace ipsec::engine::service

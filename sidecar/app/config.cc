@@ -57,6 +57,21 @@ void AddOptions(CLI::App& app, Config& c) {
   app.add_option("--api-threads", c.api_threads, "API I/O threads")
       ->capture_default_str()
       ->check(CLI::Range(1u, 64u));
+  app.add_flag("!--no-ike", c.ike_enabled, "Do not start the IKE engine (policy and API only)");
+  app.add_option("--ike-port", c.ike_port, "IKE UDP port (0: ephemeral)")->capture_default_str();
+  app.add_option("--nat-t-port", c.nat_t_port, "NAT-T UDP port (0: ephemeral)")
+      ->capture_default_str();
+  app.add_option("--ike-listen", c.ike_listen,
+                 "Address for the IKE sockets (repeatable; default 0.0.0.0 and ::)");
+  app.add_option("--cluster-peer", c.cluster_peers,
+                 "Peer address with the short child SA idle timeout (FAQ 58; repeatable)");
+  app.add_option("--local-id", c.local_id, "Our IKE identity (default: our IP address)");
+  app.add_option("--drain-seconds", c.drain_seconds,
+                 "On SIGTERM, time allowed to send Deletes for every SA")
+      ->capture_default_str()
+      ->check(CLI::Range(0u, 300u));
+  app.add_option("--debug-export-keys-dir", c.debug_key_export_dir,
+                 "DEBUG ONLY: write Wireshark IKEv2/ESP key tables here (exposes session keys)");
 }
 
 }  // namespace
@@ -124,6 +139,18 @@ Status ValidateConfig(const Config& c) {
                      "the API would listen on " + c.api_listen +
                          " without TLS: give --tls-cert/--tls-key, or --insecure-listen",
                      "--api-listen");
+  }
+  for (const auto& a : c.ike_listen) {
+    if (!IpAddress::Parse(a)) {
+      return MakeError(ErrorCode::kInvalidArgument, "'" + a + "' is not an IP address",
+                       "--ike-listen");
+    }
+  }
+  for (const auto& a : c.cluster_peers) {
+    if (!IpAddress::Parse(a)) {
+      return MakeError(ErrorCode::kInvalidArgument, "'" + a + "' is not an IP address",
+                       "--cluster-peer");
+    }
   }
   if (!c.node_address.empty() && !IpAddress::Parse(c.node_address)) {
     return MakeError(ErrorCode::kInvalidArgument,

@@ -32,6 +32,15 @@ struct Config {
   std::string log_dir = "/var/log/ipsec-sidecar";  // the IKE log (FAQ 39)
   bool start_empty = false;  // start with no pod-scope policy when the state file is corrupt
   uint32_t api_threads = 2;
+  // IKE (issue 3).
+  bool ike_enabled = true;
+  uint16_t ike_port = 500;
+  uint16_t nat_t_port = 4500;
+  std::vector<std::string> ike_listen;        // addresses; empty: 0.0.0.0 and ::
+  std::vector<std::string> cluster_peers;     // FAQ 58: 1-minute idle timeout for these peers
+  std::string local_id;                       // our IKE identity; empty: our IP address
+  uint32_t drain_seconds = 5;                 // SIGTERM: time to send Deletes
+  std::string debug_key_export_dir;           // Wireshark key tables; empty: off (debug only)
   std::string commit = "unknown";  // build commit, for ipsec_build_info
 };
 

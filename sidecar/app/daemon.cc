@@ -1,6 +1,9 @@
 #include "sidecar/app/daemon.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <string.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -9,6 +12,7 @@
 #include "api/handlers/router.h"
 #include "api/http/server.h"
 #include "engine/service/engine_service.h"
+#include "engine/service/ike_runtime.h"
 #include "sidecar/app/pod_interfaces.h"
 #include "sidecar/app/policy_sources.h"
 #include "sidecar/log/ike_log.h"
@@ -82,6 +86,41 @@ Event HttpLogEvent(const api::http::LogEvent& l) {
   return e;
 }
 
+// Reads a preshared key file (a mounted Secret): its content without trailing newlines.
+Result<SecretBytes> ReadSecretFile(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return MakeError(ErrorCode::kUnavailable, std::string(strerror(errno)), path);
+  std::string content;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof(buf))) > 0 && content.size() < 65536) content.append(buf, n);
+  close(fd);
+  while (!content.empty() && (content.back() == '\n' || content.back() == '\r')) {
+    content.pop_back();
+  }
+  SecretBytes secret(content);
+  explicit_bzero(content.data(), content.size());
+  explicit_bzero(buf, sizeof(buf));
+  if (secret.empty()) return MakeError(ErrorCode::kInvalidArgument, "the key file is empty", path);
+  return secret;
+}
+
+Result<std::unique_ptr<engine::service::IkeRuntime>> StartIke(const Config& c, EventSink& events) {
+  engine::service::IkeRuntime::Options o;
+  for (const auto& a : c.ike_listen) o.listen_addresses.push_back(*IpAddress::Parse(a));
+  o.ike_port = c.ike_port;
+  o.nat_t_port = c.nat_t_port;
+  o.events = &events;
+  o.build.read_secret = ReadSecretFile;
+  for (const auto& a : c.cluster_peers) o.build.cluster_peers.push_back(*IpAddress::Parse(a));
+  if (!c.local_id.empty()) {
+    auto id = engine::ike::Identity::Parse(c.local_id);
+    if (!id.ok()) return id.error().WithPathPrefix("--local-id: ");
+    o.build.local_identity = *id;
+  }
+  return engine::service::IkeRuntime::Start(std::move(o));
+}
+
 // Start-up failure: said once on stderr in plain words (also when logs are JSON), and logged.
 int Fail(EventSink& log, const std::string& what, const Error& error) {
   log.Emit(Event{"daemon.start_failed", Severity::kError, what}.With("error", error.ToString()));
@@ -141,6 +180,14 @@ int Daemon::Run() {
     }
   });
 
+  std::unique_ptr<engine::service::IkeRuntime> ike;
+  if (config_.ike_enabled) {
+    auto started = StartIke(config_, events);
+    if (!started.ok()) return Fail(events, "cannot start the IKE engine", started.error());
+    ike = std::move(started).value();
+    service.AttachIke(ike.get());
+  }
+
   auto exporter = metrics::Exporter::Start(
       {.listen = config_.metrics_listen, .commit = config_.commit, .service = &service});
   if (!exporter.ok()) return Fail(events, "cannot start the metrics exporter", exporter.error());
@@ -172,6 +219,9 @@ int Daemon::Run() {
                   .With("api", config_.api_listen + (config_.tls_cert.empty() ? "" : " (TLS)"))
                   .With("metrics", config_.metrics_listen)
                   .With("metrics_port", std::to_string((*exporter)->port()))
+                  .With("ike", ike ? "udp " + std::to_string(ike->ike_port()) + "/" +
+                                         std::to_string(ike->nat_t_port())
+                                   : "off")
                   .With("api_port", std::to_string(server.port()))
                   .With("state", (*store)->file_path()));
 
@@ -203,6 +253,11 @@ int Daemon::Run() {
     }
   }
   service.SetReady(false);
+  if (ike) {
+    // Drain: Deletes for every SA while the API still answers, within the grace period.
+    ike->Drain(std::chrono::seconds(config_.drain_seconds));
+    service.AttachIke(nullptr);
+  }
   server.Stop();
   events.Emit(Event{"daemon.stopped", Severity::kInfo, "ipsec-sidecar stopped"});
   exporter_events.Set(nullptr);

@@ -1,7 +1,5 @@
 // Views of the effective state: filters, SAs, statistics, match decisions, templates.
 
-#include <cctype>
-
 #include "sidecar/ipsecctl/table.h"
 #include "sidecar/ipsecctl/views.h"
 
@@ -47,33 +45,6 @@ std::string Overridden(const Json& overridden) {
     parts.push_back(who + ":" + Str(o, "action"));
   }
   return parts.empty() ? "-" : Join(parts, ",");
-}
-
-std::string Header(const std::string& key) {
-  std::string out;
-  for (char c : key) {
-    out.push_back(c == '_' ? ' ' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
-  }
-  return out;
-}
-
-// An array of flat objects as a table whose columns are the first object's keys.
-void PrintObjects(const Json& objects, const std::string& none, std::ostream& out) {
-  if (objects.empty()) {
-    out << none << "\n";
-    return;
-  }
-  std::vector<std::string> keys;
-  for (const auto& [key, value] : objects.front().items()) keys.push_back(key);
-  std::vector<std::string> headers;
-  for (const auto& key : keys) headers.push_back(Header(key));
-  Table table(headers);
-  for (const Json& object : objects) {
-    std::vector<std::string> row;
-    for (const auto& key : keys) row.push_back(Str(object, key));
-    table.AddRow(std::move(row));
-  }
-  table.Print(out);
 }
 
 void Flatten(const Json& j, const std::string& prefix, KeyValues& lines) {
@@ -133,11 +104,38 @@ void PrintSpecificFilters(const Json& filters, std::ostream& out) {
   }
 }
 
+// The FAQ's IP Security Monitor (FAQ 37-38): main mode SAs, then the quick mode SAs under them.
 void PrintSas(const Json& sas, std::ostream& out) {
+  Table ike({"ID", "STATE", "ROLE", "LOCAL", "REMOTE", "REMOTE ID", "RULE", "ALGORITHMS", "NAT",
+             "REKEY IN", "EXPIRES IN"});
+  Table child({"ID", "IKE SA", "RULE", "STATE", "MODE", "SPI IN", "SPI OUT", "LOCAL TS",
+               "REMOTE TS", "ALGORITHMS", "BYTES IN", "BYTES OUT", "REKEY IN"});
+  for (const Json& s : Array(sas, "ike_sas")) {
+    std::string nat = Field(s, "nat_local") == true    ? "local"
+                      : Field(s, "nat_remote") == true ? "remote"
+                                                       : "-";
+    ike.AddRow({Str(s, "id"), Str(s, "state"), Str(s, "role"), Str(s, "local"), Str(s, "remote"),
+                Str(s, "remote_id"), Str(s, "rule"), Str(s, "algorithms"), nat,
+                Str(s, "rekey_in_seconds"), Str(s, "expire_in_seconds")});
+    for (const Json& c : Array(s, "child_sas")) {
+      child.AddRow({Str(c, "id"), Str(s, "id"), Str(c, "rule"), Str(c, "state"), Str(c, "mode"),
+                    Str(c, "spi_in"), Str(c, "spi_out"), Str(c, "local_ts"), Str(c, "remote_ts"),
+                    Str(c, "algorithms"), Str(c, "bytes_in"), Str(c, "bytes_out"),
+                    Str(c, "rekey_in_seconds")});
+    }
+  }
   out << "IKE SAs (main mode)\n";
-  PrintObjects(Array(sas, "ike_sas"), "(none)", out);
+  if (ike.empty()) {
+    out << "(none)\n";
+  } else {
+    ike.Print(out);
+  }
   out << "\nChild SAs (quick mode)\n";
-  PrintObjects(Array(sas, "child_sas"), "(none)", out);
+  if (child.empty()) {
+    out << "(none)\n";
+  } else {
+    child.Print(out);
+  }
 }
 
 void PrintStats(const Json& stats, std::ostream& out) {

@@ -58,17 +58,17 @@ void AddIkeFamilies(const engine::service::IkeStatistics& s,
                     std::vector<prometheus::MetricFamily>& out) {
   out.push_back(Gauge("ipsec_ike_sas_active",
                       "Established IKE SAs (main mode SAs in the FAQ's words).",
-                      static_cast<double>(s.ike_sas_active)));
+                      static_cast<double>(s.totals.ike_sas_active)));
   out.push_back(Gauge("ipsec_child_sas_active",
                       "Established child SAs (quick mode SAs in the FAQ's words).",
-                      static_cast<double>(s.child_sas_active)));
+                      static_cast<double>(s.totals.child_sas_active)));
   out.push_back(Counter("ipsec_ike_negotiations_total", "IKE negotiations started.",
-                        static_cast<double>(s.negotiations_total)));
+                        static_cast<double>(s.totals.negotiations_total)));
   out.push_back(Counter("ipsec_ike_negotiation_failures_total", "IKE negotiations that failed.",
-                        static_cast<double>(s.negotiation_failures_total)));
+                        static_cast<double>(s.totals.negotiation_failures_total)));
   out.push_back(Counter("ipsec_ike_dos_drops_total",
                         "IKE messages dropped by the denial-of-service limits (FAQ 59).",
-                        static_cast<double>(s.dos_drops_total)));
+                        static_cast<double>(s.totals.dos_drops_total)));
 }
 
 }  // namespace

@@ -33,13 +33,37 @@ TEST(AssignmentJsonTest, InForceAndScopes) {
 }
 
 TEST(SasJsonTest, Shapes) {
-  EXPECT_EQ(SasToJson({}), Json::parse(R"({"ike_sas": [], "child_sas": []})"));
+  EXPECT_EQ(SasToJson({}), Json::parse(R"({"ike_sas": []})"));
   service::SaList l;
-  l.ike_sas.push_back({"1", "10.0.0.1", "10.0.0.2", "established"});
-  l.child_sas.push_back({"c1", "1", "db"});
-  EXPECT_EQ(SasToJson(l), Json::parse(R"({
-    "ike_sas": [{"id": "1", "local": "10.0.0.1", "peer": "10.0.0.2", "state": "established"}],
-    "child_sas": [{"id": "c1", "ike_sa_id": "1", "rule": "db"}]})"));
+  engine::ike::IkeSaSnapshot ike;
+  ike.id = "ike-1";
+  ike.state = "established";
+  ike.role = "initiator";
+  ike.local = "10.0.0.1:500";
+  ike.remote = "10.0.0.2:500";
+  ike.rule = "db";
+  engine::ike::ChildSaSnapshot child;
+  child.id = "child-7";
+  child.rule = "db";
+  child.spi_in = 0xc0ffee;
+  child.local_ts = {"10.0.0.1/32"};
+  ike.children.push_back(child);
+  l.ike_sas.push_back(ike);
+  Json j = SasToJson(l);
+  ASSERT_EQ(j["ike_sas"].size(), 1u);
+  const Json& s = j["ike_sas"][0];
+  EXPECT_EQ(s["id"], "ike-1");
+  EXPECT_EQ(s["role"], "initiator");
+  EXPECT_EQ(s["remote"], "10.0.0.2:500");
+  EXPECT_EQ(s["rule"], "db");
+  ASSERT_EQ(s["child_sas"].size(), 1u);
+  EXPECT_EQ(s["child_sas"][0]["id"], "child-7");
+  EXPECT_EQ(s["child_sas"][0]["spi_in"], 0xc0ffee);
+  EXPECT_EQ(s["child_sas"][0]["local_ts"], Json::parse(R"(["10.0.0.1/32"])"));
+  // No key material in any field name.
+  for (const std::string bad : {"\"sk_", "secret", "keymat", "\"key\""}) {
+    EXPECT_EQ(j.dump().find(bad), std::string::npos) << bad;
+  }
 }
 
 TEST(StatisticsJsonTest, Shape) {
@@ -52,12 +76,14 @@ TEST(StatisticsJsonTest, Shape) {
   c.filters_generic = 3;
   c.filters_specific = 14;
   c.conflicts_resolved = 1;
-  EXPECT_EQ(StatisticsToJson({}, c), Json::parse(R"({
-    "ike": {"ike_sas_active": 0, "child_sas_active": 0, "negotiations_total": 0,
-            "negotiation_failures_total": 0, "dos_drops_total": 0},
-    "policy": {"generation": 7, "rules_in_force": 2, "filters_generic": 3,
-               "filters_specific": 14, "conflicts_resolved": 1,
-               "applies": {"success": 5, "invalid": 2, "conflict": 1, "persist_failed": 0}}})"));
+  Json j = StatisticsToJson({}, c);
+  EXPECT_EQ(j["ike"]["running"], false);
+  EXPECT_EQ(j["ike"]["ike_sas_active"], 0);
+  EXPECT_EQ(j["ike"]["dos_drops_total"], 0);
+  EXPECT_EQ(j["ike"]["rules"], Json::array());
+  EXPECT_EQ(j["policy"], Json::parse(R"({"generation": 7, "rules_in_force": 2,
+      "filters_generic": 3, "filters_specific": 14, "conflicts_resolved": 1,
+      "applies": {"success": 5, "invalid": 2, "conflict": 1, "persist_failed": 0}})"));
 }
 
 TEST(MatchResultJsonTest, DefaultPermit) {

@@ -85,7 +85,7 @@ TEST(ViewsTest, PolicyViewShowsRulesListsAndActions) {
 
 TEST(ViewsTest, EmptyStatesSayNone) {
   std::ostringstream out;
-  PrintSas(Json::parse(R"({"ike_sas":[],"child_sas":[]})"), out);
+  PrintSas(Json::parse(R"({"ike_sas":[]})"), out);
   EXPECT_EQ(out.str(), "IKE SAs (main mode)\n(none)\n\nChild SAs (quick mode)\n(none)\n");
   out.str("");
   PrintGenericFilters(Json::parse(R"({"policy":null,"default_action":"permit","filters":[]})"),

@@ -1,0 +1,287 @@
+#include "engine/service/ike_runtime.h"
+
+#include <thread>
+
+#include "engine/crypto/random.h"
+#include "engine/dataplane/recording_backend.h"
+#include "engine/ike/ike_manager.h"
+#include "engine/ike/traffic_selectors.h"
+#include "engine/net/event_loop.h"
+#include "engine/net/source_address.h"
+#include "engine/net/udp_transport.h"
+
+namespace ipsec::engine::service {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using telemetry::Event;
+using telemetry::Severity;
+
+int ExchangeIndex(ike::codec::ExchangeType e) {
+  int i = static_cast<int>(e) - static_cast<int>(ike::codec::ExchangeType::kIkeSaInit);
+  return i >= 0 && i < kExchangeCount ? i : kExchangeCount - 1;
+}
+
+std::string SpiHex(uint32_t spi) {
+  char buf[9];
+  std::snprintf(buf, sizeof(buf), "%08x", spi);
+  return buf;
+}
+
+}  // namespace
+
+const char* ExchangeLabel(int i) {
+  static const char* kNames[kExchangeCount] = {"ike_sa_init", "ike_auth", "create_child_sa",
+                                               "informational"};
+  return i >= 0 && i < kExchangeCount ? kNames[i] : "unknown";
+}
+
+// Turns what IKE reports into counters and events. Called on the loop thread; Counters() from
+// any thread (relaxed atomics: each counter is exact, a snapshot need not be consistent).
+class IkeRuntime::Observer final : public ike::IkeObserver {
+ public:
+  explicit Observer(telemetry::EventSink* events) : events_(events) {}
+
+  void OnExchange(ike::codec::ExchangeType exchange, ike::Role role, ike::FailureReason result,
+                  std::chrono::nanoseconds duration) override {
+    const int e = ExchangeIndex(exchange);
+    Add(negotiations_[e][static_cast<int>(role)][static_cast<int>(result)]);
+    const double seconds = std::chrono::duration<double>(duration).count();
+    size_t b = 0;
+    while (b < kDurationBuckets.size() && seconds > kDurationBuckets[b]) ++b;
+    if (b < kDurationBuckets.size()) Add(duration_buckets_[e][b]);
+    Add(duration_count_[e]);
+    duration_sum_us_[e].fetch_add(static_cast<uint64_t>(seconds * 1e6), std::memory_order_relaxed);
+    Emit(Event{"ike.negotiation",
+               result == ike::FailureReason::kNone ? Severity::kDebug : Severity::kWarning,
+               std::string(ExchangeLabel(e)) + " " + ike::Name(role) + ": " + ike::Name(result)}
+             .With("exchange", ExchangeLabel(e))
+             .With("role", ike::Name(role))
+             .With("result", ike::Name(result))
+             .With("seconds", std::to_string(seconds)));
+  }
+  void OnIkeSaUp(const ike::IkeSa& sa) override {
+    Add(ike_sas_established_);
+    Emit(Event{"ike.sa_up", Severity::kInfo, "IKE SA established"}
+             .With("sa", "ike-" + std::to_string(sa.id))
+             .With("peer", sa.remote.ToString())
+             .With("remote_id", sa.remote_id.ToString())
+             .With("rule", sa.rule)
+             .With("algorithms", ike::Describe(sa.algorithms))
+             .With("nat", sa.nat_local || sa.nat_remote ? "yes" : "no"));
+  }
+  void OnIkeSaDown(const ike::IkeSa& sa, const std::string& why) override {
+    Emit(Event{"ike.sa_down", Severity::kInfo, "IKE SA removed: " + why}
+             .With("sa", "ike-" + std::to_string(sa.id))
+             .With("peer", sa.remote.ToString()));
+  }
+  void OnChildSaUp(const ike::IkeSa& sa, const ike::ChildSa& c) override {
+    Add(child_sas_established_);
+    Emit(Event{"ike.child_up", Severity::kInfo, "child SA installed"}
+             .With("sa", "ike-" + std::to_string(sa.id))
+             .With("child", "child-" + std::to_string(c.reqid))
+             .With("rule", c.rule)
+             .With("algorithms", ike::Describe(c.algorithms))
+             .With("spi_in", SpiHex(c.spi_in))
+             .With("spi_out", SpiHex(c.spi_out))
+             .With("local_ts", ike::ToString(c.local_ts))
+             .With("remote_ts", ike::ToString(c.remote_ts)));
+  }
+  void OnChildSaDown(const ike::IkeSa& sa, const ike::ChildSa& c,
+                     const std::string& why) override {
+    Emit(Event{"ike.child_down", Severity::kInfo, "child SA removed: " + why}
+             .With("sa", "ike-" + std::to_string(sa.id))
+             .With("child", "child-" + std::to_string(c.reqid)));
+  }
+  void OnRetransmit(const ike::IkeSa& sa, ike::codec::ExchangeType exchange) override {
+    Add(retransmits_[ExchangeIndex(exchange)]);
+    Emit(Event{"ike.retransmit", Severity::kDebug, "retransmitting"}
+             .With("sa", "ike-" + std::to_string(sa.id))
+             .With("exchange", ExchangeLabel(ExchangeIndex(exchange))));
+  }
+  void OnDosDrop(ike::DosDropReason reason) override {
+    Add(dos_drops_[static_cast<int>(reason)]);
+  }
+  void OnCookieSent() override { Add(cookies_sent_); }
+  void OnRekey(bool ike_sa) override { Add(ike_sa ? rekeys_ike_ : rekeys_child_); }
+  void OnLog(const ike::IkeSa* sa, const std::string& line) override {
+    Event e{"ike.log", Severity::kDebug, line};
+    if (sa != nullptr) e.With("sa", "ike-" + std::to_string(sa->id));
+    Emit(e);
+  }
+
+  IkeCounters Snapshot() const {
+    IkeCounters c;
+    for (int e = 0; e < kExchangeCount; ++e) {
+      for (int r = 0; r < kRoleCount; ++r) {
+        for (int f = 0; f < kFailureReasonCount; ++f) c.negotiations[e][r][f] = Get(negotiations_[e][r][f]);
+      }
+      for (size_t b = 0; b < kDurationBuckets.size(); ++b) c.duration_buckets[e][b] = Get(duration_buckets_[e][b]);
+      c.duration_count[e] = Get(duration_count_[e]);
+      c.duration_sum_seconds[e] = static_cast<double>(Get(duration_sum_us_[e])) / 1e6;
+      c.retransmits[e] = Get(retransmits_[e]);
+    }
+    for (int d = 0; d < kDosReasonCount; ++d) c.dos_drops[d] = Get(dos_drops_[d]);
+    c.cookies_sent = Get(cookies_sent_);
+    c.rekeys_ike = Get(rekeys_ike_);
+    c.rekeys_child = Get(rekeys_child_);
+    c.ike_sas_established = Get(ike_sas_established_);
+    c.child_sas_established = Get(child_sas_established_);
+    return c;
+  }
+
+ private:
+  using Counter = std::atomic<uint64_t>;
+  static void Add(Counter& c) { c.fetch_add(1, std::memory_order_relaxed); }
+  static uint64_t Get(const Counter& c) { return c.load(std::memory_order_relaxed); }
+  void Emit(const Event& e) {
+    if (events_ != nullptr) events_->Emit(e);
+  }
+
+  telemetry::EventSink* events_;
+  Counter negotiations_[kExchangeCount][kRoleCount][kFailureReasonCount] = {};
+  Counter duration_buckets_[kExchangeCount][kDurationBuckets.size()] = {};
+  Counter duration_count_[kExchangeCount] = {};
+  Counter duration_sum_us_[kExchangeCount] = {};
+  Counter retransmits_[kExchangeCount] = {};
+  Counter dos_drops_[kDosReasonCount] = {};
+  Counter cookies_sent_{0}, rekeys_ike_{0}, rekeys_child_{0};
+  Counter ike_sas_established_{0}, child_sas_established_{0};
+};
+
+Result<std::unique_ptr<IkeRuntime>> IkeRuntime::Start(Options options) {
+  std::unique_ptr<IkeRuntime> rt(new IkeRuntime());
+  rt->backend_ = options.backend ? std::move(options.backend)
+                                 : std::make_unique<dataplane::RecordingBackend>();
+  rt->options_ = std::move(options);
+  rt->random_ = std::make_unique<crypto::SystemRandom>();
+  rt->observer_ = std::make_unique<Observer>(rt->options_.events);
+  auto loop = net::EventLoop::Create("ipsec-ike");
+  if (!loop.ok()) return loop.error();
+  rt->loop_ = std::move(loop).value();
+  auto transport = net::UdpTransport::Open(
+      *rt->loop_, {.local_addresses = rt->options_.listen_addresses,
+                   .ike_port = rt->options_.ike_port,
+                   .nat_t_port = rt->options_.nat_t_port});
+  if (!transport.ok()) return transport.error();
+  rt->transport_ = std::move(transport).value();
+  ike::IkeManager::Options m;
+  m.random = rt->random_.get();
+  m.observer = rt->observer_.get();
+  m.sink = rt->transport_.get();
+  m.backend = rt->backend_.get();
+  m.nat_t_port = rt->transport_->nat_t_port();
+  m.peer_nat_t_port = rt->options_.peer_nat_t_port;
+  rt->manager_ = std::make_unique<ike::IkeManager>(m);
+  IkeRuntime* self = rt.get();
+  rt->transport_->Start({.ike = [self](net::Datagram d) {
+    self->manager_->OnDatagram(d.local, d.remote, d.data, Clock::now());
+    self->Rearm();
+  }});
+  return rt;
+}
+
+IkeRuntime::~IkeRuntime() {
+  if (loop_) loop_->Stop(std::chrono::milliseconds(100));
+  transport_.reset();
+  manager_.reset();
+  loop_.reset();
+}
+
+void IkeRuntime::Rearm() {
+  if (wake_id_ != 0) loop_->CancelWake(wake_id_);
+  wake_id_ = 0;
+  auto next = manager_->NextDeadline();
+  if (next == Clock::time_point::max()) return;
+  wake_id_ = loop_->WakeAt(next, [this] {
+    wake_id_ = 0;
+    manager_->OnTimer(Clock::now());
+    Rearm();
+  });
+}
+
+void IkeRuntime::ApplyPolicy(const policy::Policy* policy, const policy::FilterTable& table) {
+  std::vector<std::string> warnings;
+  std::shared_ptr<const ike::IkeConfig> config =
+      policy != nullptr ? ike::BuildIkeConfig(*policy, table, options_.build, &warnings)
+                        : std::make_shared<const ike::IkeConfig>();
+  {
+    std::lock_guard lock(warnings_mu_);
+    warnings_ = warnings;
+  }
+  for (const auto& w : warnings) {
+    if (options_.events) options_.events->Emit(Event{"ike.config_warning", Severity::kWarning, w});
+  }
+  loop_->Post([this, config] { manager_->SetConfig(config); });
+}
+
+Result<std::string> IkeRuntime::Initiate(const std::string& rule, const IpAddress& peer) {
+  auto local = net::SourceAddressFor(peer);
+  if (!local.ok()) return local.error();
+  uint16_t port = transport_->ike_port();
+  return loop_->RunSync([&]() -> Result<std::string> {
+    auto id = manager_->Initiate(rule, Endpoint{*local, port}, Endpoint{peer, 500}, Clock::now());
+    Rearm();
+    return id;
+  });
+}
+
+Result<std::vector<ike::IkeSaSnapshot>> IkeRuntime::Snapshot() {
+  return loop_->RunSync([&] { return manager_->Snapshot(Clock::now()); });
+}
+
+Status IkeRuntime::Delete(const std::string& id) {
+  return loop_->RunSync([&]() -> Status {
+    Status s = manager_->Delete(id, Clock::now());
+    Rearm();
+    return s;
+  });
+}
+
+ike::IkeStatisticsSnapshot IkeRuntime::Statistics() {
+  auto s = loop_->RunSync([&] { return manager_->Statistics(); });
+  return s.ok() ? *s : ike::IkeStatisticsSnapshot{};
+}
+
+std::vector<RuleSaStatus> IkeRuntime::RuleStatus() {
+  auto r = loop_->RunSync([&] {
+    std::vector<RuleSaStatus> out;
+    auto config = manager_->config();
+    for (const auto& rule : config->rules) {
+      out.push_back({rule.name, rule.tunnel_endpoint.has_value(), 0, 0});
+    }
+    for (const auto& sa : manager_->Snapshot(Clock::now())) {
+      for (auto& status : out) {
+        if (sa.rule == status.rule && sa.state != "connecting") ++status.ike_sas;
+        for (const auto& c : sa.children) status.child_sas += c.rule == status.rule;
+      }
+    }
+    return out;
+  });
+  return r.ok() ? *r : std::vector<RuleSaStatus>{};
+}
+
+IkeCounters IkeRuntime::Counters() const { return observer_->Snapshot(); }
+
+void IkeRuntime::Drain(std::chrono::milliseconds budget) {
+  auto deadline = Clock::now() + budget;
+  (void)loop_->RunSync([&] {
+    manager_->DeleteAll(Clock::now());
+    Rearm();
+  });
+  while (Clock::now() < deadline) {
+    auto left = loop_->RunSync([&] { return manager_->sa_count(); });
+    if (!left.ok() || *left == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+std::vector<std::string> IkeRuntime::warnings() const {
+  std::lock_guard lock(warnings_mu_);
+  return warnings_;
+}
+
+uint16_t IkeRuntime::ike_port() const { return transport_->ike_port(); }
+uint16_t IkeRuntime::nat_t_port() const { return transport_->nat_t_port(); }
+
+}  // namespace ipsec::engine::service
