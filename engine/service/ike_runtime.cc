@@ -220,7 +220,8 @@ Result<std::string> IkeRuntime::Initiate(const std::string& rule, const IpAddres
   if (!local.ok()) return local.error();
   uint16_t port = transport_->ike_port();
   return loop_->RunSync([&]() -> Result<std::string> {
-    auto id = manager_->Initiate(rule, Endpoint{*local, port}, Endpoint{peer, 500}, Clock::now());
+    auto id = manager_->Initiate(rule, Endpoint{*local, port}, Endpoint{peer, options_.peer_ike_port},
+                                  Clock::now());
     Rearm();
     return id;
   });

@@ -72,6 +72,7 @@ class IkeRuntime {
     std::vector<IpAddress> listen_addresses;  // empty: 0.0.0.0 and ::
     uint16_t ike_port = 500;       // 0: ephemeral (tests)
     uint16_t nat_t_port = 4500;    // 0: ephemeral (tests)
+    uint16_t peer_ike_port = 500;  // where we initiate to (tests: the other runtime's port)
     uint16_t peer_nat_t_port = 4500;
     ike::ConfigBuildOptions build;  // secret reader, timers, cluster peers, identity
     telemetry::EventSink* events = nullptr;  // not owned; ike.* events and negotiation results
