@@ -18,8 +18,8 @@ constexpr size_t kMaxPeerCertificates = 8;
 char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return Lower(x) == Lower(y); });
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
+                                            [](char x, char y) { return Lower(x) == Lower(y); });
 }
 
 std::string Text(const Bytes& data) { return std::string(data.begin(), data.end()); }
@@ -32,9 +32,9 @@ std::string Join(const std::vector<std::string>& items) {
 }
 
 Status Mismatch(const Identity& id, const crypto::Certificate& cert, const std::string& holds) {
-  return MakeError(ErrorCode::kInvalidArgument,
-                   "ID mismatch: " + id.ToString() + " is not named by certificate \"" +
-                       cert.SubjectDn() + "\" (" + holds + ")");
+  return MakeError(ErrorCode::kInvalidArgument, "ID mismatch: " + id.ToString() +
+                                                    " is not named by certificate \"" +
+                                                    cert.SubjectDn() + "\" (" + holds + ")");
 }
 
 Status MatchName(const Identity& id, const crypto::Certificate& cert,
@@ -108,8 +108,9 @@ Status MatchIdentity(const Identity& id, const crypto::Certificate& cert) {
       return Mismatch(id, cert, "subjectAltName IP: " + Join(ips));
     }
     default:
-      return Mismatch(id, cert, "an ID of type " + std::to_string(static_cast<int>(id.type)) +
-                                    " cannot be matched against a certificate");
+      return Mismatch(id, cert,
+                      "an ID of type " + std::to_string(static_cast<int>(id.type)) +
+                          " cannot be matched against a certificate");
   }
 }
 
@@ -119,8 +120,7 @@ void AddCertificates(const LocalCertificate& local, OutMessage& out) {
   }
 }
 
-void AddCertificateRequest(const std::vector<const crypto::TrustStore*>& stores,
-                           OutMessage& out) {
+void AddCertificateRequest(const std::vector<const crypto::TrustStore*>& stores, OutMessage& out) {
   Bytes authorities;
   std::vector<Bytes> seen;
   for (const crypto::TrustStore* store : stores) {
@@ -197,10 +197,10 @@ Status PeerCertificates::Verify(const crypto::TrustStore& trust, const Identity&
   if (cached == paths_.end()) {
     crypto::CertificateProblem problem = crypto::CertificateProblem::kNone;
     auto path = trust.Verify(*leaf_, intermediates_, unix_now, &problem);
-    Status s = path.ok() ? Status::Ok()
-                         : MakeError(ErrorCode::kInvalidArgument,
-                                     std::string(ProblemLabel(problem)) + ": " +
-                                         path.error().message);
+    Status s = path.ok()
+                   ? Status::Ok()
+                   : MakeError(ErrorCode::kInvalidArgument,
+                               std::string(ProblemLabel(problem)) + ": " + path.error().message);
     cached = paths_.emplace(&trust, std::move(s)).first;
   }
   if (!cached->second.ok()) return cached->second;

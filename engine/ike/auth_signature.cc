@@ -153,6 +153,23 @@ Result<codec::AuthPayload> CreateSignatureAuth(const crypto::PrivateKey& key,
   return codec::AuthPayload{classic->method, std::move(signature).value()};
 }
 
+std::string DescribeSignatureAuth(const codec::AuthPayload& auth) {
+  if (auth.method == AuthMethod::kDigitalSignature) {
+    const Bytes& data = auth.data;
+    if (!data.empty() && data.size() > 1u + data[0]) {
+      if (auto scheme = crypto::SchemeFromAlgorithmIdentifier(ByteSpan(data).subspan(1, data[0]))) {
+        return std::string(crypto::SchemeName(*scheme)) + " (RFC 7427)";
+      }
+    }
+    return "RFC 7427";
+  }
+  if (auto required = KeyForClassic(auth.method)) {
+    return std::string(crypto::SchemeName(ClassicFor(*required)->scheme)) + " (" +
+           MethodName(auth.method) + ")";
+  }
+  return MethodName(auth.method);
+}
+
 SignatureCheck VerifySignatureAuth(const crypto::PublicKey& key, const codec::AuthPayload& auth,
                                    ByteSpan octets) {
   if (auth.method == AuthMethod::kDigitalSignature) {
@@ -164,8 +181,8 @@ SignatureCheck VerifySignatureAuth(const crypto::PublicKey& key, const codec::Au
                    "AUTH " + MethodName(auth.method) + " is not a signature method we support");
   }
   auto classic = ClassicFor(*required);
-  std::string name = std::string(crypto::SchemeName(classic->scheme)) + " (" +
-                     MethodName(auth.method) + ")";
+  std::string name =
+      std::string(crypto::SchemeName(classic->scheme)) + " (" + MethodName(auth.method) + ")";
   if (key.type() != *required) {
     return Problem(SignatureProblem::kWrongKey, name,
                    "wrong key: AUTH " + name + " needs an " + crypto::KeyTypeName(*required) +

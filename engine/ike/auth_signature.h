@@ -58,6 +58,10 @@ struct SignatureCheck {
   bool ok() const { return problem == SignatureProblem::kNone; }
 };
 
+// What a signature AUTH payload uses, for the log and the API: "ecdsa-sha256 (RFC 7427)",
+// "rsa-pkcs1-sha1 (method 1)"; "method <n>" when it cannot tell.
+std::string DescribeSignatureAuth(const codec::AuthPayload& auth);
+
 // Verifies a signature AUTH payload over `octets` with the peer's `key`.
 SignatureCheck VerifySignatureAuth(const crypto::PublicKey& key, const codec::AuthPayload& auth,
                                    ByteSpan octets);

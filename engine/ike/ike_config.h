@@ -97,6 +97,9 @@ struct IkeConfig {
   IkeTimers timers;
   DosLimits dos;  // RFC 7296 §2.6 cookies and FAQ 59 half-open limits
   bool allow_legacy_algorithms = false;
+  // RFC 7427 §4: announce N(SIGNATURE_HASH_ALGORITHMS) in IKE_SA_INIT. Off: we behave as a peer
+  // without RFC 7427 (classic signature AUTH methods only), for old peers and tests.
+  bool announce_signature_hashes = true;
 
   const NegotiateRule* FindRule(const std::string& name) const {
     for (const auto& r : rules) {

@@ -372,6 +372,8 @@ std::vector<IkeSaSnapshot> IkeManager::Snapshot(SteadyTime now) const {
     s.remote_id = sa.state == IkeSaState::kConnecting ? "" : sa.remote_id.ToString();
     s.rule = sa.rule;
     s.algorithms = sa.state == IkeSaState::kConnecting ? "" : Describe(sa.algorithms);
+    s.local_auth = sa.local_auth;
+    s.remote_auth = sa.remote_auth;
     s.spi_i = Hex64(sa.spi_i);
     s.spi_r = Hex64(sa.spi_r);
     s.nat_local = sa.nat_local;

@@ -64,6 +64,10 @@ struct IkeSa {
   Identity local_id;
   Identity remote_id;
   std::string rule;  // the rule (or default response rule) the peer authenticated under
+  // How each side authenticated (FAQ 37: the monitor shows the method): "preshared key",
+  // "ecdsa-sha256 (RFC 7427)", "rsa-pkcs1-sha1 (method 1)".
+  std::string local_auth;
+  std::string remote_auth;
   std::vector<ChildSa> children;
   uint32_t children_created = 0;  // FAQ 18 "sessions" under this IKE SA
 

@@ -43,6 +43,8 @@ struct IkeSaSnapshot {
   std::string remote_id;
   std::string rule;
   std::string algorithms;
+  std::string local_auth;   // how we authenticated: "preshared key", "ecdsa-sha256 (RFC 7427)"
+  std::string remote_auth;  // how the peer did
   std::string spi_i;  // hex
   std::string spi_r;
   bool nat_local = false;

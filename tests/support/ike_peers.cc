@@ -13,6 +13,7 @@ IkePeer::IkePeer(TwoPeers& link, std::string addr, uint64_t seed)
   o.observer = &observer;
   o.sink = this;
   o.backend = &backend;
+  o.clock = &clock;
   manager = std::make_unique<IkeManager>(o);
 }
 

@@ -27,6 +27,15 @@ class SeededRandom final : public Random {
   std::mt19937_64 rng_;
 };
 
+// Wall-clock time the test sets (certificate validity is checked against UnixSeconds()).
+class ManualClock final : public Clock {
+ public:
+  TimePoint Now() const override { return now; }
+  int64_t UnixSeconds() const override { return unix_seconds; }
+  TimePoint now{};
+  int64_t unix_seconds = 1767225600;  // 2026-01-01T00:00:00Z (the crypto test PKI's kTestNow)
+};
+
 // Records what an IKE engine reports.
 class RecordingIkeObserver final : public engine::ike::IkeObserver {
  public:
@@ -93,6 +102,7 @@ class IkePeer final : public PacketSink {
   Endpoint endpoint(uint16_t port = 500) const { return Endpoint{address, port}; }
   IpAddress address;
   SeededRandom random;
+  ManualClock clock;
   engine::dataplane::RecordingBackend backend;
   RecordingIkeObserver observer;
   std::unique_ptr<engine::ike::IkeManager> manager;

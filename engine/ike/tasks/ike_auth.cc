@@ -84,6 +84,12 @@ std::string JoinReasons(const std::vector<std::string>& reasons) {
   return out.empty() ? "no authentication methods" : out;
 }
 
+// How an AUTH payload authenticates, for IkeSa::local_auth / remote_auth.
+std::string DescribeAuth(const codec::AuthPayload& auth) {
+  if (auth.method == codec::AuthMethod::kSharedKeyMic) return "preshared key";
+  return "certificate, " + DescribeSignatureAuth(auth);
+}
+
 }  // namespace
 
 TaskStatus IkeAuthTask::Build(OutMessage& out, SteadyTime) {
@@ -181,8 +187,7 @@ bool IkeAuthTask::VerifyAuth(const Credential& credential, const codec::AuthPayl
   return false;
 }
 
-const Credential* IkeAuthTask::VerifyPeer(const NegotiateRule& rule,
-                                          const codec::AuthPayload& auth,
+const Credential* IkeAuthTask::VerifyPeer(const NegotiateRule& rule, const codec::AuthPayload& auth,
                                           const codec::IdPayload& peer_id,
                                           const PeerCertificates& certs,
                                           std::vector<std::string>* reasons) const {
@@ -202,10 +207,10 @@ TaskStatus IkeAuthTask::BuildRequest(OutMessage& out) {
   }
   credential_ = FirstUsable(*rule);  // FAQ 11: the first usable method in preference order
   if (credential_ == nullptr) {
-    return Fail(FailureReason::kUnsupportedAuth,
-                "rule '" + rule_ + "' has no usable authentication method: " +
-                    UnusableSummary(*rule),
-                TaskStatus::kDeleteSa);
+    return Fail(
+        FailureReason::kUnsupportedAuth,
+        "rule '" + rule_ + "' has no usable authentication method: " + UnusableSummary(*rule),
+        TaskStatus::kDeleteSa);
   }
   sa_.local_id = LocalIdentity(*credential_);
   sa_.rule = rule_;
@@ -225,6 +230,7 @@ TaskStatus IkeAuthTask::BuildRequest(OutMessage& out) {
     return Fail(FailureReason::kUnsupportedAuth, auth.error().message, TaskStatus::kDeleteSa);
   }
   AddCertificateRequest(TrustStoresOf(*rule), out);  // §3.7: the CAs we accept the peer from
+  sa_.local_auth = DescribeAuth(*auth);
   out.Add(PayloadType::kAuth, std::move(auth).value());
   if (initial_contact_) out.AddNotify(NotifyType::kInitialContact);  // §2.4
   AddChildRequest(*child_request_, out);
@@ -256,6 +262,7 @@ TaskStatus IkeAuthTask::ProcessResponse(const InMessage& in, SteadyTime now) {
                 TaskStatus::kDeleteSa);
   }
   sa_.remote_id = Identity::FromPayload(*idr);
+  sa_.remote_auth = DescribeAuth(*auth);
   Established(now);
   child_outcome_ = CompleteChildRequest(*child_request_, in, sa_, installer_, sa_.nonce_i,
                                         sa_.nonce_r, now, now_unix_);
@@ -278,13 +285,14 @@ TaskStatus IkeAuthTask::ProcessRequest(const InMessage& in, SteadyTime now) {
   const NegotiateRule* chosen = AuthenticateInitiator(in, *idi, *auth);
   if (chosen == nullptr) return TaskStatus::kDeleteSa;
   sa_.remote_id = Identity::FromPayload(*idi);
+  sa_.remote_auth = DescribeAuth(*auth);
   sa_.rule = chosen->name;
   initial_contact_received_ = in.Notify(NotifyType::kInitialContact) != nullptr;
   Established(now);
   child_reply_.exchange = codec::ExchangeType::kIkeAuth;
   ResponderChild params{chosen, true, sa_.nonce_i, sa_.nonce_r, &random_};
-  child_outcome_ = RespondChild(params, in, sa_, installer_, child_reply_, now, now_unix_,
-                                &child_error_);
+  child_outcome_ =
+      RespondChild(params, in, sa_, installer_, child_reply_, now, now_unix_, &child_error_);
   if (!child_outcome_.child) {
     return Fail(child_outcome_.reason, child_outcome_.detail, TaskStatus::kFailed);
   }
@@ -342,6 +350,7 @@ const NegotiateRule* IkeAuthTask::AuthenticateInitiator(const InMessage& in,
     Fail(FailureReason::kUnsupportedAuth, our_auth.error().message, TaskStatus::kDeleteSa);
     return nullptr;
   }
+  sa_.local_auth = DescribeAuth(*our_auth);
   auth_reply_.Add(PayloadType::kAuth, std::move(our_auth).value());
   error_.reset();
   return chosen;

@@ -101,8 +101,8 @@ TaskStatus IkeInitTask::BuildRequest(OutMessage& out) {
   out.Add(PayloadType::kKe, codec::KePayload{group_, sa_.key_exchange->PublicValue()});
   out.Add(PayloadType::kNonce, codec::NoncePayload{sa_.nonce_i});
   AddNatDetection(out, 0);
-  out.AddNotify(NotifyType::kIkev2FragmentationSupported);  // RFC 7383 §2.3
-  AddSignatureHashes(out);                                   // RFC 7427 §4
+  out.AddNotify(NotifyType::kIkev2FragmentationSupported);             // RFC 7383 §2.3
+  if (sa_.config->announce_signature_hashes) AddSignatureHashes(out);  // RFC 7427 §4
   return TaskStatus::kNeedMore;
 }
 
@@ -130,10 +130,10 @@ TaskStatus IkeInitTask::ProcessResponse(const InMessage& in) {
     return TaskStatus::kNeedMore;  // §1.2: retry with the requested group
   }
   if (const auto* error = in.ErrorNotify()) {
-    return Fail(ReasonForNotify(error->type),
-                "responder refused IKE_SA_INIT: notify " +
-                    std::to_string(static_cast<int>(error->type)),
-                TaskStatus::kDeleteSa);
+    return Fail(
+        ReasonForNotify(error->type),
+        "responder refused IKE_SA_INIT: notify " + std::to_string(static_cast<int>(error->type)),
+        TaskStatus::kDeleteSa);
   }
   const auto* sa = in.Find<codec::SaPayload>(PayloadType::kSa);
   const auto* ke = in.Find<codec::KePayload>(PayloadType::kKe);
@@ -154,7 +154,8 @@ TaskStatus IkeInitTask::ProcessResponse(const InMessage& in) {
   sa_.spi_r = in.header.responder_spi;
   sa_.nonce_r = nonce->nonce;
   sa_.peer_supports_fragmentation = in.Notify(NotifyType::kIkev2FragmentationSupported) != nullptr;
-  sa_.peer_signature_hashes = PeerSignatureHashes(in);
+  // RFC 7427 §4: Digital Signature AUTH only when both sides announced hashes.
+  if (sa_.config->announce_signature_hashes) sa_.peer_signature_hashes = PeerSignatureHashes(in);
   DetectNat(in, sa_.spi_r);
   if (sa_.nat_local || sa_.nat_remote) {
     // §2.23: behind a NAT, everything after IKE_SA_INIT goes to and from UDP 4500.
@@ -183,10 +184,10 @@ TaskStatus IkeInitTask::ProcessRequest(const InMessage& in) {
     // §1.2: name the group we want; the initiator retries with it.
     error_ = NotifyType::kInvalidKePayload;
     error_data_ = GroupBytes(choice->algorithms.dh_group);
-    return Fail(FailureReason::kInvalidKePayload,
-                "initiator's KE is " + Name(ke->group) + ", we chose " +
-                    Name(choice->algorithms.dh_group),
-                TaskStatus::kDeleteSa);
+    return Fail(
+        FailureReason::kInvalidKePayload,
+        "initiator's KE is " + Name(ke->group) + ", we chose " + Name(choice->algorithms.dh_group),
+        TaskStatus::kDeleteSa);
   }
   if (Status s = MakeKeyExchange(choice->algorithms.dh_group); !s.ok()) {
     error_ = NotifyType::kNoProposalChosen;
@@ -197,7 +198,7 @@ TaskStatus IkeInitTask::ProcessRequest(const InMessage& in) {
   sa_.nonce_i = nonce->nonce;
   sa_.nonce_r = RandomBytes(random_, kNonceSize);
   sa_.peer_supports_fragmentation = in.Notify(NotifyType::kIkev2FragmentationSupported) != nullptr;
-  sa_.peer_signature_hashes = PeerSignatureHashes(in);
+  if (sa_.config->announce_signature_hashes) sa_.peer_signature_hashes = PeerSignatureHashes(in);
   DetectNat(in, 0);
   TaskStatus status = DeriveKeys(*ke);
   if (status != TaskStatus::kDone) error_ = NotifyType::kInvalidSyntax;
@@ -228,8 +229,8 @@ TaskStatus IkeInitTask::DeriveKeys(const codec::KePayload& peer_ke) {
     return Fail(FailureReason::kInvalidMessage, "peer's KE is invalid: " + shared.error().message,
                 TaskStatus::kDeleteSa);
   }
-  auto keys = DeriveIkeKeys(sa_.algorithms, *shared, sa_.nonce_i, sa_.nonce_r, sa_.spi_i,
-                            sa_.spi_r);
+  auto keys =
+      DeriveIkeKeys(sa_.algorithms, *shared, sa_.nonce_i, sa_.nonce_r, sa_.spi_i, sa_.spi_r);
   if (!keys.ok()) {
     return Fail(FailureReason::kInternal, keys.error().ToString(), TaskStatus::kDeleteSa);
   }
