@@ -42,7 +42,8 @@ void DosGuard::Rotate(SteadyTime now) {
   }
   Bytes fresh(kSecretSize);
   random_.Fill(fresh.data(), fresh.size());
-  secret_ = SecretBytes(std::string_view(reinterpret_cast<const char*>(fresh.data()), fresh.size()));
+  secret_ =
+      SecretBytes(std::string_view(reinterpret_cast<const char*>(fresh.data()), fresh.size()));
   std::fill(fresh.begin(), fresh.end(), 0);
   ++version_;
   born_ = now;
@@ -57,8 +58,7 @@ Bytes DosGuard::Compute(uint32_t version, const SecretBytes& secret,
   AppendUint64(input, request.spi_i);
   Bytes cookie;
   AppendUint32(cookie, version);
-  Bytes mac = crypto::Hmac(crypto::Hash::kSha256,
-                           ByteSpan(secret.data(), secret.size()), input);
+  Bytes mac = crypto::Hmac(crypto::Hash::kSha256, ByteSpan(secret.data(), secret.size()), input);
   cookie.insert(cookie.end(), mac.begin(), mac.end());
   return cookie;
 }
@@ -99,8 +99,8 @@ DosGuard::Verdict DosGuard::Check(const InitRequestView& request, const PeerLoad
   // FAQ 59: with an IKE SA established with the peer, 5 per IP:port; otherwise 35 per IP.
   const bool port_limited = limits.max_half_open_per_peer_port != 0 &&
                             load.half_open_from_endpoint >= limits.max_half_open_per_peer_port;
-  const bool ip_limited = limits.max_half_open_per_peer != 0 &&
-                          load.half_open_from_ip >= limits.max_half_open_per_peer;
+  const bool ip_limited =
+      limits.max_half_open_per_peer != 0 && load.half_open_from_ip >= limits.max_half_open_per_peer;
   if (port_limited || ip_limited) {
     const bool established = load.established_with_ip && load.established_with_ip();
     if (established && port_limited) {

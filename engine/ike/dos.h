@@ -52,9 +52,9 @@ struct PeerLoad {
 
 // The fields of an IKE_SA_INIT request a cookie covers.
 struct InitRequestView {
-  IpAddress source;          // IPi
-  uint64_t spi_i = 0;        // SPIi
-  ByteSpan nonce;            // Ni
+  IpAddress source;               // IPi
+  uint64_t spi_i = 0;             // SPIi
+  ByteSpan nonce;                 // Ni
   const Bytes* cookie = nullptr;  // the N(COOKIE) data echoed by the initiator, if any
 };
 
@@ -92,8 +92,7 @@ class DosGuard {
  private:
   // Starts a new secret when the current one is older than its lifetime (§2.6).
   void Rotate(SteadyTime now);
-  Bytes Compute(uint32_t version, const SecretBytes& secret,
-                const InitRequestView& request) const;
+  Bytes Compute(uint32_t version, const SecretBytes& secret, const InitRequestView& request) const;
 
   Random& random_;
   std::chrono::seconds lifetime_{120};

@@ -52,7 +52,7 @@ struct IkeManager::Entry {
 };
 
 IkeManager::IkeManager(Options options)
-    : options_(options), installer_(*options.backend) {
+    : options_(options), installer_(*options.backend), dos_(*options.random) {
   if (options_.clock == nullptr) options_.clock = &system_clock_;
   config_ = std::make_shared<IkeConfig>();
 }
@@ -176,6 +176,7 @@ void IkeManager::HandleInitRequest(const codec::Message& message, const Endpoint
   auto existing = half_open_.find(key);
   Entry* entry = existing == half_open_.end() ? nullptr : Find(existing->second);
   if (entry == nullptr) {
+    if (!AdmitInitRequest(message, local, remote, now)) return;
     entry = &Create(false, local, remote, now);
     entry->sa.spi_i = message.header.initiator_spi;
     entry->half_open_until = now + config_->timers.half_open_timeout;
@@ -186,6 +187,64 @@ void IkeManager::HandleInitRequest(const codec::Message& message, const Endpoint
       data, message, local, remote, now,
       [this, entry](const InMessage& in) { return MakeResponderTask(*entry, in); }, out);
   Settle(*entry, out);
+}
+
+bool IkeManager::AdmitInitRequest(const codec::Message& message, const Endpoint& local,
+                                  const Endpoint& remote, SteadyTime now) {
+  const codec::NotifyPayload* cookie =
+      codec::FindNotify(message.payloads, codec::NotifyType::kCookie);
+  const auto* nonce = codec::FindPayload<codec::NoncePayload>(message.payloads,
+                                                             codec::PayloadType::kNonce);
+  InitRequestView view;
+  view.source = remote.address;
+  view.spi_i = message.header.initiator_spi;
+  if (nonce != nullptr) view.nonce = nonce->nonce;
+  if (cookie != nullptr) view.cookie = &cookie->data;
+  // The load: responder IKE SAs still half-open (IKE_SA_INIT answered, IKE_AUTH not done).
+  PeerLoad load;
+  for (const auto& [spi, e] : sas_) {
+    const IkeSa& sa = e->sa;
+    if (e->dead || sa.original_initiator || sa.state != IkeSaState::kConnecting) continue;
+    ++load.half_open_total;
+    if (sa.remote.address == remote.address) ++load.half_open_from_ip;
+    if (sa.remote == remote) ++load.half_open_from_endpoint;
+  }
+  load.established_with_ip = [this, &remote] {
+    for (const auto& [spi, e] : sas_) {
+      if (!e->dead && e->sa.state != IkeSaState::kConnecting &&
+          e->sa.remote.address == remote.address) {
+        return true;
+      }
+    }
+    return false;
+  };
+  DosGuard::Verdict verdict = dos_.Check(view, load, config_->dos, now);
+  switch (verdict.action) {
+    case DosGuard::Action::kAccept:
+      return true;
+    case DosGuard::Action::kSendCookie: {
+      // RFC 7296 §2.6: HDR(SPIi, 0), N(COOKIE); no state kept.
+      codec::Header h;
+      h.initiator_spi = message.header.initiator_spi;
+      h.exchange_type = ExchangeType::kIkeSaInit;
+      h.flags = codec::kFlagResponse;
+      h.message_id = 0;
+      OutMessage reply;
+      reply.AddNotify(codec::NotifyType::kCookie, std::move(verdict.cookie));
+      options_.sink->SendIke(local, remote,
+                             codec::EncodeMessage(codec::Message{h, reply.payloads, std::nullopt}));
+      ++stats_.cookies_sent_total;
+      options_.observer->OnCookieSent();
+      return false;
+    }
+    case DosGuard::Action::kDrop:
+      ++stats_.dos_drops_total;
+      options_.observer->OnDosDrop(verdict.reason);
+      options_.observer->OnLog(nullptr, "IKE_SA_INIT from " + remote.ToString() +
+                                            " dropped: " + Name(verdict.reason));
+      return false;
+  }
+  return false;
 }
 
 std::unique_ptr<Task> IkeManager::MakeResponderTask(Entry& entry, const InMessage& request) {

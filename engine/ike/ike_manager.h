@@ -69,6 +69,11 @@ class IkeManager {
   Entry& Create(bool initiator, const Endpoint& local, const Endpoint& remote, SteadyTime now);
   void HandleInitRequest(const codec::Message& message, const Endpoint& local,
                          const Endpoint& remote, ByteSpan data, SteadyTime now);
+  // Anti-DoS for a new IKE_SA_INIT request (RFC 7296 §2.6 cookies, FAQ 59 limits): true to
+  // create the responder SA; otherwise the request was answered with N(COOKIE) or dropped
+  // (counted).
+  bool AdmitInitRequest(const codec::Message& message, const Endpoint& local,
+                        const Endpoint& remote, SteadyTime now);
   std::unique_ptr<Task> MakeResponderTask(Entry& entry, const InMessage& request);
   // Reports finished exchanges and acts on them; removes dead SAs. Sends the outbox.
   void Settle(Entry& entry, Outbox& out);
@@ -85,6 +90,7 @@ class IkeManager {
   std::map<std::pair<Endpoint, uint64_t>, uint64_t> half_open_;  // (peer, SPIi) -> our SPI
   uint64_t next_id_ = 0;
   IkeStatisticsSnapshot stats_;
+  DosGuard dos_;
 };
 
 }  // namespace ipsec::engine::ike
