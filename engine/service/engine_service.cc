@@ -544,10 +544,21 @@ Result<std::string> EngineService::InitiateSa(const std::string& rule,
                                               const ChangeContext& ctx) {
   IkeRuntime* ike = ike_.load();
   if (ike == nullptr) return MakeError(ErrorCode::kUnavailable, "the IKE engine is not running");
+  auto effective = GetEffective();
+  const policy::Rule* r = effective->policy ? effective->policy->FindRule(rule) : nullptr;
+  if (r == nullptr) {
+    return MakeError(ErrorCode::kNotFound, "no rule '" + rule + "' in the policy in force",
+                     "/rule");
+  }
+  const policy::FilterAction* action = effective->policy->FindFilterAction(r->filter_action);
+  if (!r->active || action == nullptr || action->type != policy::ActionType::kNegotiate) {
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     "rule '" + rule + "' does not negotiate security" +
+                         (r->active ? "" : " (it is inactive)"),
+                     "/rule");
+  }
   if (!peer) {
-    auto effective = GetEffective();
-    const policy::Rule* r = effective->policy ? effective->policy->FindRule(rule) : nullptr;
-    if (r == nullptr || !r->tunnel_endpoint) {
+    if (!r->tunnel_endpoint) {
       return MakeError(ErrorCode::kInvalidArgument,
                        "rule '" + rule + "' has no tunnel endpoint: say which peer", "/peer");
     }
