@@ -36,6 +36,25 @@ const char* ExchangeLabel(int i) {
   return i >= 0 && i < kExchangeCount ? kNames[i] : "unknown";
 }
 
+// The counter arrays are indexed by these enums: a new value needs a bigger array.
+static_assert(static_cast<int>(ike::FailureReason::kUnsupportedAuth) + 1 == kFailureReasonCount);
+static_assert(static_cast<int>(ike::DosDropReason::kInvalidCookie) + 1 == kDosReasonCount);
+static_assert(static_cast<int>(ike::Role::kResponder) + 1 == kRoleCount);
+
+const char* RoleLabel(int i) {
+  return i >= 0 && i < kRoleCount ? ike::Name(static_cast<ike::Role>(i)) : "unknown";
+}
+
+const char* ResultLabel(int i) {
+  return i >= 0 && i < kFailureReasonCount ? ike::Name(static_cast<ike::FailureReason>(i))
+                                           : "unknown";
+}
+
+const char* DosReasonLabel(int i) {
+  return i >= 0 && i < kDosReasonCount ? ike::Name(static_cast<ike::DosDropReason>(i))
+                                       : "unknown";
+}
+
 // Turns what IKE reports into counters and events. Called on the loop thread; Counters() from
 // any thread (relaxed atomics: each counter is exact, a snapshot need not be consistent).
 class IkeRuntime::Observer final : public ike::IkeObserver {

@@ -41,6 +41,9 @@ inline constexpr std::array<double, 12> kDurationBuckets = {
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10};
 
 const char* ExchangeLabel(int exchange_index);  // ike_sa_init, ike_auth, create_child_sa, informational
+const char* RoleLabel(int role_index);          // initiator, responder
+const char* ResultLabel(int reason_index);      // success, or the ike::FailureReason's name
+const char* DosReasonLabel(int reason_index);   // the ike::DosDropReason's name
 
 // IKE figures for the exporter (a snapshot; monotonic counters never reset).
 struct IkeCounters {

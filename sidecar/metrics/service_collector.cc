@@ -4,6 +4,7 @@
 
 #include "engine/policy/names.h"
 #include "sidecar/metrics/families.h"
+#include "sidecar/metrics/ike_families.h"
 
 namespace ipsec::sidecar::metrics {
 namespace {
@@ -52,23 +53,6 @@ void AddEffectiveFamilies(const engine::service::Effective* e,
   out.push_back(Gauge("ipsec_policy_compiled_timestamp_seconds",
                       "Unix time the filter table in force was compiled.",
                       e != nullptr ? static_cast<double>(e->compiled_unix) : 0));
-}
-
-void AddIkeFamilies(const engine::service::IkeStatistics& s,
-                    std::vector<prometheus::MetricFamily>& out) {
-  out.push_back(Gauge("ipsec_ike_sas_active",
-                      "Established IKE SAs (main mode SAs in the FAQ's words).",
-                      static_cast<double>(s.totals.ike_sas_active)));
-  out.push_back(Gauge("ipsec_child_sas_active",
-                      "Established child SAs (quick mode SAs in the FAQ's words).",
-                      static_cast<double>(s.totals.child_sas_active)));
-  out.push_back(Counter("ipsec_ike_negotiations_total", "IKE negotiations started.",
-                        static_cast<double>(s.totals.negotiations_total)));
-  out.push_back(Counter("ipsec_ike_negotiation_failures_total", "IKE negotiations that failed.",
-                        static_cast<double>(s.totals.negotiation_failures_total)));
-  out.push_back(Counter("ipsec_ike_dos_drops_total",
-                        "IKE messages dropped by the denial-of-service limits (FAQ 59).",
-                        static_cast<double>(s.totals.dos_drops_total)));
 }
 
 }  // namespace

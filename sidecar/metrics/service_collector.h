@@ -13,8 +13,7 @@
 //   ipsec_policy_compiled_timestamp_seconds       gauge   when the table in force was compiled
 //   ipsec_policy_applies_total{result}            counter success|invalid|conflict|persist_failed
 //   ipsec_policy_in_force_info{scope,policy}      gauge 1; no sample while no policy is in force
-//   ipsec_ike_sas_active, ipsec_child_sas_active  gauge   (zero until the IKE engine lands)
-//   ipsec_ike_negotiations_total, ipsec_ike_negotiation_failures_total, ipsec_ike_dos_drops_total
+//   ipsec_ike_*, ipsec_child_sas_*, ipsec_rule_sas  the IKE engine's figures (ike_families.h)
 //
 // Thread-safe: Collect may run on any thread (the service's readers are thread-safe).
 
