@@ -49,6 +49,9 @@ struct IkeManager::Entry {
   bool reported_up = false;
   std::set<uint32_t> reported_children;  // reqids reported up
   SteadyTime half_open_until = SteadyTime::max();
+  // FAQ 16: a negotiation for a rule that allows fallback to clear, until the peer answers.
+  SteadyTime fallback_at = SteadyTime::max();
+  bool peer_answered = false;  // any datagram for this SA came in
 };
 
 IkeManager::IkeManager(Options options)
@@ -130,6 +133,8 @@ Result<std::string> IkeManager::Initiate(const std::string& rule_name, const End
     if (!e->dead && e->sa.remote.address == peer.address) first_contact = false;
   }
   Entry& entry = Create(true, local, peer, now);
+  entry.sa.rule = rule_name;
+  if (rule->allow_fallback_to_clear) entry.fallback_at = now + config_->timers.fallback_wait;
   entry.tasks.Queue(std::make_unique<IkeInitTask>(entry.sa, *options_.random, Role::kInitiator));
   auto auth = std::make_unique<IkeAuthTask>(entry.sa, installer_, *options_.random, rule_name,
                                             local_ts, remote_ts, first_contact);
@@ -163,6 +168,7 @@ void IkeManager::OnDatagram(const Endpoint& local, const Endpoint& remote, ByteS
     ++stats_.datagrams_dropped_total;
     return;
   }
+  entry->peer_answered = true;
   Outbox out;
   entry->tasks.OnMessage(
       data, *message, local, remote, now,
@@ -187,6 +193,98 @@ void IkeManager::HandleInitRequest(const codec::Message& message, const Endpoint
       data, message, local, remote, now,
       [this, entry](const InMessage& in) { return MakeResponderTask(*entry, in); }, out);
   Settle(*entry, out);
+}
+
+Result<IkeManager::AcquireResult> IkeManager::OnAcquire(
+    const dataplane::BackendEvents::Acquire& acquire, SteadyTime now) {
+  ++stats_.acquires_total;
+  const NegotiateRule* rule = config_->FindRuleByFilterEntry(acquire.filter_entry);
+  if (rule == nullptr) {
+    return MakeError(ErrorCode::kNotFound, "filter entry " + std::to_string(acquire.filter_entry) +
+                                               " belongs to no rule that negotiates security");
+  }
+  // Which side of the rule's traffic the packet's source is on.
+  bool outbound = false, inbound = false;
+  for (const RuleTraffic& t : rule->traffic) {
+    outbound |= t.local.addresses.Contains(acquire.source) &&
+                t.remote.addresses.Contains(acquire.destination);
+    inbound |= t.remote.addresses.Contains(acquire.source) &&
+               t.local.addresses.Contains(acquire.destination);
+  }
+  if (!outbound && !inbound) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "packet " + acquire.source.ToString() + " -> " +
+                         acquire.destination.ToString() + " is not traffic of rule '" +
+                         rule->name + "'");
+  }
+  if (!outbound && !rule->accept_unsecured) {
+    // FAQ 17: only "accept unsecured communication" lets an unsecured inbound packet start one.
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     "rule '" + rule->name + "' does not accept unsecured communication from " +
+                         acquire.source.ToString());
+  }
+  const IpAddress& ours = outbound ? acquire.source : acquire.destination;
+  const IpAddress& theirs = outbound ? acquire.destination : acquire.source;
+  const IpAddress peer = rule->tunnel_endpoint.value_or(theirs);
+  AcquireResult result;
+  if (auto it = clear_until_.find({rule->name, peer}); it != clear_until_.end()) {
+    if (now < it->second) {
+      result.clear = true;
+      return result;
+    }
+    clear_until_.erase(it);
+    options_.observer->OnFallbackToClear(rule->name, peer.ToString(), false);
+  }
+  for (const auto& [spi, e] : sas_) {
+    if (!e->dead && e->sa.original_initiator && e->sa.rule == rule->name &&
+        e->sa.remote.address == peer) {
+      result.sa = "ike-" + std::to_string(e->sa.id);
+      return result;
+    }
+  }
+  // RFC 7296 §2.9: the packet's own selectors first, then the rule's.
+  const uint16_t our_port = outbound ? acquire.source_port : acquire.destination_port;
+  const uint16_t their_port = outbound ? acquire.destination_port : acquire.source_port;
+  auto selector = [&](const IpAddress& a, uint16_t port) {
+    dataplane::TrafficSelector ts{IpRange::Single(a), acquire.protocol};
+    if (port != 0) ts.start_port = ts.end_port = port;
+    return ts;
+  };
+  RuleTraffic packet{selector(ours, our_port), selector(theirs, their_port)};
+  options_.observer->OnLog(nullptr, std::string(outbound ? "acquire" : "unsecured inbound packet") +
+                                        " " + acquire.source.ToString() + " -> " +
+                                        acquire.destination.ToString() + ": negotiating rule '" +
+                                        rule->name + "' with " + peer.ToString());
+  auto id = Initiate(rule->name, Endpoint{ours, options_.ike_port},
+                     Endpoint{peer, options_.peer_ike_port}, now, packet);
+  if (!id.ok()) return id.error();
+  result.sa = *id;
+  result.started = true;
+  return result;
+}
+
+void IkeManager::FallBackToClear(Entry& entry, SteadyTime now) {
+  entry.fallback_at = SteadyTime::max();
+  if (entry.peer_answered || entry.sa.state != IkeSaState::kConnecting) return;
+  // FAQ 16: the peer is not IPsec-aware; its traffic goes in clear until the idle timeout,
+  // then the next packet tries IPsec again (docs/ike.md).
+  const IpAddress peer = entry.sa.remote.address;
+  clear_until_[{entry.sa.rule, peer}] = now + config_->IdleTimeoutFor(peer);
+  ++stats_.fallbacks_to_clear_total;
+  options_.observer->OnFallbackToClear(entry.sa.rule, peer.ToString(), true);
+  Kill(entry, "no answer within " + std::to_string(config_->timers.fallback_wait.count()) +
+                  " ms: traffic of rule '" + entry.sa.rule + "' with " + peer.ToString() +
+                  " falls back to clear (FAQ 16)");
+}
+
+std::vector<ClearFallbackSnapshot> IkeManager::ClearFallbacks(SteadyTime now) const {
+  std::vector<ClearFallbackSnapshot> out;
+  for (const auto& [key, until] : clear_until_) {
+    if (until <= now) continue;
+    out.push_back({key.first, key.second.ToString(),
+                   std::chrono::duration_cast<std::chrono::seconds>(until - now).count()});
+  }
+  return out;
 }
 
 bool IkeManager::AdmitInitRequest(const codec::Message& message, const Endpoint& local,
@@ -356,6 +454,7 @@ void IkeManager::OnTimer(SteadyTime now) {
       Kill(entry, "no IKE_AUTH within " +
                       std::to_string(config_->timers.half_open_timeout.count()) + " s");
     }
+    if (!entry.dead && now >= entry.fallback_at) FallBackToClear(entry, now);
     if (!entry.dead) entry.tasks.OnTimer(now, out);
     Settle(entry, out);
   }
@@ -364,7 +463,7 @@ void IkeManager::OnTimer(SteadyTime now) {
 SteadyTime IkeManager::NextDeadline() const {
   SteadyTime next = SteadyTime::max();
   for (const auto& [spi, e] : sas_) {
-    next = std::min({next, e->tasks.NextDeadline(), e->half_open_until});
+    next = std::min({next, e->tasks.NextDeadline(), e->half_open_until, e->fallback_at});
   }
   return next;
 }

@@ -35,6 +35,8 @@ class IkeManager {
     const Clock* clock = nullptr;  // for wall-clock timestamps only
     uint16_t nat_t_port = 4500;       // our NAT-T port
     uint16_t peer_nat_t_port = 4500;  // the port we float to at the peer
+    uint16_t ike_port = 500;          // our IKE port, for negotiations the data path starts
+    uint16_t peer_ike_port = 500;     // the peer's
   };
   explicit IkeManager(Options options);
   ~IkeManager();
@@ -50,6 +52,23 @@ class IkeManager {
   Result<std::string> Initiate(const std::string& rule, const Endpoint& local,
                                const Endpoint& peer, SteadyTime now,
                                std::optional<RuleTraffic> traffic = std::nullopt);
+  // FAQ 16-17: the data path reports a packet that needs an SA (dataplane::BackendEvents).
+  //  - outbound (its source is in the rule's local traffic): negotiate for the rule of its
+  //    filter entry with its destination (or the rule's tunnel endpoint);
+  //  - inbound unsecured (its destination is ours): only for a rule that accepts unsecured
+  //    communication (FAQ 17); the data path lets the packet in, and we answer with a
+  //    negotiation towards its source.
+  // A negotiation already under way for the rule and peer is not duplicated. While traffic
+  // with the peer falls back to clear (FAQ 16), nothing is negotiated: `clear` is set.
+  struct AcquireResult {
+    std::string sa;      // "ike-<n>", new or under way; empty when `clear`
+    bool clear = false;  // FAQ 16: the packet goes in clear
+    bool started = false;
+  };
+  Result<AcquireResult> OnAcquire(const dataplane::BackendEvents::Acquire& acquire,
+                                  SteadyTime now);
+  // FAQ 16: peers whose traffic currently goes in clear.
+  std::vector<ClearFallbackSnapshot> ClearFallbacks(SteadyTime now) const;
   void OnDatagram(const Endpoint& local, const Endpoint& remote, ByteSpan data, SteadyTime now);
   void OnTimer(SteadyTime now);
   SteadyTime NextDeadline() const;
@@ -91,6 +110,9 @@ class IkeManager {
   uint64_t next_id_ = 0;
   IkeStatisticsSnapshot stats_;
   DosGuard dos_;
+  // FAQ 16: (rule, peer) -> until when its traffic goes in clear.
+  std::map<std::pair<std::string, IpAddress>, SteadyTime> clear_until_;
+  void FallBackToClear(Entry& entry, SteadyTime now);
 };
 
 }  // namespace ipsec::engine::ike

@@ -50,6 +50,11 @@ class IkeObserver {
   virtual void OnDosDrop(DosDropReason reason) = 0;
   virtual void OnCookieSent() = 0;
   virtual void OnRekey(bool ike_sa) = 0;
+  // FAQ 16: traffic of `rule` with `peer` now flows in clear (active) because the peer did not
+  // answer our negotiation, or may be secured again (!active: the fallback ended).
+  virtual void OnFallbackToClear(const std::string& rule, const std::string& peer, bool active) {
+    (void)rule, (void)peer, (void)active;
+  }
   // One step of a negotiation, for the IKE log (FAQ 39): "sending IKE_SA_INIT request ...".
   virtual void OnLog(const IkeSa* sa, const std::string& line) = 0;
 };

@@ -67,6 +67,15 @@ struct IkeStatisticsSnapshot {
   uint64_t dos_drops_total = 0;
   uint64_t cookies_sent_total = 0;
   uint64_t datagrams_dropped_total = 0;  // undecodable or for no SA
+  uint64_t acquires_total = 0;            // FAQ 16-17: packets the data path reported
+  uint64_t fallbacks_to_clear_total = 0;  // FAQ 16: peers that did not answer
+};
+
+// FAQ 16: traffic that flows in clear because the peer did not answer a negotiation.
+struct ClearFallbackSnapshot {
+  std::string rule;
+  std::string peer;
+  int64_t expire_in_seconds = 0;  // then the next packet negotiates again
 };
 
 }  // namespace ipsec::engine::ike

@@ -65,6 +65,9 @@ class RecordingIkeObserver final : public engine::ike::IkeObserver {
   void OnCookieSent() override { ++cookies; }
   void OnRekey(bool ike) override { ++(ike ? ike_rekeys : child_rekeys); }
   void OnLog(const engine::ike::IkeSa*, const std::string& line) override { log.push_back(line); }
+  void OnFallbackToClear(const std::string&, const std::string&, bool active) override {
+    ++(active ? fallbacks : fallbacks_ended);
+  }
   bool Failed(engine::ike::FailureReason r) const {
     for (const auto& e : exchanges) {
       if (e.result == r) return true;
@@ -80,6 +83,7 @@ class RecordingIkeObserver final : public engine::ike::IkeObserver {
   std::vector<Exchange> exchanges;
   int ike_up = 0, ike_down = 0, child_up = 0, child_down = 0, retransmits = 0, dos_drops = 0;
   int cookies = 0, ike_rekeys = 0, child_rekeys = 0;
+  int fallbacks = 0, fallbacks_ended = 0;
   std::string last_down_reason;
   std::vector<std::string> log;
 };
