@@ -22,22 +22,33 @@ std::string Rfc3339(int64_t unix_seconds) {
 Json AssignmentToJson(const service::AssignmentStatus& status) {
   Json in_force = nullptr;
   if (status.in_force_scope && status.in_force_policy) {
-    in_force = Json{{"scope", policy::Name(*status.in_force_scope)},
-                    {"policy", *status.in_force_policy}};
+    in_force =
+        Json{{"scope", policy::Name(*status.in_force_scope)}, {"policy", *status.in_force_policy}};
   }
   Json scopes = Json::array();
   for (const auto& s : status.scopes) {
-    scopes.push_back(Json{{"scope", policy::Name(s.scope)},
-                          {"policy", s.policy ? Json(*s.policy) : Json(nullptr)},
-                          {"source", s.source},
-                          {"error", s.error},
-                          {"updated", s.updated_unix > 0 ? Json(Rfc3339(s.updated_unix))
-                                                         : Json(nullptr)}});
+    scopes.push_back(
+        Json{{"scope", policy::Name(s.scope)},
+             {"policy", s.policy ? Json(*s.policy) : Json(nullptr)},
+             {"source", s.source},
+             {"error", s.error},
+             {"updated", s.updated_unix > 0 ? Json(Rfc3339(s.updated_unix)) : Json(nullptr)}});
   }
-  return Json{{"in_force", std::move(in_force)},
-              {"reason", status.reason},
-              {"scopes", std::move(scopes)}};
+  return Json{
+      {"in_force", std::move(in_force)}, {"reason", status.reason}, {"scopes", std::move(scopes)}};
 }
+
+namespace {
+
+// ESP/AH SPIs as 8 hex digits, as tshark, swanctl and `ip xfrm` show them.
+std::string SpiHex(uint32_t spi) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(8, '0');
+  for (int i = 7; i >= 0; --i, spi >>= 4) out[i] = kHex[spi & 0xf];
+  return out;
+}
+
+}  // namespace
 
 Json SasToJson(const service::SaList& sas) {
   Json ike = Json::array();
@@ -52,8 +63,8 @@ Json SasToJson(const service::SaList& sas) {
                               {"algorithms", c.algorithms},
                               {"pfs", c.pfs},
                               {"udp_encapsulation", c.udp_encapsulation},
-                              {"spi_in", c.spi_in},
-                              {"spi_out", c.spi_out},
+                              {"spi_in", SpiHex(c.spi_in)},
+                              {"spi_out", SpiHex(c.spi_out)},
                               {"local_ts", c.local_ts},
                               {"remote_ts", c.remote_ts},
                               {"established_unix", c.established_unix},
@@ -82,6 +93,7 @@ Json SasToJson(const service::SaList& sas) {
                        {"established_unix", sa.established_unix},
                        {"rekey_in_seconds", sa.rekey_in_seconds},
                        {"expire_in_seconds", sa.expire_in_seconds},
+                       {"failure", sa.failure.empty() ? Json(nullptr) : Json(sa.failure)},
                        {"child_sas", std::move(children)}});
   }
   return Json{{"ike_sas", std::move(ike)}};

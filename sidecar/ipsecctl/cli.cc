@@ -101,6 +101,28 @@ void AddShowCommands(CLI::App& app, Action& action) {
       ->callback([&action] { action = [](Commands& c) { return c.ShowStats(); }; });
 }
 
+void AddSaCommands(CLI::App& app, Action& action) {
+  CLI::App* sa = app.add_subcommand("sa", "security associations: initiate, delete");
+  sa->require_subcommand(1);
+  auto rule = std::make_shared<std::string>();
+  auto peer = std::make_shared<std::string>();
+  CLI::App* initiate = sa->add_subcommand(
+      "initiate", "start an IKE SA and its first child SA for a rule (POST /v1/sas)");
+  initiate->add_option("--rule", *rule, "a rule of the policy in force that negotiates")
+      ->required();
+  initiate->add_option("--peer", *peer,
+                       "the peer's IP address (default: the rule's tunnel "
+                       "endpoint)");
+  initiate->callback([&action, rule, peer] {
+    action = [rule, peer](Commands& c) { return c.SaInitiate(*rule, *peer); };
+  });
+  auto id = std::make_shared<std::string>();
+  CLI::App* remove = sa->add_subcommand(
+      "delete", "tear down an SA, sending Delete to the peer (DELETE /v1/sas/{id})");
+  remove->add_option("id", *id, "ike-<n> (with its child SAs) or child-<reqid>")->required();
+  remove->callback([&action, id] { action = [id](Commands& c) { return c.SaDelete(*id); }; });
+}
+
 void AddMatchCommand(CLI::App& app, Action& action) {
   auto args = std::make_shared<MatchArgs>();
   auto sport = std::make_shared<int>(0);
@@ -184,6 +206,7 @@ int Run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     CLI::Option* token_file = AddGlobalOptions(app, global);
     AddPolicyCommands(app, action);
     AddShowCommands(app, action);
+    AddSaCommands(app, action);
     AddMatchCommand(app, action);
     AddOtherCommands(app, action, err);
     app.footer(kExitCodeHelp);

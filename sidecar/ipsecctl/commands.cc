@@ -138,6 +138,21 @@ int Commands::ShowStats() {
   return Print(api_.Call("GET", "/v1/stats"), [&](const Json& j) { PrintStats(j, out_); });
 }
 
+int Commands::SaInitiate(const std::string& rule, const std::string& peer) {
+  Json body = {{"rule", rule}};
+  if (!peer.empty()) body["peer"] = peer;
+  return Print(api_.Call("POST", "/v1/sas", &body), [&](const Json& j) {
+    out_ << "initiated " << Cell(Field(j, "id")) << " for rule '" << rule << "'"
+         << (peer.empty() ? "" : " with " + peer) << "; see 'ipsecctl show sa' for how it goes\n";
+  });
+}
+
+int Commands::SaDelete(const std::string& id) {
+  Reply reply = api_.Call("DELETE", "/v1/sas/" + EscapePathSegment(id));
+  if (reply.exit_code == kExitOk && !json_) out_ << "SA " << id << " deleted\n";
+  return reply.exit_code;
+}
+
 int Commands::Match(const MatchArgs& args) {
   Json body = MatchBody(args);
   return Print(api_.Call("POST", "/v1/match", &body), [&](const Json& j) { PrintMatch(j, out_); });

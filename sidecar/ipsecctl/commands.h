@@ -39,6 +39,10 @@ class Commands {
   int ShowFilters(bool specific);
   int ShowSas();
   int ShowStats();
+  // POST /v1/sas: start an IKE SA for `rule` (peer empty: the rule's tunnel endpoint).
+  int SaInitiate(const std::string& rule, const std::string& peer);
+  // DELETE /v1/sas/{id}: "ike-<n>" (with its child SAs, sending Delete) or "child-<reqid>".
+  int SaDelete(const std::string& id);
   int Match(const MatchArgs& args);
   int SetIkeLogging(bool enabled);
   int DeleteAll();

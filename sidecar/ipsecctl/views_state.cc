@@ -1,5 +1,7 @@
 // Views of the effective state: filters, SAs, statistics, match decisions, templates.
 
+#include <ctime>
+
 #include "sidecar/ipsecctl/table.h"
 #include "sidecar/ipsecctl/views.h"
 
@@ -104,24 +106,54 @@ void PrintSpecificFilters(const Json& filters, std::ostream& out) {
   }
 }
 
+namespace {
+
+// Unix seconds as "2026-11-27T10:00:00Z"; 0 (never) as "-".
+std::string UnixTime(const Json& value) {
+  if (!value.is_number_integer() || value.get<int64_t>() <= 0) return "-";
+  std::time_t t = static_cast<std::time_t>(value.get<int64_t>());
+  std::tm tm{};
+  if (gmtime_r(&t, &tm) == nullptr) return Cell(value);
+  char buf[32];
+  size_t n = std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return std::string(buf, n);
+}
+
+// "1234/5": bytes/packets one way.
+std::string Traffic(const Json& sa, std::string_view bytes, std::string_view packets) {
+  return Cat({Str(sa, bytes), "/", Str(sa, packets)});
+}
+
+}  // namespace
+
 // The FAQ's IP Security Monitor (FAQ 37-38): main mode SAs, then the quick mode SAs under them.
 void PrintSas(const Json& sas, std::ostream& out) {
-  Table ike({"ID", "STATE", "ROLE", "LOCAL", "REMOTE", "REMOTE ID", "RULE", "ALGORITHMS", "NAT",
-             "REKEY IN", "EXPIRES IN"});
-  Table child({"ID", "IKE SA", "RULE", "STATE", "MODE", "SPI IN", "SPI OUT", "LOCAL TS",
-               "REMOTE TS", "ALGORITHMS", "BYTES IN", "BYTES OUT", "REKEY IN"});
+  Table ike({"ID", "STATE", "ROLE", "LOCAL", "REMOTE", "LOCAL ID", "REMOTE ID", "RULE",
+             "ALGORITHMS", "NAT", "ESTABLISHED", "REKEY IN", "EXPIRES IN"});
+  Table child({"ID", "IKE SA", "RULE", "STATE", "MODE", "PROTO", "SPI IN", "SPI OUT", "LOCAL TS",
+               "REMOTE TS", "ALGORITHMS", "PFS", "UDP ENCAP", "IN B/PKTS", "OUT B/PKTS",
+               "LAST TRAFFIC", "ESTABLISHED", "REKEY IN", "EXPIRES IN"});
+  std::vector<std::string> failures;
   for (const Json& s : Array(sas, "ike_sas")) {
-    std::string nat = Field(s, "nat_local") == true    ? "local"
-                      : Field(s, "nat_remote") == true ? "remote"
-                                                       : "-";
+    std::string nat = Field(s, "nat_local") == true && Field(s, "nat_remote") == true ? "both"
+                      : Field(s, "nat_local") == true                                 ? "local"
+                      : Field(s, "nat_remote") == true                                ? "remote"
+                                                                                      : "-";
     ike.AddRow({Str(s, "id"), Str(s, "state"), Str(s, "role"), Str(s, "local"), Str(s, "remote"),
-                Str(s, "remote_id"), Str(s, "rule"), Str(s, "algorithms"), nat,
-                Str(s, "rekey_in_seconds"), Str(s, "expire_in_seconds")});
+                Str(s, "local_id"), Str(s, "remote_id"), Str(s, "rule"), Str(s, "algorithms"), nat,
+                UnixTime(Field(s, "established_unix")), Str(s, "rekey_in_seconds"),
+                Str(s, "expire_in_seconds")});
+    if (const Json& f = Field(s, "failure"); f.is_string() && !f.get<std::string>().empty()) {
+      failures.push_back(Cat({Str(s, "id"), ": ", f.get<std::string>()}));
+    }
     for (const Json& c : Array(s, "child_sas")) {
       child.AddRow({Str(c, "id"), Str(s, "id"), Str(c, "rule"), Str(c, "state"), Str(c, "mode"),
-                    Str(c, "spi_in"), Str(c, "spi_out"), Str(c, "local_ts"), Str(c, "remote_ts"),
-                    Str(c, "algorithms"), Str(c, "bytes_in"), Str(c, "bytes_out"),
-                    Str(c, "rekey_in_seconds")});
+                    Str(c, "protocol"), Str(c, "spi_in"), Str(c, "spi_out"), Str(c, "local_ts"),
+                    Str(c, "remote_ts"), Str(c, "algorithms"), Str(c, "pfs"),
+                    Str(c, "udp_encapsulation"), Traffic(c, "bytes_in", "packets_in"),
+                    Traffic(c, "bytes_out", "packets_out"), UnixTime(Field(c, "last_used_unix")),
+                    UnixTime(Field(c, "established_unix")), Str(c, "rekey_in_seconds"),
+                    Str(c, "expire_in_seconds")});
     }
   }
   out << "IKE SAs (main mode)\n";
@@ -130,6 +162,7 @@ void PrintSas(const Json& sas, std::ostream& out) {
   } else {
     ike.Print(out);
   }
+  for (const auto& f : failures) out << "failed " << f << "\n";
   out << "\nChild SAs (quick mode)\n";
   if (child.empty()) {
     out << "(none)\n";
@@ -138,10 +171,28 @@ void PrintSas(const Json& sas, std::ostream& out) {
   }
 }
 
+// IKE statistics as "key: value" lines, then configured versus established per rule (a tunnel
+// rule without a child SA is DOWN), then the policy's figures.
 void PrintStats(const Json& stats, std::ostream& out) {
   KeyValues lines;
-  Flatten(stats, "", lines);
+  Json rest = stats;
+  const Json rules = Array(Field(stats, "ike"), "rules");
+  if (rest.is_object() && rest.contains("ike") && rest["ike"].is_object()) {
+    rest["ike"].erase("rules");
+  }
+  Flatten(rest, "", lines);
   lines.Print(out);
+  if (rules.empty()) return;
+  Table table({"RULE", "CONFIGURED", "IKE SAS", "CHILD SAS", "STATUS"});
+  for (const Json& r : rules) {
+    const bool tunnel = Field(r, "tunnel") == true;
+    const Json& children = Field(r, "child_sas");
+    const bool up = children.is_number() && children.get<double>() > 0;
+    table.AddRow({Str(r, "rule"), tunnel ? "tunnel (always up)" : "on demand", Str(r, "ike_sas"),
+                  Str(r, "child_sas"), up ? "up" : (tunnel ? "DOWN" : "idle")});
+  }
+  out << "\nRules (configured versus established)\n";
+  table.Print(out);
 }
 
 void PrintMatch(const Json& decision, std::ostream& out) {

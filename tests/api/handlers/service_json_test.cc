@@ -58,7 +58,9 @@ TEST(SasJsonTest, Shapes) {
   EXPECT_EQ(s["rule"], "db");
   ASSERT_EQ(s["child_sas"].size(), 1u);
   EXPECT_EQ(s["child_sas"][0]["id"], "child-7");
-  EXPECT_EQ(s["child_sas"][0]["spi_in"], 0xc0ffee);
+  EXPECT_EQ(s["child_sas"][0]["spi_in"], "00c0ffee");
+  EXPECT_EQ(s["child_sas"][0]["spi_out"], "00000000");
+  EXPECT_TRUE(s["failure"].is_null());
   EXPECT_EQ(s["child_sas"][0]["local_ts"], Json::parse(R"(["10.0.0.1/32"])"));
   // No key material in any field name.
   for (const std::string bad : {"\"sk_", "secret", "keymat", "\"key\""}) {

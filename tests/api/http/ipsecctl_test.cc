@@ -297,6 +297,46 @@ TEST_F(IpsecctlTest, DeleteAllAndIkeLogging) {
   EXPECT_EQ(requests[1], R"(PUT /v1/config/ike-logging {"enabled":true})");
 }
 
+TEST_F(IpsecctlTest, SaInitiateAndDelete) {
+  Answer("POST /v1/sas", 201, R"({"id":"ike-7"})");
+  Answer("DELETE /v1/sas/ike-7", 204, "");
+  ProcessResult r = Ctl({"sa", "initiate", "--rule", "gw"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("initiated ike-7 for rule 'gw'"), std::string::npos) << r.out;
+  r = Ctl({"sa", "initiate", "--rule", "db", "--peer", "10.99.2.7"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("with 10.99.2.7"), std::string::npos) << r.out;
+  r = Ctl({"sa", "delete", "ike-7"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "SA ike-7 deleted\n");
+  r = Ctl({"-o", "json", "sa", "initiate", "--rule", "gw"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Json::parse(r.out), Json::parse(R"({"id":"ike-7"})")) << r.out;
+  std::vector<std::string> requests = Requests();
+  ASSERT_EQ(requests.size(), 4u);
+  EXPECT_EQ(requests[0], R"(POST /v1/sas {"rule":"gw"})");
+  EXPECT_EQ(Json::parse(requests[1].substr(requests[1].find('{'))),
+            Json::parse(R"({"rule":"db","peer":"10.99.2.7"})"));
+  EXPECT_EQ(requests[2], "DELETE /v1/sas/ike-7 ");
+  // An unknown SA, a rule that does not negotiate: rejected, exit 2 with the API's message.
+  Answer("DELETE /v1/sas/ike-9", 404,
+         R"({"error":{"code":"not_found","message":"no IKE SA 'ike-9'","path":""}})");
+  r = Ctl({"sa", "delete", "ike-9"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("no IKE SA 'ike-9'"), std::string::npos) << r.err;
+  Answer(
+      "POST /v1/sas", 409,
+      R"({"error":{"code":"failed_precondition","message":"rule 'open' does not negotiate security","path":"/rule"}})");
+  r = Ctl({"sa", "initiate", "--rule", "open"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("does not negotiate"), std::string::npos) << r.err;
+  // --rule is required; nothing is sent.
+  const size_t sent = Requests().size();
+  EXPECT_EQ(Ctl({"sa", "initiate"}).exit_code, 1);
+  EXPECT_EQ(Ctl({"sa", "delete"}).exit_code, 1);
+  EXPECT_EQ(Requests().size(), sent);
+}
+
 TEST_F(IpsecctlTest, NotFoundExits2) {
   ProcessResult r = Ctl({"policy", "get", "a b"});
   EXPECT_EQ(r.exit_code, 2);

@@ -96,6 +96,50 @@ TEST(ViewsTest, EmptyStatesSayNone) {
   EXPECT_EQ(out.str(), "No pod-scope policies.\n");
 }
 
+// The IP Security Monitor's fields (FAQ 37-38): identities, algorithms, mode, NAT, times, bytes
+// and packets both ways, last traffic; a failed IKE SA says why.
+TEST(ViewsTest, SasShowTheMonitorsFields) {
+  std::ostringstream out;
+  PrintSas(Json::parse(R"({"ike_sas":[{"id":"ike-3","state":"established","role":"initiator",
+      "local":"10.0.0.1:4500","remote":"10.0.0.2:4500","local_id":"10.0.0.1",
+      "remote_id":"gw.example","rule":"gw","algorithms":"AES_GCM_16_128/PRF_HMAC_SHA2_256/CURVE_25519",
+      "spi_i":"0102030405060708","spi_r":"1112131415161718","nat_local":true,"nat_remote":false,
+      "udp_4500":true,"established_unix":1800000000,"rekey_in_seconds":3000,
+      "expire_in_seconds":3600,"failure":null,"child_sas":[{"id":"child-9","rule":"gw",
+      "state":"installed","mode":"tunnel","protocol":"esp","algorithms":"AES_GCM_16_128",
+      "pfs":false,"udp_encapsulation":true,"spi_in":"c0ffee01","spi_out":"c0ffee02",
+      "local_ts":["10.99.1.0/24"],"remote_ts":["10.99.3.0/24"],"established_unix":1800000001,
+      "rekey_in_seconds":2000,"expire_in_seconds":2400,"bytes_in":1500,"packets_in":3,
+      "bytes_out":700,"packets_out":2,"last_used_unix":0}]},
+      {"id":"ike-4","state":"connecting","role":"initiator","remote":"10.0.0.5:500",
+       "failure":"timeout: no answer","child_sas":[]}]})"),
+           out);
+  const std::string text = out.str();
+  for (const char* want :
+       {"LOCAL ID", "REMOTE ID", "gw.example", "local", "2027-01-15T08:00:00Z", "3000", "3600",
+        "tunnel", "esp", "c0ffee01", "c0ffee02", "10.99.3.0/24", "1500/3", "700/2",
+        "2027-01-15T08:00:01Z", "2400", "LAST TRAFFIC", "failed ike-4: timeout: no answer"}) {
+    EXPECT_NE(text.find(want), std::string::npos) << want << "\n" << text;
+  }
+}
+
+TEST(ViewsTest, StatsShowRulesConfiguredVersusEstablished) {
+  std::ostringstream out;
+  PrintStats(Json::parse(R"({"ike":{"running":true,"ike_sas_active":1,"rules":[
+      {"rule":"gw","tunnel":true,"ike_sas":0,"child_sas":0},
+      {"rule":"db","tunnel":false,"ike_sas":1,"child_sas":2}]},
+      "policy":{"generation":3}})"),
+             out);
+  const std::string text = out.str();
+  EXPECT_NE(text.find("ike.running:         yes\n"), std::string::npos) << text;
+  EXPECT_EQ(text.find("ike.rules"), std::string::npos) << text;
+  EXPECT_NE(text.find("policy.generation:   3\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("gw    tunnel (always up)  0        0          DOWN\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("db    on demand           1        2          up\n"), std::string::npos)
+      << text;
+}
+
 TEST(ViewsTest, ExemptionsNameThemselves) {
   std::ostringstream out;
   PrintMatch(Json::parse(R"({"action":"permit","policy":"p","generation":2,"rule":null,
