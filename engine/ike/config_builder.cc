@@ -59,7 +59,9 @@ std::shared_ptr<const IkeConfig> BuildIkeConfig(const policy::Policy& policy,
   config->cluster_peers = options.cluster_peers;
   config->local_identity = options.local_identity;
   config->dos = options.dos;
-  CertificateResolver certificates(options.certificates);
+  CertificateStore loaded;
+  if (options.load_certificates) loaded = options.load_certificates(warnings);
+  CertificateResolver certificates(options.load_certificates ? loaded : options.certificates);
   config->allow_legacy_algorithms = policy.allow_legacy_algorithms;
   for (const policy::Rule& rule : policy.rules) {
     const policy::FilterAction* action = policy.FindFilterAction(rule.filter_action);

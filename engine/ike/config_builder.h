@@ -24,6 +24,9 @@ using SecretReader = std::function<Result<SecretBytes>(const std::string& path)>
 struct ConfigBuildOptions {
   SecretReader read_secret;  // empty: preshared_key_file methods are unusable (warned)
   CertificateStore certificates;  // trust bundles and our certificates (FAQ 29)
+  // When set, called on every build instead of using `certificates`, so rotated Secrets are
+  // picked up when the policy is next applied; its warnings join the build's.
+  std::function<CertificateStore(std::vector<std::string>* warnings)> load_certificates;
   DosLimits dos;                  // RFC 7296 §2.6, FAQ 59
   IkeTimers timers;
   std::vector<IpAddress> cluster_peers;

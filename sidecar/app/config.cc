@@ -66,6 +66,14 @@ void AddOptions(CLI::App& app, Config& c) {
   app.add_option("--cluster-peer", c.cluster_peers,
                  "Peer address with the short child SA idle timeout (FAQ 58; repeatable)");
   app.add_option("--local-id", c.local_id, "Our IKE identity (default: our IP address)");
+  app.add_option("--cert-dir", c.cert_dir,
+                 "Our certificates: a directory per mounted TLS Secret (<name>/tls.crt, tls.key; "
+                 "an optional ca.crt is trust bundle <name>)")
+      ->capture_default_str();
+  app.add_option("--ca-dir", c.ca_dir,
+                 "Trust bundles that a rule's certificate_authority names: <name>/ca.crt or "
+                 "<name>.crt")
+      ->capture_default_str();
   app.add_option("--drain-seconds", c.drain_seconds,
                  "On SIGTERM, time allowed to send Deletes for every SA")
       ->capture_default_str()

@@ -39,6 +39,9 @@ struct Config {
   std::vector<std::string> ike_listen;        // addresses; empty: 0.0.0.0 and ::
   std::vector<std::string> cluster_peers;     // FAQ 58: 1-minute idle timeout for these peers
   std::string local_id;                       // our IKE identity; empty: our IP address
+  // Certificates (FAQ 29) as mounted Secrets provide them (docs/ike.md).
+  std::string cert_dir = "/etc/ipsec-sidecar/certs";  // <name>/tls.crt, tls.key[, ca.crt]
+  std::string ca_dir = "/etc/ipsec-sidecar/ca";       // <name>/ca.crt or <name>.crt
   uint32_t drain_seconds = 5;                 // SIGTERM: time to send Deletes
   std::string debug_key_export_dir;           // Wireshark key tables; empty: off (debug only)
   std::string commit = "unknown";  // build commit, for ipsec_build_info

@@ -13,6 +13,7 @@
 #include "api/http/server.h"
 #include "engine/service/engine_service.h"
 #include "engine/service/ike_runtime.h"
+#include "sidecar/app/certificate_loader.h"
 #include "sidecar/app/pod_interfaces.h"
 #include "sidecar/app/policy_sources.h"
 #include "sidecar/log/ike_log.h"
@@ -112,6 +113,11 @@ Result<std::unique_ptr<engine::service::IkeRuntime>> StartIke(const Config& c, E
   o.nat_t_port = c.nat_t_port;
   o.events = &events;
   o.build.read_secret = ReadSecretFile;
+  // FAQ 29: read on every policy apply, so rotated Secrets take effect (docs/ike.md).
+  o.build.load_certificates = [cert_dir = c.cert_dir,
+                               ca_dir = c.ca_dir](std::vector<std::string>* warnings) {
+    return LoadCertificates(cert_dir, ca_dir, warnings);
+  };
   for (const auto& a : c.cluster_peers) o.build.cluster_peers.push_back(*IpAddress::Parse(a));
   if (!c.local_id.empty()) {
     auto id = engine::ike::Identity::Parse(c.local_id);
