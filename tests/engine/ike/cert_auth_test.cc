@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 
 #include "engine/crypto/hash.h"
+#include "engine/crypto/signature.h"
 #include "engine/ike/auth_cert.h"
+#include "engine/ike/certificate_store.h"
 #include "engine/ike/codec/message.h"
 #include "engine/policy/templates.h"
 #include "tests/engine/crypto/test_pki.h"
@@ -452,6 +454,117 @@ TEST_F(CertAuthTest, PskPeerAgainstACertificateOnlyRuleFails) {
   net_.a.manager->SetConfig(Config("10.1.0.1", "10.2.0.1", {psk}));
   Run();
   ExpectRefusedByResponder("not a signature");
+}
+
+// Untrusted AUTH and CERT contents: each is a precise refusal, never a crash.
+TEST(SignatureAuthTest, MalformedAndMismatchedAuthData) {
+  const TestCert root = MakeCa("Root", KeyKind::kEcP256);
+  const crypto::PublicKey key = root.cert.Key();
+  const Bytes octets = {9, 8, 7};
+  using codec::AuthMethod;
+  auto check = [&](AuthMethod method, Bytes data) {
+    return VerifySignatureAuth(key, codec::AuthPayload{method, std::move(data)}, octets);
+  };
+  EXPECT_EQ(check(AuthMethod::kDigitalSignature, {}).problem, SignatureProblem::kMalformed);
+  EXPECT_EQ(check(AuthMethod::kDigitalSignature, {40, 1, 2}).problem,
+            SignatureProblem::kMalformed);  // ASN.1 length beyond the payload
+  EXPECT_EQ(check(AuthMethod::kDigitalSignature, {3, 1, 2, 3, 4}).problem,
+            SignatureProblem::kUnsupported);  // not an AlgorithmIdentifier we know
+  // RFC 7427 §4: SHA-1 was not announced by us.
+  Bytes sha1 = crypto::AlgorithmIdentifierDer(crypto::SignatureScheme::kRsaPkcs1Sha1);
+  Bytes data{static_cast<uint8_t>(sha1.size())};
+  data.insert(data.end(), sha1.begin(), sha1.end());
+  data.push_back(0);
+  EXPECT_EQ(check(AuthMethod::kDigitalSignature, data).problem, SignatureProblem::kUnsupported);
+  // An RSA algorithm for an ECDSA key; a classic method for another curve.
+  Bytes rsa = crypto::AlgorithmIdentifierDer(crypto::SignatureScheme::kRsaPkcs1Sha256);
+  Bytes rsa_data{static_cast<uint8_t>(rsa.size())};
+  rsa_data.insert(rsa_data.end(), rsa.begin(), rsa.end());
+  rsa_data.push_back(0);
+  EXPECT_EQ(check(AuthMethod::kDigitalSignature, rsa_data).problem, SignatureProblem::kWrongKey);
+  EXPECT_EQ(check(AuthMethod::kEcdsaSha384P384, Bytes(96, 1)).problem, SignatureProblem::kWrongKey);
+  EXPECT_EQ(check(AuthMethod::kRsaSignature, Bytes(256, 1)).problem, SignatureProblem::kWrongKey);
+  // The right method with garbage: a bad signature. PSK MIC is no signature.
+  EXPECT_EQ(check(AuthMethod::kEcdsaSha256P256, Bytes(64, 1)).problem,
+            SignatureProblem::kBadSignature);
+  EXPECT_EQ(check(AuthMethod::kEcdsaSha256P256, {}).problem, SignatureProblem::kBadSignature);
+  EXPECT_EQ(check(AuthMethod::kSharedKeyMic, Bytes(32, 1)).problem, SignatureProblem::kUnsupported);
+  // A good one verifies, and a classic ECDSA signature is r | s (RFC 4754 §7: 64 octets).
+  auto classic = CreateSignatureAuth(root.key, {}, octets);
+  ASSERT_TRUE(classic.ok());
+  EXPECT_EQ(classic->method, AuthMethod::kEcdsaSha256P256);
+  EXPECT_EQ(classic->data.size(), 64u);
+  EXPECT_TRUE(VerifySignatureAuth(key, *classic, octets).ok());
+  EXPECT_FALSE(VerifySignatureAuth(key, *classic, Bytes{9, 8, 6}).ok());
+  // RFC 7427 only with a hash the peer announced: none of ours -> classic.
+  auto other_hashes = CreateSignatureAuth(root.key, {1}, octets);
+  ASSERT_TRUE(other_hashes.ok());
+  EXPECT_EQ(other_hashes->method, AuthMethod::kEcdsaSha256P256);
+  // Ed25519 signs only with RFC 7427 (RFC 8420).
+  const crypto::PrivateKey& ed = crypto::testing::TestKey(KeyKind::kEd25519);
+  EXPECT_FALSE(CreateSignatureAuth(ed, {}, octets).ok());
+  auto ed_auth = CreateSignatureAuth(ed, OurSignatureHashes(), octets);
+  ASSERT_TRUE(ed_auth.ok());
+  EXPECT_EQ(DescribeSignatureAuth(*ed_auth), "ed25519 (RFC 7427)");
+  EXPECT_TRUE(VerifySignatureAuth(ed.Public(), *ed_auth, octets).ok());
+}
+
+TEST(PeerCertificatesTest, GarbageAndForeignCertPayloads) {
+  TestCert root = MakeCa("Root", KeyKind::kEcP256);
+  crypto::TrustStore trust;
+  ASSERT_TRUE(trust.Add(root.cert).ok());
+  const Bytes octets = {1};
+  auto auth = CreateSignatureAuth(root.key, {}, octets);
+  ASSERT_TRUE(auth.ok());
+  InMessage garbage;
+  garbage.payloads.push_back({codec::PayloadType::kCert, false,
+                              codec::CertPayload{codec::CertEncoding::kX509Signature, {0x30, 1}}});
+  auto g = PeerCertificates(garbage).Verify(trust, Identity::Fqdn("x"), *auth, octets, kTestNow);
+  ASSERT_FALSE(g.ok());
+  EXPECT_NE(g.error().message.find("does not parse"), std::string::npos) << g.error().message;
+  InMessage foreign;  // hash and URL (§3.6 encoding 12): not taken
+  foreign.payloads.push_back(
+      {codec::PayloadType::kCert, false,
+       codec::CertPayload{codec::CertEncoding::kHashAndUrlX509Cert, {1, 2}}});
+  auto f = PeerCertificates(foreign).Verify(trust, Identity::Fqdn("x"), *auth, octets, kTestNow);
+  ASSERT_FALSE(f.ok());
+  EXPECT_NE(f.error().message.find("no X.509 certificate we can use"), std::string::npos);
+}
+
+TEST(CertificateResolverTest, ByBundleNameOrCaSubjectAndWarnings) {
+  TestCert root = MakeCa("Root", KeyKind::kEcP256);
+  TestCert leaf = MakePeerCert("a", "10.1.0.1", "2001:db8::a", KeyKind::kEcP256, root);
+  CertificateStore store;
+  store.trust_bundles["corp"] = {root.cert};
+  store.local.push_back(
+      std::make_shared<LocalCertificate>(LocalCertificate{"pod", {leaf.cert}, leaf.key}));
+  CertificateResolver resolver(store);
+  std::vector<std::string> warnings;
+  Credential by_name;
+  by_name.kind = policy::AuthKind::kCertificate;
+  by_name.certificate_authority = "corp";
+  resolver.Resolve(by_name, "rule 'x'", &warnings);
+  EXPECT_TRUE(warnings.empty());
+  ASSERT_TRUE(CertificateUsable(by_name));
+  Credential by_dn = by_name;
+  by_dn.certificate_authority = "C=US, O=ipsec-sidecar test, CN=Root";
+  by_dn.trust.reset();
+  resolver.Resolve(by_dn, "rule 'y'", &warnings);
+  EXPECT_TRUE(warnings.empty());
+  ASSERT_NE(by_dn.trust, nullptr);
+  EXPECT_EQ(by_dn.trust->anchors().at(0), root.cert);
+  EXPECT_EQ(by_dn.local_certificate->name, "pod");
+  Credential missing = by_name;
+  missing.certificate_authority = "nobody";
+  missing.trust.reset();
+  missing.local_certificate.reset();
+  resolver.Resolve(missing, "rule 'z'", &warnings);
+  ASSERT_FALSE(warnings.empty());
+  EXPECT_NE(warnings[0].find("rule 'z': certificate authority 'nobody' is neither"),
+            std::string::npos)
+      << warnings[0];
+  EXPECT_FALSE(CertificateUsable(missing));
+  EXPECT_EQ(CertificateUnusableReason(missing), "certificate authority 'nobody' is not loaded");
 }
 
 }  // namespace
