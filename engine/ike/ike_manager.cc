@@ -383,6 +383,12 @@ void IkeManager::Settle(Entry& entry, Outbox& out) {
         }
       }
     }
+    if (auto* auth = dynamic_cast<IkeAuthTask*>(r.task.get());
+        auth != nullptr && auth->refused_responder()) {
+      // RFC 7296 §2.21.2: tell the responder, then delete without waiting for its answer.
+      entry.tasks.QueueFront(std::make_unique<AuthFailedNotifyTask>());
+      entry.tasks.Flush(sa.last_inbound, out);
+    }
     if (r.status == TaskStatus::kDeleteSa) {
       Kill(entry, reason == FailureReason::kNone ? "deleted"
                                                  : std::string(Name(reason)) + ": " +

@@ -256,6 +256,7 @@ TaskStatus IkeAuthTask::ProcessResponse(const InMessage& in, SteadyTime now) {
   std::vector<std::string> reasons;
   if (rule == nullptr || VerifyPeer(*rule, *auth, *idr, certs, &reasons) == nullptr) {
     installer_.Release(codec::ProtocolId::kEsp, child_request_->spi_in);
+    refused_responder_ = true;  // §2.21.2: the manager notifies the responder
     return Fail(FailureReason::kAuthenticationFailed,
                 "responder " + Identity::FromPayload(*idr).ToString() +
                     " failed authentication: " + JoinReasons(reasons),

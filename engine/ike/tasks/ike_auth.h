@@ -49,6 +49,8 @@ class IkeAuthTask final : public Task {
   // Set when the IKE SA came up but its child SA did not (the API and metrics report both).
   const ChildOutcome& child_outcome() const { return child_outcome_; }
   bool initial_contact_received() const { return initial_contact_received_; }
+  // Initiator: we refused the responder's AUTH (then AuthFailedNotifyTask tells it, §2.21.2).
+  bool refused_responder() const { return refused_responder_; }
 
   void set_now_unix(int64_t now_unix) { now_unix_ = now_unix; }
 
@@ -89,6 +91,7 @@ class IkeAuthTask final : public Task {
   Selectors remote_ts_;
   bool initial_contact_ = false;
   bool initial_contact_received_ = false;
+  bool refused_responder_ = false;
   int64_t now_unix_ = 0;
   const Credential* credential_ = nullptr;  // the method we authenticate with
   std::optional<ChildRequest> child_request_;
@@ -98,6 +101,21 @@ class IkeAuthTask final : public Task {
   OutMessage auth_reply_;  // IDr, [CERT+], AUTH
   OutMessage child_reply_;
   std::optional<codec::NotifyType> child_error_;
+};
+
+// RFC 7296 §2.21.2: the initiator that refused the responder's AUTH says so,
+//   initiator -> HDR, SK {N(AUTHENTICATION_FAILED)}
+// and deletes the IKE SA without waiting for the answer (the manager sends it, then removes
+// the SA).
+class AuthFailedNotifyTask final : public Task {
+ public:
+  const char* name() const override { return "auth-failed-notify"; }
+  codec::ExchangeType exchange() const override { return codec::ExchangeType::kInformational; }
+  TaskStatus Build(OutMessage& out, SteadyTime) override {
+    out.AddNotify(codec::NotifyType::kAuthenticationFailed);
+    return TaskStatus::kNeedMore;
+  }
+  TaskStatus Process(const InMessage&, SteadyTime) override { return TaskStatus::kDeleteSa; }
 };
 
 }  // namespace ipsec::engine::ike

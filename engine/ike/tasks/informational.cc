@@ -70,6 +70,13 @@ TaskStatus InformationalTask::Process(const InMessage& in, SteadyTime now) {
     }
     return TaskStatus::kDone;
   }
+  if (in.Notify(codec::NotifyType::kAuthenticationFailed) != nullptr) {
+    // RFC 7296 §2.21.2: the initiator refused our AUTH; the IKE SA is gone on its side.
+    ike_sa_deleted_ = true;
+    Fail(FailureReason::kAuthenticationFailed,
+         "the initiator refused our authentication (AUTHENTICATION_FAILED)",
+         TaskStatus::kDeleteSa);
+  }
   for (const auto* d : in.FindAll<codec::DeletePayload>(PayloadType::kDelete)) {
     if (d->protocol == ProtocolId::kIke) {
       ike_sa_deleted_ = true;  // §1.4.1: the IKE SA and all its child SAs go

@@ -428,6 +428,15 @@ TEST_F(CertAuthTest, InitiatorRefusesAnUntrustedResponder) {
   EXPECT_NE(net_.a.observer.Log().find("unknown CA"), std::string::npos) << net_.a.observer.Log();
   EXPECT_EQ(net_.a.manager->sa_count(), 0u);
   EXPECT_TRUE(net_.a.backend.Sas().empty());
+  EXPECT_TRUE(net_.a.backend.ReservedSpis().empty());
+  // RFC 7296 §2.21.2: A said so in an INFORMATIONAL; B, which had accepted A, deletes too.
+  EXPECT_EQ(net_.b.observer.ike_up, 1);
+  EXPECT_EQ(net_.b.observer.ike_down, 1) << net_.b.observer.Log();
+  EXPECT_NE(net_.b.observer.last_down_reason.find("the initiator refused our authentication"),
+            std::string::npos)
+      << net_.b.observer.last_down_reason;
+  EXPECT_EQ(net_.b.manager->sa_count(), 0u);
+  EXPECT_TRUE(net_.b.backend.Sas().empty());
 }
 
 TEST_F(CertAuthTest, PskOneWayCertificateTheOther) {
