@@ -78,6 +78,17 @@ void AddOptions(CLI::App& app, Config& c) {
                  "On SIGTERM, time allowed to send Deletes for every SA")
       ->capture_default_str()
       ->check(CLI::Range(0u, 300u));
+  app.add_option("--dos-cookie-threshold", c.dos_cookie_threshold,
+                 "Half-open responder IKE SAs above which IKE_SA_INIT needs a cookie (RFC 7296 "
+                 "2.6; 0: always)")
+      ->capture_default_str();
+  app.add_option("--dos-max-half-open-per-ip", c.dos_max_half_open_per_ip,
+                 "Half-open IKE SAs per peer IP with none established (FAQ 59; 0: no limit)")
+      ->capture_default_str();
+  app.add_option("--dos-max-half-open-per-endpoint", c.dos_max_half_open_per_endpoint,
+                 "Half-open IKE SAs per peer IP:port once one is established (FAQ 59; 0: no "
+                 "limit)")
+      ->capture_default_str();
   app.add_option("--debug-export-keys-dir", c.debug_key_export_dir,
                  "DEBUG ONLY: write Wireshark IKEv2/ESP key tables here (exposes session keys)");
 }

@@ -44,6 +44,11 @@ struct Config {
   std::string ca_dir = "/etc/ipsec-sidecar/ca";       // <name>/ca.crt or <name>.crt
   uint32_t drain_seconds = 5;                 // SIGTERM: time to send Deletes
   std::string debug_key_export_dir;           // Wireshark key tables; empty: off (debug only)
+  // Anti-DoS (RFC 7296 §2.6 cookies, FAQ 59 half-open limits); defaults as engine::ike::DosLimits.
+  // Raised only for load tests from one source (bench/ike_setup_bench).
+  uint32_t dos_cookie_threshold = 10;
+  uint32_t dos_max_half_open_per_ip = 35;      // 0: no limit
+  uint32_t dos_max_half_open_per_endpoint = 5; // 0: no limit
   std::string commit = "unknown";  // build commit, for ipsec_build_info
 };
 

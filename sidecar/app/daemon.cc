@@ -106,8 +106,10 @@ Result<SecretBytes> ReadSecretFile(const std::string& path) {
   return secret;
 }
 
-Result<std::unique_ptr<engine::service::IkeRuntime>> StartIke(const Config& c, EventSink& events) {
+Result<std::unique_ptr<engine::service::IkeRuntime>> StartIke(
+    const Config& c, EventSink& events, engine::service::KeyExportSink* key_export) {
   engine::service::IkeRuntime::Options o;
+  o.key_export = key_export;  // DEBUG ONLY: null unless --debug-export-keys-dir
   for (const auto& a : c.ike_listen) o.listen_addresses.push_back(*IpAddress::Parse(a));
   o.ike_port = c.ike_port;
   o.nat_t_port = c.nat_t_port;
@@ -119,6 +121,9 @@ Result<std::unique_ptr<engine::service::IkeRuntime>> StartIke(const Config& c, E
     return LoadCertificates(cert_dir, ca_dir, warnings);
   };
   for (const auto& a : c.cluster_peers) o.build.cluster_peers.push_back(*IpAddress::Parse(a));
+  o.build.dos.cookie_threshold = c.dos_cookie_threshold;
+  o.build.dos.max_half_open_per_peer = c.dos_max_half_open_per_ip;
+  o.build.dos.max_half_open_per_peer_port = c.dos_max_half_open_per_endpoint;
   if (!c.local_id.empty()) {
     auto id = engine::ike::Identity::Parse(c.local_id);
     if (!id.ok()) return id.error().WithPathPrefix("--local-id: ");
@@ -186,9 +191,16 @@ int Daemon::Run() {
     }
   });
 
+  // DEBUG ONLY (--debug-export-keys-dir): Wireshark key files; outlives the IKE runtime.
+  std::unique_ptr<engine::service::KeyFileWriter> key_writer;
+  if (config_.ike_enabled && !config_.debug_key_export_dir.empty()) {
+    auto writer = engine::service::KeyFileWriter::Open(config_.debug_key_export_dir);
+    if (!writer.ok()) return Fail(events, "cannot open --debug-export-keys-dir", writer.error());
+    key_writer = std::move(writer).value();
+  }
   std::unique_ptr<engine::service::IkeRuntime> ike;
   if (config_.ike_enabled) {
-    auto started = StartIke(config_, events);
+    auto started = StartIke(config_, events, key_writer.get());
     if (!started.ok()) return Fail(events, "cannot start the IKE engine", started.error());
     ike = std::move(started).value();
     service.AttachIke(ike.get());
