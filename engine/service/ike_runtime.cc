@@ -59,7 +59,8 @@ const char* DosReasonLabel(int i) {
 // any thread (relaxed atomics: each counter is exact, a snapshot need not be consistent).
 class IkeRuntime::Observer final : public ike::IkeObserver {
  public:
-  explicit Observer(telemetry::EventSink* events) : events_(events) {}
+  Observer(telemetry::EventSink* events, KeyExportSink* key_export)
+      : events_(events), key_export_(key_export) {}
 
   void OnExchange(ike::codec::ExchangeType exchange, ike::Role role, ike::FailureReason result,
                   std::chrono::nanoseconds duration) override {
@@ -81,6 +82,7 @@ class IkeRuntime::Observer final : public ike::IkeObserver {
   }
   void OnIkeSaUp(const ike::IkeSa& sa) override {
     Add(ike_sas_established_);
+    if (key_export_ != nullptr) ExportKeys(sa);
     Emit(Event{"ike.sa_up", Severity::kInfo, "IKE SA established"}
              .With("sa", "ike-" + std::to_string(sa.id))
              .With("peer", sa.remote.ToString())
@@ -156,8 +158,24 @@ class IkeRuntime::Observer final : public ike::IkeObserver {
   void Emit(const Event& e) {
     if (events_ != nullptr) events_->Emit(e);
   }
+  // DEBUG ONLY: the IKE SA's keys to the key export (RFC 7296 §2.14 names).
+  void ExportKeys(const ike::IkeSa& sa) {
+    auto span = [](const SecretBytes& k) { return ByteSpan(k.data(), k.size()); };
+    IkeSaKeyExport k;
+    k.spi_i = sa.spi_i;
+    k.spi_r = sa.spi_r;
+    k.encryption_id = static_cast<uint16_t>(sa.algorithms.encryption);
+    k.encryption_key_bits = sa.algorithms.encryption_key_bits;
+    k.integrity_id = static_cast<uint16_t>(sa.algorithms.integrity);
+    k.sk_ei = span(sa.keys.sk_ei);
+    k.sk_er = span(sa.keys.sk_er);
+    k.sk_ai = span(sa.keys.sk_ai);
+    k.sk_ar = span(sa.keys.sk_ar);
+    key_export_->ExportIkeSa(k);
+  }
 
   telemetry::EventSink* events_;
+  KeyExportSink* key_export_;  // not owned; null unless debugging
   Counter negotiations_[kExchangeCount][kRoleCount][kFailureReasonCount] = {};
   Counter duration_buckets_[kExchangeCount][kDurationBuckets.size()] = {};
   Counter duration_count_[kExchangeCount] = {};
@@ -174,7 +192,17 @@ Result<std::unique_ptr<IkeRuntime>> IkeRuntime::Start(Options options) {
                                  : std::make_unique<dataplane::RecordingBackend>();
   rt->options_ = std::move(options);
   rt->random_ = std::make_unique<crypto::SystemRandom>();
-  rt->observer_ = std::make_unique<Observer>(rt->options_.events);
+  if (rt->options_.key_export != nullptr) {
+    // DEBUG ONLY: every SA the data path accepts has its keys written out (key_export.h).
+    rt->backend_ = std::make_unique<KeyExportingBackend>(std::move(rt->backend_),
+                                                         *rt->options_.key_export);
+    if (rt->options_.events != nullptr) {
+      rt->options_.events->Emit(Event{"ike.key_export", Severity::kWarning,
+                                      "key export on: debug only (session keys are written to "
+                                      "Wireshark key files)"});
+    }
+  }
+  rt->observer_ = std::make_unique<Observer>(rt->options_.events, rt->options_.key_export);
   auto loop = net::EventLoop::Create("ipsec-ike");
   if (!loop.ok()) return loop.error();
   rt->loop_ = std::move(loop).value();

@@ -20,6 +20,7 @@
 #include "engine/ike/ike_observer.h"
 #include "engine/ike/snapshot.h"
 #include "engine/policy/filter_table.h"
+#include "engine/service/key_export.h"
 #include "engine/telemetry/event.h"
 
 namespace ipsec::engine::ike {
@@ -80,6 +81,9 @@ class IkeRuntime {
     ike::ConfigBuildOptions build;  // secret reader, timers, cluster peers, identity
     telemetry::EventSink* events = nullptr;  // not owned; ike.* events and negotiation results
     std::unique_ptr<dataplane::Backend> backend;  // owned; default: an in-memory recording one
+    // DEBUG ONLY (--debug-export-keys-dir): receives every established IKE SA's and installed
+    // ESP SA's keys (key_export.h). Not owned; null (the default): keys never leave the engine.
+    KeyExportSink* key_export = nullptr;
   };
 
   static Result<std::unique_ptr<IkeRuntime>> Start(Options options);
