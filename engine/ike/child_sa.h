@@ -53,10 +53,15 @@ struct ChildSa {
   uint32_t replaces_spi_in = 0;
   std::shared_ptr<const dataplane::SaConfig> deferred_outbound;
   std::optional<RekeyCollision> peer_rekey;
-  // FAQ 55/58: the last traffic known (wall clock; carried over rekeys) and the next check.
+  // FAQ 55/58: the last traffic known (carried over rekeys; unset: since it was established),
+  // the packet count (in + out) seen at the last check, and the next check.
   int64_t active_unix = 0;
+  std::chrono::steady_clock::time_point last_active{};
+  uint64_t seen_packets = 0;
   std::chrono::steady_clock::time_point idle_check_at =
       std::chrono::steady_clock::time_point::max();
+  // Soft lifetime reached and its rekey queued (the timer does not fire again).
+  bool rekey_queued = false;
 };
 
 }  // namespace ipsec::engine::ike

@@ -1,32 +1,22 @@
 #include "engine/ike/ike_manager.h"
+#include "engine/ike/ike_manager_entry.h"
 
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <set>
 
+#include "engine/ike/tasks/create_child_sa.h"
 #include "engine/ike/tasks/ike_auth.h"
 #include "engine/ike/tasks/ike_init.h"
 #include "engine/ike/tasks/informational.h"
+#include "engine/ike/tasks/rekey_ike_sa.h"
 #include "engine/ike/traffic_selectors.h"
 
 namespace ipsec::engine::ike {
 namespace {
 
 using codec::ExchangeType;
-
-// CREATE_CHILD_SA until its tasks land: refused with NO_ADDITIONAL_SAS (RFC 7296 §1.3), which
-// every peer must handle.
-class RefuseChildTask final : public Task {
- public:
-  const char* name() const override { return "child-refuse"; }
-  ExchangeType exchange() const override { return ExchangeType::kCreateChildSa; }
-  TaskStatus Build(OutMessage& out, SteadyTime) override {
-    out.ReplaceWithError(codec::NotifyType::kNoAdditionalSas);
-    return TaskStatus::kFailed;
-  }
-  TaskStatus Process(const InMessage&, SteadyTime) override { return TaskStatus::kFailed; }
-};
 
 std::string Hex64(uint64_t v) {
   char buf[17];
@@ -40,19 +30,6 @@ int64_t SecondsUntil(SteadyTime when, SteadyTime now) {
 }
 
 }  // namespace
-
-struct IkeManager::Entry {
-  Entry(Random& random, IkeObserver& observer) : tasks(sa, random, observer) {}
-  IkeSa sa;
-  TaskManager tasks;
-  bool dead = false;
-  bool reported_up = false;
-  std::set<uint32_t> reported_children;  // reqids reported up
-  SteadyTime half_open_until = SteadyTime::max();
-  // FAQ 16: a negotiation for a rule that allows fallback to clear, until the peer answers.
-  SteadyTime fallback_at = SteadyTime::max();
-  bool peer_answered = false;  // any datagram for this SA came in
-};
 
 IkeManager::IkeManager(Options options)
     : options_(options), installer_(*options.backend), dos_(*options.random) {
@@ -107,6 +84,7 @@ IkeManager::Entry& IkeManager::Create(bool initiator, const Endpoint& local,
 Result<std::string> IkeManager::Initiate(const std::string& rule_name, const Endpoint& local,
                                          const Endpoint& peer, SteadyTime now,
                                          std::optional<RuleTraffic> traffic) {
+  now_ = now;
   const NegotiateRule* rule = config_->FindRule(rule_name);
   if (rule == nullptr) {
     return MakeError(ErrorCode::kNotFound,
@@ -152,6 +130,7 @@ Result<std::string> IkeManager::Initiate(const std::string& rule_name, const End
 
 void IkeManager::OnDatagram(const Endpoint& local, const Endpoint& remote, ByteSpan data,
                             SteadyTime now) {
+  now_ = now;
   auto message = codec::DecodeMessage(data);
   if (!message.ok()) {
     ++stats_.datagrams_dropped_total;
@@ -356,8 +335,20 @@ std::unique_ptr<Task> IkeManager::MakeResponderTask(Entry& entry, const InMessag
     }
     case ExchangeType::kInformational:
       return std::make_unique<InformationalTask>(entry.sa, installer_);
-    case ExchangeType::kCreateChildSa:
-      return std::make_unique<RefuseChildTask>();
+    case ExchangeType::kCreateChildSa: {
+      // §1.3.2: a proposal for protocol IKE rekeys the IKE SA; otherwise a child SA (§1.3.1).
+      if (const auto* offer = request.Find<codec::SaPayload>(codec::PayloadType::kSa)) {
+        for (const auto& p : offer->proposals) {
+          if (p.protocol == codec::ProtocolId::kIke) {
+            return std::make_unique<RekeyIkeSaTask>(entry.sa, *options_.random, Role::kResponder,
+                                                    [this] { return NewSpi(); });
+          }
+        }
+      }
+      auto task = std::make_unique<CreateChildSaTask>(entry.sa, installer_, *options_.random);
+      task->set_now_unix(UnixNow());
+      return task;
+    }
   }
   return nullptr;
 }
@@ -383,6 +374,7 @@ void IkeManager::Settle(Entry& entry, Outbox& out) {
         }
       }
     }
+    if (r.task->exchange() == ExchangeType::kCreateChildSa) AfterChildExchange(entry, *r.task, now_);
     if (auto* auth = dynamic_cast<IkeAuthTask*>(r.task.get());
         auth != nullptr && auth->refused_responder()) {
       // RFC 7296 §2.21.2: tell the responder, then delete without waiting for its answer.
@@ -400,24 +392,34 @@ void IkeManager::Settle(Entry& entry, Outbox& out) {
     entry.half_open_until = SteadyTime::max();
     half_open_.erase(std::make_pair(sa.remote, sa.spi_i));
     options_.observer->OnIkeSaUp(sa);
+    sa.rekey_at = Jittered(sa.established, sa.expire_at);
   }
   std::set<uint32_t> present;
-  for (const ChildSa& c : sa.children) {
+  for (ChildSa& c : sa.children) {
     present.insert(c.reqid);
+    // A child SA that a rekey replaced (or a redundant one, §2.8.1) goes silently: the rekey
+    // was reported, not a loss.
+    if (c.state == ChildSaState::kRekeyed) entry.silent_reqids.insert(c.reqid);
     if (!entry.dead && entry.reported_children.insert(c.reqid).second) {
-      options_.observer->OnChildSaUp(sa, c);
+      c.rekey_at = Jittered(c.established, c.expire_at);
+      if (c.last_active == SteadyTime{}) c.last_active = now_;
+      c.idle_check_at = now_ + sa.config->IdleTimeoutFor(sa.remote.address);
+      if (c.replaces_spi_in == 0) options_.observer->OnChildSaUp(sa, c);
     }
   }
   for (auto it = entry.reported_children.begin(); it != entry.reported_children.end();) {
     if (present.count(*it) == 0) {
       ChildSa gone;
       gone.reqid = *it;
-      options_.observer->OnChildSaDown(sa, gone, "deleted");
+      if (entry.silent_reqids.erase(*it) == 0) {
+        options_.observer->OnChildSaDown(sa, gone, "deleted");
+      }
       it = entry.reported_children.erase(it);
     } else {
       ++it;
     }
   }
+  if (!entry.dead) entry.tasks.Flush(now_, out);
   Send(out);
   if (entry.dead) {
     uint64_t spi = sa.local_spi();
@@ -449,6 +451,7 @@ void IkeManager::Send(Outbox& out) {
 }
 
 void IkeManager::OnTimer(SteadyTime now) {
+  now_ = now;
   std::vector<uint64_t> spis;
   for (const auto& [spi, e] : sas_) spis.push_back(spi);
   for (uint64_t spi : spis) {
@@ -462,6 +465,8 @@ void IkeManager::OnTimer(SteadyTime now) {
     }
     if (!entry.dead && now >= entry.fallback_at) FallBackToClear(entry, now);
     if (!entry.dead) entry.tasks.OnTimer(now, out);
+    if (!entry.dead) RunSaTimers(entry, now);
+    if (!entry.dead) entry.tasks.Flush(now, out);
     Settle(entry, out);
   }
 }
@@ -469,12 +474,14 @@ void IkeManager::OnTimer(SteadyTime now) {
 SteadyTime IkeManager::NextDeadline() const {
   SteadyTime next = SteadyTime::max();
   for (const auto& [spi, e] : sas_) {
-    next = std::min({next, e->tasks.NextDeadline(), e->half_open_until, e->fallback_at});
+    next = std::min({next, e->tasks.NextDeadline(), e->half_open_until, e->fallback_at,
+                     SaDeadline(*e)});
   }
   return next;
 }
 
 Status IkeManager::Delete(const std::string& id, SteadyTime now) {
+  now_ = now;
   auto number = [&](const char* prefix) -> std::optional<uint64_t> {
     size_t n = std::string(prefix).size();
     if (id.rfind(prefix, 0) != 0 || id.size() == n) return std::nullopt;

@@ -76,6 +76,16 @@ class IkeManager {
   Status Delete(const std::string& id, SteadyTime now);
   // Sends Delete for every IKE SA (drain on shutdown).
   void DeleteAll(SteadyTime now);
+  // RFC 7296 §1.3.1: a further child SA for `rule` under IKE SA `ike_id` ("ike-<n>"), with the
+  // rule's traffic or `traffic`. FAQ 18: when the IKE SA has made max_child_sas child SAs, it
+  // is rekeyed first and the child SA is made under its successor.
+  Status InitiateChild(const std::string& ike_id, const std::string& rule, SteadyTime now,
+                       std::optional<RuleTraffic> traffic = std::nullopt);
+  // Rekeys now: a child SA ("child-<reqid>", §1.3.3) or an IKE SA ("ike-<n>", §1.3.2).
+  Status Rekey(const std::string& id, SteadyTime now);
+  // The data path reached a lifetime of an SA (dataplane::BackendEvents::OnExpire): soft
+  // rekeys its child SA, hard deletes it (the data path removed the SA already).
+  void OnExpire(dataplane::SaProtocol protocol, uint32_t spi, bool hard, SteadyTime now);
 
   std::vector<IkeSaSnapshot> Snapshot(SteadyTime now) const;
   IkeStatisticsSnapshot Statistics() const;
@@ -94,9 +104,23 @@ class IkeManager {
   bool AdmitInitRequest(const codec::Message& message, const Endpoint& local,
                         const Endpoint& remote, SteadyTime now);
   std::unique_ptr<Task> MakeResponderTask(Entry& entry, const InMessage& request);
+  SteadyTime now_{};  // of the call under way (Settle has no `now` of its own)
   // Reports finished exchanges and acts on them; removes dead SAs. Sends the outbox.
   void Settle(Entry& entry, Outbox& out);
   void Kill(Entry& entry, const std::string& why);
+  // Rekey, lifetime, idle, liveness and NAT keepalive timers of one SA (rekey_timers.cc).
+  void RunSaTimers(Entry& entry, SteadyTime now);
+  SteadyTime SaDeadline(const Entry& entry) const;
+  void CheckIdle(Entry& entry, ChildSa& child, SteadyTime now);
+  void QueueChildDelete(Entry& entry, ChildSa& child, const std::string& why, bool remove_now);
+  void QueueIkeRekey(Entry& entry);
+  // A random point of [start + (fraction - jitter) * life, start + fraction * life] (§2.8.1).
+  SteadyTime Jittered(SteadyTime start, SteadyTime hard_expiry);
+  // After CREATE_CHILD_SA exchanges (either role): deletes what a rekey replaced, retries
+  // after TEMPORARY_FAILURE, moves everything to a rekeyed IKE SA.
+  void AfterChildExchange(Entry& entry, Task& task, SteadyTime now);
+  void AfterIkeRekey(Entry& entry, const class RekeyIkeSaTask& task, SteadyTime now);
+  Entry* FindIkeSa(const std::string& id, Status* error);
   void Send(Outbox& out);
   uint64_t NewSpi();
   int64_t UnixNow() const;

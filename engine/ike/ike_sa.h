@@ -22,12 +22,12 @@
 namespace ipsec::engine::ike {
 
 enum class IkeSaState {
-  kConnecting,   // IKE_SA_INIT / IKE_AUTH under way
+  kConnecting,  // IKE_SA_INIT / IKE_AUTH under way
   kEstablished,
-  kRekeying,     // an IKE SA rekey is under way
-  kRekeyed,      // superseded by its rekeyed successor; waits for the Delete
-  kDeleting,     // our Delete is under way
-  kDead,         // to be removed by the manager
+  kRekeying,  // an IKE SA rekey is under way
+  kRekeyed,   // superseded by its rekeyed successor; waits for the Delete
+  kDeleting,  // our Delete is under way
+  kDead,      // to be removed by the manager
 };
 const char* Name(IkeSaState s);
 
@@ -43,17 +43,17 @@ struct IkeSa {
 
   Endpoint local;
   Endpoint remote;
-  bool nat_local = false;   // we are behind a NAT (RFC 7296 §2.23)
-  bool nat_remote = false;  // the peer is behind a NAT
-  bool floated = false;     // moved to UDP 4500
-  uint16_t nat_t_local_port = 4500;   // where we float to (RFC 7296 §2.23)
+  bool nat_local = false;            // we are behind a NAT (RFC 7296 §2.23)
+  bool nat_remote = false;           // the peer is behind a NAT
+  bool floated = false;              // moved to UDP 4500
+  uint16_t nat_t_local_port = 4500;  // where we float to (RFC 7296 §2.23)
   uint16_t nat_t_remote_port = 4500;
 
   IkeAlgorithms algorithms;
   IkeKeys keys;
   Bytes nonce_i;
   Bytes nonce_r;
-  Bytes init_request;   // the IKE_SA_INIT messages as sent (AUTH signs them, §2.15)
+  Bytes init_request;  // the IKE_SA_INIT messages as sent (AUTH signs them, §2.15)
   Bytes init_response;
   std::unique_ptr<crypto::KeyExchange> key_exchange;  // until the shared secret is derived
   bool peer_supports_fragmentation = false;           // RFC 7383 §2.3
@@ -78,6 +78,8 @@ struct IkeSa {
   SteadyTime last_inbound{};  // any authenticated message from the peer (DPD, §2.4)
   int64_t established_unix = 0;
   std::string failure;  // why it failed, for the API and the log
+  // §2.8.2: the peer rekeyed this IKE SA while our own rekey of it was under way.
+  std::optional<RekeyCollision> peer_rekey;
 
   uint64_t local_spi() const { return original_initiator ? spi_i : spi_r; }
   uint64_t remote_spi() const { return original_initiator ? spi_r : spi_i; }

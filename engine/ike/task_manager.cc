@@ -166,7 +166,11 @@ void TaskManager::HandleResponse(ByteSpan raw, const codec::Message& message,
   sa_.last_inbound = now;
   TaskStatus status = active_->Process(*in, now);
   if (status == TaskStatus::kNeedMore) {
-    SendActive(now, out, true);  // same message ID: §2.6 (COOKIE), §1.2 (INVALID_KE)
+    // IKE_SA_INIT retries keep message ID 0: §2.6 (COOKIE), §1.2 (INVALID_KE). A later
+    // exchange's retry (CREATE_CHILD_SA after INVALID_KE_PAYLOAD, §1.3) is a new request: the
+    // responder already answered this message ID.
+    if (message.header.exchange_type != ExchangeType::kIkeSaInit) ++next_request_id_;
+    SendActive(now, out, true);
     return;
   }
   retransmit_at_ = SteadyTime::max();

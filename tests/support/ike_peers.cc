@@ -59,6 +59,20 @@ void TwoPeers::Advance(std::chrono::milliseconds d) {
   now = end;
 }
 
+void TwoPeers::Run(std::chrono::milliseconds d) {
+  auto end = now + d;
+  for (;;) {
+    DeliverAll(10000);
+    auto next = std::min(a.manager->NextDeadline(), b.manager->NextDeadline());
+    if (next > end) break;
+    now = std::max(now, next);
+    a.manager->OnTimer(now);
+    b.manager->OnTimer(now);
+  }
+  DeliverAll(10000);
+  now = end;
+}
+
 std::shared_ptr<engine::ike::IkeConfig> SimpleConfig(const std::string& local,
                                                      const std::string& remote,
                                                      const std::string& psk) {

@@ -136,6 +136,9 @@ class TwoPeers {
   bool DeliverOne();
   // Advances the clock and runs both engines' timers (each due deadline).
   void Advance(std::chrono::milliseconds d);
+  // Like Advance, but delivers every datagram (through `filter`) as soon as it is sent, so
+  // exchanges the timers start complete in between: time as it passes with a working link.
+  void Run(std::chrono::milliseconds d);
   IkePeer& PeerAt(const IpAddress& address);
   std::vector<Datagram> sent_log;  // everything ever sent
 };

@@ -1,0 +1,432 @@
+// IkeManager's time-driven side and CREATE_CHILD_SA follow-ups (RFC 7296 §1.3, §2.4, §2.8,
+// §2.18, §2.25; FAQ 18, 55, 58; RFC 3948 §2.3). Every function takes `now`; none reads a clock
+// except UnixNow() for wall-clock timestamps.
+
+#include <algorithm>
+#include <charconv>
+
+#include "engine/ike/ike_manager.h"
+#include "engine/ike/ike_manager_entry.h"
+#include "engine/ike/tasks/create_child_sa.h"
+#include "engine/ike/tasks/informational.h"
+#include "engine/ike/tasks/rekey_ike_sa.h"
+
+namespace ipsec::engine::ike {
+namespace {
+
+std::optional<uint64_t> IdNumber(const std::string& id, const char* prefix) {
+  const size_t n = std::string(prefix).size();
+  if (id.rfind(prefix, 0) != 0 || id.size() == n) return std::nullopt;
+  uint64_t value = 0;
+  auto [ptr, ec] = std::from_chars(id.data() + n, id.data() + id.size(), value);
+  if (ec != std::errc() || ptr != id.data() + id.size()) return std::nullopt;
+  return value;
+}
+
+dataplane::SaProtocol SaProtocolOf(const ChildSa& c) {
+  return c.algorithms.protocol == codec::ProtocolId::kAh ? dataplane::SaProtocol::kAh
+                                                         : dataplane::SaProtocol::kEsp;
+}
+
+std::string Seconds(std::chrono::nanoseconds d) {
+  return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(d).count()) + " s";
+}
+
+}  // namespace
+
+SteadyTime IkeManager::Jittered(SteadyTime start, SteadyTime hard_expiry) {
+  if (hard_expiry == SteadyTime::max() || hard_expiry <= start) return hard_expiry;
+  const IkeTimers& t = config_->timers;
+  // §2.8.1: a random soft lifetime makes simultaneous rekeys by both peers unlikely.
+  const double u = static_cast<double>(options_.random->Uint64() >> 11) / 9007199254740992.0;
+  const double fraction = std::max(0.0, t.rekey_fraction - t.rekey_jitter * u);
+  const auto life = hard_expiry - start;
+  return start + std::chrono::duration_cast<SteadyTime::duration>(life * fraction);
+}
+
+IkeManager::Entry* IkeManager::FindIkeSa(const std::string& id, Status* error) {
+  auto n = IdNumber(id, "ike-");
+  Entry* entry = n ? FindById(*n) : nullptr;
+  if (entry == nullptr) *error = MakeError(ErrorCode::kNotFound, "no IKE SA '" + id + "'");
+  return entry;
+}
+
+Status IkeManager::InitiateChild(const std::string& ike_id, const std::string& rule_name,
+                                 SteadyTime now, std::optional<RuleTraffic> traffic) {
+  now_ = now;
+  Status error = Status::Ok();
+  Entry* entry = FindIkeSa(ike_id, &error);
+  if (entry == nullptr) return error;
+  IkeSa& sa = entry->sa;
+  if (sa.state != IkeSaState::kEstablished && sa.state != IkeSaState::kRekeying) {
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     ike_id + " is " + Name(sa.state) + ", not established");
+  }
+  const NegotiateRule* rule = sa.config->FindRule(rule_name);
+  if (rule == nullptr) {
+    return MakeError(ErrorCode::kNotFound,
+                     "no rule '" + rule_name + "' in " + ike_id + "'s policy");
+  }
+  Selectors local_ts, remote_ts;
+  if (traffic) {
+    local_ts.push_back(traffic->local);
+    remote_ts.push_back(traffic->remote);
+  }
+  for (const auto& t : rule->traffic) {
+    if (std::find(local_ts.begin(), local_ts.end(), t.local) == local_ts.end()) {
+      local_ts.push_back(t.local);
+    }
+    if (std::find(remote_ts.begin(), remote_ts.end(), t.remote) == remote_ts.end()) {
+      remote_ts.push_back(t.remote);
+    }
+  }
+  const uint32_t max = sa.config->max_child_sas;
+  if (max != 0 && sa.children_created >= max) {
+    // FAQ 18: "generate a new key every N sessions": the IKE SA is rekeyed first, and the
+    // child SA is made under the new one.
+    entry->pending_children.push_back({rule_name, local_ts, remote_ts});
+    if (!entry->ike_rekey_queued && sa.state == IkeSaState::kEstablished) QueueIkeRekey(*entry);
+    options_.observer->OnLog(&sa, "FAQ 18: " + std::to_string(sa.children_created) +
+                                      " child SAs made under this IKE SA (limit " +
+                                      std::to_string(max) + "): rekeying it first");
+  } else {
+    auto task = CreateChildSaTask::NewChild(sa, installer_, *options_.random, rule_name,
+                                            std::move(local_ts), std::move(remote_ts));
+    task->set_now_unix(UnixNow());
+    entry->tasks.Queue(std::move(task));
+  }
+  Outbox out;
+  entry->tasks.Flush(now, out);
+  Settle(*entry, out);
+  return Status::Ok();
+}
+
+void IkeManager::QueueIkeRekey(Entry& entry) {
+  entry.ike_rekey_queued = true;
+  entry.tasks.Queue(std::make_unique<RekeyIkeSaTask>(entry.sa, *options_.random, Role::kInitiator,
+                                                     [this] { return NewSpi(); }));
+}
+
+Status IkeManager::Rekey(const std::string& id, SteadyTime now) {
+  now_ = now;
+  Outbox out;
+  if (IdNumber(id, "ike-")) {
+    Status error = Status::Ok();
+    Entry* entry = FindIkeSa(id, &error);
+    if (entry == nullptr) return error;
+    if (entry->sa.state != IkeSaState::kEstablished) {
+      return MakeError(ErrorCode::kFailedPrecondition, id + " is " + Name(entry->sa.state));
+    }
+    if (!entry->ike_rekey_queued) QueueIkeRekey(*entry);
+    entry->tasks.Flush(now, out);
+    Settle(*entry, out);
+    return Status::Ok();
+  }
+  if (auto reqid = IdNumber(id, "child-")) {
+    for (auto& [spi, e] : sas_) {
+      if (e->dead) continue;
+      for (ChildSa& c : e->sa.children) {
+        if (c.reqid != *reqid || c.state != ChildSaState::kInstalled) continue;
+        c.rekey_queued = true;
+        auto task = CreateChildSaTask::Rekey(e->sa, installer_, *options_.random, c.spi_in);
+        task->set_now_unix(UnixNow());
+        e->tasks.Queue(std::move(task));
+        e->tasks.Flush(now, out);
+        Settle(*e, out);
+        return Status::Ok();
+      }
+    }
+  }
+  return MakeError(ErrorCode::kNotFound, "no security association '" + id + "' to rekey");
+}
+
+void IkeManager::OnExpire(dataplane::SaProtocol protocol, uint32_t spi, bool hard, SteadyTime now) {
+  now_ = now;
+  for (auto& [local_spi, e] : sas_) {
+    if (e->dead) continue;
+    for (ChildSa& c : e->sa.children) {
+      if (SaProtocolOf(c) != protocol || (c.spi_in != spi && c.spi_out != spi)) continue;
+      Outbox out;
+      if (hard) {
+        // The data path removed the SA at its hard lifetime; the pair goes (§1.4.1).
+        if (c.state != ChildSaState::kDeleting) {
+          QueueChildDelete(*e, c, "hard lifetime reached in the data path", true);
+        }
+      } else if (c.state == ChildSaState::kInstalled && !c.rekey_queued) {
+        // Soft byte (or time) lifetime: rekey before the hard one (§2.8).
+        c.rekey_queued = true;
+        auto task = CreateChildSaTask::Rekey(e->sa, installer_, *options_.random, c.spi_in);
+        task->set_now_unix(UnixNow());
+        e->tasks.Queue(std::move(task));
+        options_.observer->OnLog(&e->sa, "child-" + std::to_string(c.reqid) +
+                                             ": soft lifetime reached in the data path, rekeying");
+      }
+      e->tasks.Flush(now, out);
+      Settle(*e, out);
+      return;
+    }
+  }
+}
+
+void IkeManager::QueueChildDelete(Entry& entry, ChildSa& child, const std::string& why,
+                                  bool remove_now) {
+  options_.observer->OnLog(&entry.sa, "child-" + std::to_string(child.reqid) + " deleted: " + why);
+  if (remove_now) installer_.Remove(child);
+  child.state = ChildSaState::kDeleting;
+  entry.tasks.QueueFront(std::make_unique<InformationalTask>(
+      entry.sa, installer_, InformationalTask::Kind::kDeleteChildSas,
+      std::vector<uint32_t>{child.spi_in}));
+}
+
+// FAQ 55/58: deleted after `IdleTimeoutFor(peer)` without a packet in either direction. The
+// data path's counters say whether traffic passed since the last check.
+void IkeManager::CheckIdle(Entry& entry, ChildSa& child, SteadyTime now) {
+  uint64_t packets = 0;
+  int64_t last_used = 0;
+  for (uint32_t spi : {child.spi_in, child.spi_out}) {
+    if (auto c = options_.backend->QuerySa(SaProtocolOf(child), spi); c.ok()) {
+      packets += c->packets;
+      last_used = std::max(last_used, c->last_used_unix);
+    }
+  }
+  if (packets != child.seen_packets) {
+    child.seen_packets = packets;
+    SteadyTime active = now;
+    const int64_t unix_now = UnixNow();
+    if (last_used > 0 && last_used <= unix_now)
+      active = now - std::chrono::seconds(unix_now - last_used);
+    child.last_active = std::max(child.last_active, active);
+    child.active_unix = std::max(child.active_unix, last_used);
+  }
+  const auto timeout = entry.sa.config->IdleTimeoutFor(entry.sa.remote.address);
+  if (now - child.last_active >= timeout) {
+    child.idle_check_at = SteadyTime::max();
+    QueueChildDelete(entry, child, "idle for " + Seconds(now - child.last_active) + " (FAQ 55/58)",
+                     false);
+    return;
+  }
+  child.idle_check_at = child.last_active + timeout;
+}
+
+void IkeManager::RunSaTimers(Entry& entry, SteadyTime now) {
+  IkeSa& sa = entry.sa;
+  if (sa.state == IkeSaState::kConnecting || sa.state == IkeSaState::kDead) return;
+  const IkeTimers& t = sa.config->timers;
+  if (sa.state != IkeSaState::kDeleting && now >= sa.expire_at) {
+    // Hard lifetime of the IKE SA (policy key-exchange lifetime): it and its children go.
+    sa.expire_at = SteadyTime::max();
+    options_.observer->OnLog(&sa, "IKE SA lifetime expired before a rekey completed");
+    entry.tasks.QueueFront(
+        std::make_unique<InformationalTask>(sa, installer_, InformationalTask::Kind::kDeleteIkeSa));
+    return;
+  }
+  if (sa.state == IkeSaState::kEstablished && !entry.ike_rekey_queued && now >= sa.rekey_at) {
+    options_.observer->OnLog(&sa, "IKE SA soft lifetime reached, rekeying (§2.18)");
+    QueueIkeRekey(entry);
+  }
+  for (size_t i = 0; i < sa.children.size(); ++i) {
+    ChildSa& c = sa.children[i];
+    if (c.state != ChildSaState::kDeleting && now >= c.expire_at) {
+      c.expire_at = SteadyTime::max();
+      QueueChildDelete(entry, c, "hard lifetime expired", true);
+      continue;
+    }
+    if (c.state == ChildSaState::kInstalled && !c.rekey_queued && now >= c.rekey_at) {
+      c.rekey_queued = true;
+      options_.observer->OnLog(
+          &sa, "child-" + std::to_string(c.reqid) + ": soft lifetime reached, rekeying (§2.8)");
+      auto task = CreateChildSaTask::Rekey(sa, installer_, *options_.random, c.spi_in);
+      task->set_now_unix(UnixNow());
+      entry.tasks.Queue(std::move(task));
+    }
+    if (c.state == ChildSaState::kInstalled && now >= c.idle_check_at) CheckIdle(entry, c, now);
+  }
+  // §2.4: nothing heard from the peer for a while: an empty INFORMATIONAL; retransmissions
+  // exhausted end the IKE SA and its children.
+  if (sa.state == IkeSaState::kEstablished && entry.tasks.Idle() &&
+      now >= sa.last_inbound + t.dpd_interval) {
+    entry.tasks.Queue(
+        std::make_unique<InformationalTask>(sa, installer_, InformationalTask::Kind::kLiveness));
+  }
+  // RFC 3948 §2.3: keep our NAT's mapping alive.
+  if (sa.nat_local && now >= entry.keepalive_at) {
+    options_.sink->SendNatKeepalive(sa.local, sa.remote);
+    entry.keepalive_at = now + t.nat_keepalive;
+  }
+}
+
+SteadyTime IkeManager::SaDeadline(const Entry& entry) const {
+  const IkeSa& sa = entry.sa;
+  if (entry.dead || sa.state == IkeSaState::kConnecting || sa.state == IkeSaState::kDead) {
+    return SteadyTime::max();
+  }
+  SteadyTime next = SteadyTime::max();
+  if (sa.state != IkeSaState::kDeleting) next = std::min(next, sa.expire_at);
+  if (sa.state == IkeSaState::kEstablished && !entry.ike_rekey_queued) {
+    next = std::min(next, sa.rekey_at);
+  }
+  for (const ChildSa& c : sa.children) {
+    if (c.state != ChildSaState::kDeleting) next = std::min(next, c.expire_at);
+    if (c.state == ChildSaState::kInstalled) {
+      if (!c.rekey_queued) next = std::min(next, c.rekey_at);
+      next = std::min(next, c.idle_check_at);
+    }
+  }
+  if (sa.state == IkeSaState::kEstablished && entry.tasks.Idle() &&
+      sa.last_inbound <= SteadyTime::max() - sa.config->timers.dpd_interval) {
+    next = std::min(next, sa.last_inbound + sa.config->timers.dpd_interval);
+  }
+  if (sa.nat_local) next = std::min(next, entry.keepalive_at);
+  return next;
+}
+
+void IkeManager::AfterChildExchange(Entry& entry, Task& task, SteadyTime now) {
+  IkeSa& sa = entry.sa;
+  if (auto* ike = dynamic_cast<RekeyIkeSaTask*>(&task)) {
+    if (ike->result()) {
+      AfterIkeRekey(entry, *ike, now);
+      return;
+    }
+    if (entry.ike_rekey_queued && sa.state == IkeSaState::kEstablished) {
+      // Our rekey failed. §2.25: after TEMPORARY_FAILURE, try again a little later.
+      entry.ike_rekey_queued = false;
+      sa.rekey_at =
+          ike->temporary_failure()
+              ? now + sa.config->timers.temporary_failure_retry
+              : std::min(sa.expire_at, now + sa.config->timers.temporary_failure_retry * 6);
+      for (auto& p : entry.pending_children) {
+        auto child = CreateChildSaTask::NewChild(sa, installer_, *options_.random, p.rule,
+                                                 p.local_ts, p.remote_ts);
+        child->set_now_unix(UnixNow());
+        entry.tasks.Queue(std::move(child));
+      }
+      entry.pending_children.clear();
+    }
+    return;
+  }
+  auto* child = dynamic_cast<CreateChildSaTask*>(&task);
+  if (child == nullptr) return;
+  if (child->created() && child->is_rekey()) options_.observer->OnRekey(false);
+  if (!child->spis_to_delete().empty()) {
+    // §2.8: the new child SA is installed; now the replaced (or redundant) one goes.
+    entry.tasks.QueueFront(std::make_unique<InformationalTask>(
+        sa, installer_, InformationalTask::Kind::kDeleteChildSas, child->spis_to_delete()));
+  }
+  if (child->temporary_failure() && child->is_rekey()) {
+    for (ChildSa& c : sa.children) {
+      if (c.state == ChildSaState::kInstalled && c.rekey_queued && c.rekey_at <= now) {
+        // §2.25: retry after a while (jittered so the peers do not meet again).
+        const double u = static_cast<double>(options_.random->Uint64() % 1000) / 1000.0;
+        c.rekey_queued = false;
+        c.rekey_at = now + std::chrono::duration_cast<SteadyTime::duration>(
+                               sa.config->timers.temporary_failure_retry * (1.0 + u / 2));
+      }
+    }
+  }
+}
+
+// §2.18: the new IKE SA inherits the peer's identity and every child SA; the rekey's initiator
+// deletes the old one. §2.8.2: when both peers rekeyed at once, the new SA of the exchange
+// with the lowest nonce is redundant and deleted by its initiator; the other initiator deletes
+// the old SA, and the child SAs move to the surviving new one.
+void IkeManager::AfterIkeRekey(Entry& old, const RekeyIkeSaTask& task, SteadyTime now) {
+  const RekeyedIkeSa& r = *task.result();
+  auto fresh = std::make_unique<Entry>(*options_.random, *options_.observer);
+  IkeSa& n = fresh->sa;
+  const IkeSa& o = old.sa;
+  n.id = ++next_id_;
+  n.original_initiator = r.we_initiated;
+  n.spi_i = r.spi_i;
+  n.spi_r = r.spi_r;
+  n.config = o.config;
+  n.local = o.local;
+  n.remote = o.remote;
+  n.nat_local = o.nat_local;
+  n.nat_remote = o.nat_remote;
+  n.floated = o.floated;
+  n.nat_t_local_port = o.nat_t_local_port;
+  n.nat_t_remote_port = o.nat_t_remote_port;
+  n.algorithms = r.algorithms;
+  n.keys = r.keys;
+  n.nonce_i = r.nonce_i;
+  n.nonce_r = r.nonce_r;
+  n.peer_supports_fragmentation = o.peer_supports_fragmentation;
+  n.peer_signature_hashes = o.peer_signature_hashes;
+  n.local_id = o.local_id;
+  n.remote_id = o.remote_id;
+  n.rule = o.rule;
+  n.local_auth = o.local_auth;
+  n.remote_auth = o.remote_auth;
+  n.state = IkeSaState::kEstablished;
+  n.created = n.established = n.last_inbound = now;
+  n.established_unix = UnixNow();
+  n.expire_at = now + std::chrono::seconds(n.config->ike_lifetime_seconds);
+  n.rekey_at = Jittered(now, n.expire_at);
+  fresh->reported_up = true;  // the rekey is reported, not a new IKE SA
+  fresh->peer_answered = true;
+  Entry& made = *fresh;
+  sas_[n.local_spi()] = std::move(fresh);
+  options_.observer->OnLog(&o, "IKE SA ike-" + std::to_string(o.id) + " rekeyed as ike-" +
+                                   std::to_string(n.id) + " (" + Describe(n.algorithms) + ")");
+
+  auto move_children = [this, now](Entry& from, Entry& to) {
+    for (ChildSa& c : from.sa.children) to.sa.children.push_back(std::move(c));
+    from.sa.children.clear();
+    to.reported_children.insert(from.reported_children.begin(), from.reported_children.end());
+    from.reported_children.clear();
+    to.silent_reqids.insert(from.silent_reqids.begin(), from.silent_reqids.end());
+    for (auto& p : from.pending_children) {
+      auto child = CreateChildSaTask::NewChild(to.sa, installer_, *options_.random, p.rule,
+                                               p.local_ts, p.remote_ts);
+      child->set_now_unix(UnixNow());
+      to.tasks.Queue(std::move(child));
+    }
+    from.pending_children.clear();
+    from.reported_up = false;  // its end is not a loss either
+    Outbox out;
+    to.tasks.Flush(now, out);
+    Send(out);
+  };
+  auto delete_sa = [this](Entry& e) {
+    e.reported_up = false;
+    e.tasks.QueueFront(std::make_unique<InformationalTask>(e.sa, installer_,
+                                                           InformationalTask::Kind::kDeleteIkeSa));
+  };
+
+  if (!r.we_initiated) {
+    if (task.collided()) {
+      // §2.8.2: ours is under way too; decided when it completes.
+      old.sa.peer_rekey = RekeyCollision{MinNonce(r.nonce_i, r.nonce_r), n.local_spi()};
+      made.sa.state = IkeSaState::kRekeying;  // holds nothing until then
+      return;
+    }
+    options_.observer->OnRekey(true);
+    old.sa.state = IkeSaState::kRekeyed;  // the initiator deletes it
+    move_children(old, made);
+    return;
+  }
+  options_.observer->OnRekey(true);
+  old.ike_rekey_queued = false;
+  Entry* theirs = old.sa.peer_rekey ? Find(old.sa.peer_rekey->new_spi) : nullptr;
+  if (theirs != nullptr) {
+    const bool ours_redundant =
+        NonceLess(MinNonce(r.nonce_i, r.nonce_r), old.sa.peer_rekey->lower_nonce);
+    if (ours_redundant) {
+      theirs->sa.state = IkeSaState::kEstablished;
+      old.sa.state = IkeSaState::kRekeyed;  // the peer deletes the old one
+      move_children(old, *theirs);
+      delete_sa(made);
+      Outbox out;
+      made.tasks.Flush(now, out);
+      Send(out);
+      return;
+    }
+    theirs->sa.state = IkeSaState::kRekeyed;  // redundant: the peer deletes it
+    theirs->reported_up = false;
+  }
+  old.sa.state = IkeSaState::kRekeyed;
+  move_children(old, made);
+  delete_sa(old);  // §2.18: the rekey initiator deletes the old IKE SA
+}
+
+}  // namespace ipsec::engine::ike

@@ -1,0 +1,325 @@
+#include "engine/ike/tasks/create_child_sa.h"
+
+#include <algorithm>
+
+namespace ipsec::engine::ike {
+namespace {
+
+using codec::NotifyType;
+using codec::PayloadType;
+
+constexpr size_t kNonceSize = 32;  // §2.10
+constexpr int kMaxRetries = 2;     // INVALID_KE_PAYLOAD retries (§1.3)
+
+Bytes RandomBytes(Random& random, size_t n) {
+  Bytes b(n);
+  random.Fill(b.data(), n);
+  return b;
+}
+
+Bytes SpiBytes(uint32_t spi) {
+  return {static_cast<uint8_t>(spi >> 24), static_cast<uint8_t>(spi >> 16),
+          static_cast<uint8_t>(spi >> 8), static_cast<uint8_t>(spi)};
+}
+
+uint32_t SpiOf(const Bytes& b) {
+  if (b.size() != 4) return 0;
+  return uint32_t{b[0]} << 24 | uint32_t{b[1]} << 16 | uint32_t{b[2]} << 8 | b[3];
+}
+
+// Puts Nr right after SA, as §1.3.1 writes the response: SA, Nr, [KEr], TSi, TSr.
+void InsertNonceAfterSa(OutMessage& out, const Bytes& nonce) {
+  auto it = std::find_if(out.payloads.begin(), out.payloads.end(),
+                         [](const codec::PayloadEntry& e) { return e.type == PayloadType::kSa; });
+  codec::PayloadEntry entry{PayloadType::kNonce, false, codec::Payload(codec::NoncePayload{nonce})};
+  out.payloads.insert(it == out.payloads.end() ? it : std::next(it), std::move(entry));
+}
+
+}  // namespace
+
+bool NonceLess(ByteSpan a, ByteSpan b) {
+  return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end());
+}
+
+const Bytes& MinNonce(const Bytes& a, const Bytes& b) { return NonceLess(b, a) ? b : a; }
+
+std::unique_ptr<CreateChildSaTask> CreateChildSaTask::NewChild(IkeSa& sa, ChildInstaller& installer,
+                                                               Random& random, std::string rule,
+                                                               Selectors local_ts,
+                                                               Selectors remote_ts) {
+  std::unique_ptr<CreateChildSaTask> t(
+      new CreateChildSaTask(sa, installer, random, Role::kInitiator));
+  t->rule_ = std::move(rule);
+  t->local_ts_ = std::move(local_ts);
+  t->remote_ts_ = std::move(remote_ts);
+  return t;
+}
+
+std::unique_ptr<CreateChildSaTask> CreateChildSaTask::Rekey(IkeSa& sa, ChildInstaller& installer,
+                                                            Random& random, uint32_t spi_in) {
+  std::unique_ptr<CreateChildSaTask> t(
+      new CreateChildSaTask(sa, installer, random, Role::kInitiator));
+  t->rekey_spi_in_ = spi_in;
+  return t;
+}
+
+const char* CreateChildSaTask::name() const {
+  if (role_ == Role::kResponder) return "create-child-sa";
+  return rekey_spi_in_ != 0 ? "child-rekey" : "child-create";
+}
+
+TaskStatus CreateChildSaTask::Build(OutMessage& out, SteadyTime) {
+  return role_ == Role::kInitiator ? BuildRequest(out) : BuildResponse(out);
+}
+
+TaskStatus CreateChildSaTask::Process(const InMessage& in, SteadyTime now) {
+  return role_ == Role::kInitiator ? ProcessResponse(in, now) : ProcessRequest(in, now);
+}
+
+void CreateChildSaTask::AbortRekey() {
+  if (ChildSa* old = sa_.FindChildByInboundSpi(rekey_spi_in_);
+      old != nullptr && old->state == ChildSaState::kRekeying) {
+    old->state = ChildSaState::kInstalled;
+    old->peer_rekey.reset();
+  }
+}
+
+void CreateChildSaTask::ReleaseSpi() {
+  if (request_ && request_->spi_in != 0) {
+    installer_.Release(request_->offer.proposals.empty() ? codec::ProtocolId::kEsp
+                                                         : request_->offer.proposals[0].protocol,
+                       request_->spi_in);
+    request_->spi_in = 0;
+  }
+}
+
+// HDR, SK {[N(REKEY_SA)], [N(USE_TRANSPORT_MODE)], SA, Ni, [KEi], TSi, TSr}  (§1.3.1, §1.3.3)
+TaskStatus CreateChildSaTask::BuildRequest(OutMessage& out) {
+  out.exchange = codec::ExchangeType::kCreateChildSa;
+  if (sa_.state != IkeSaState::kEstablished) {
+    return Fail(FailureReason::kInternal,
+                "the IKE SA is not established (" + std::string(Name(sa_.state)) + ")",
+                TaskStatus::kFailed);
+  }
+  ChildSa* old = nullptr;
+  if (rekey_spi_in_ != 0) {
+    old = sa_.FindChildByInboundSpi(rekey_spi_in_);
+    if (old == nullptr ||
+        (old->state != ChildSaState::kInstalled && old->state != ChildSaState::kRekeying)) {
+      return Fail(FailureReason::kInternal, "the child SA to rekey is gone", TaskStatus::kFailed);
+    }
+    rule_ = old->rule;
+    local_ts_ = old->local_ts;  // §2.9.2: the rekeyed SA keeps the traffic selectors
+    remote_ts_ = old->remote_ts;
+  }
+  const NegotiateRule* rule = sa_.config->FindRule(rule_);
+  if (rule == nullptr) {
+    if (old) old->state = ChildSaState::kInstalled;
+    return Fail(FailureReason::kInternal, "rule '" + rule_ + "' is no longer in force",
+                TaskStatus::kFailed);
+  }
+  const codec::DhGroup group = rule->session_key_pfs
+                                   ? pfs_override_.value_or(sa_.algorithms.dh_group)
+                                   : codec::DhGroup::kNone;
+  if (!request_) {
+    auto prepared = PrepareChildRequest(installer_, *rule, local_ts_, remote_ts_, group);
+    if (!prepared.ok()) {
+      return Fail(FailureReason::kInternal, prepared.error().ToString(), TaskStatus::kFailed);
+    }
+    request_ = std::move(prepared).value();
+  } else if (group != codec::DhGroup::kNone) {
+    // §1.3: the retry after INVALID_KE_PAYLOAD offers and uses the group the responder named.
+    auto ke = crypto::KeyExchange::Generate(static_cast<crypto::Group>(group));
+    if (!ke.ok()) {
+      ReleaseSpi();
+      return Fail(FailureReason::kInternal, ke.error().ToString(), TaskStatus::kFailed);
+    }
+    request_->pfs = std::move(ke).value();
+    request_->offer = MakeChildOffer(rule->security_methods, request_->spi_in, group);
+  }
+  if (old) {
+    old->state = ChildSaState::kRekeying;
+    // §1.3.3: N(REKEY_SA) names the SA being rekeyed by the SPI the peer sends to.
+    out.AddNotify(NotifyType::kRekeySa, {}, old->algorithms.protocol, SpiBytes(old->spi_in));
+  }
+  nonce_i_ = RandomBytes(random_, kNonceSize);
+  AddChildRequest(*request_, out);
+  InsertNonceAfterSa(out, nonce_i_);
+  return TaskStatus::kNeedMore;
+}
+
+TaskStatus CreateChildSaTask::ProcessResponse(const InMessage& in, SteadyTime now) {
+  if (const auto* invalid_ke = in.Notify(NotifyType::kInvalidKePayload)) {
+    // §1.3: retry with the group the responder wants, if it is one we would use.
+    if (++retries_ > kMaxRetries || invalid_ke->data.size() != 2 || !request_ || !request_->pfs) {
+      AbortRekey();
+      ReleaseSpi();
+      return Fail(FailureReason::kInvalidKePayload, "INVALID_KE_PAYLOAD", TaskStatus::kFailed);
+    }
+    auto group = static_cast<codec::DhGroup>(invalid_ke->data[0] << 8 | invalid_ke->data[1]);
+    bool acceptable = false;
+    for (const auto& p : sa_.config->ike_proposals) acceptable |= ToTransform(p.dh_group) == group;
+    if (!acceptable || group == static_cast<codec::DhGroup>(request_->pfs->group())) {
+      AbortRekey();
+      ReleaseSpi();
+      return Fail(FailureReason::kInvalidKePayload,
+                  "responder wants PFS group " + Name(group) + ", which we do not use",
+                  TaskStatus::kFailed);
+    }
+    pfs_override_ = group;
+    return TaskStatus::kNeedMore;
+  }
+  if (const auto* error = in.ErrorNotify()) {
+    const NotifyType type = error->type;
+    ReleaseSpi();
+    if (type == NotifyType::kChildSaNotFound && rekey_spi_in_ != 0) {
+      // §2.25: the peer no longer has the SA we rekey; it is gone, so we remove ours.
+      auto it = std::find_if(sa_.children.begin(), sa_.children.end(),
+                             [&](const ChildSa& c) { return c.spi_in == rekey_spi_in_; });
+      if (it != sa_.children.end()) {
+        installer_.Remove(*it);
+        sa_.children.erase(it);
+      }
+    } else {
+      AbortRekey();
+    }
+    temporary_failure_ = type == NotifyType::kTemporaryFailure;
+    return Fail(ReasonForNotify(type),
+                "peer refused CREATE_CHILD_SA: notify " + std::to_string(static_cast<int>(type)),
+                TaskStatus::kFailed);
+  }
+  const auto* nonce = in.Find<codec::NoncePayload>(PayloadType::kNonce);
+  if (nonce == nullptr || !request_) {
+    AbortRekey();
+    ReleaseSpi();
+    return Fail(FailureReason::kInvalidMessage, "CREATE_CHILD_SA response lacks Nr",
+                TaskStatus::kFailed);
+  }
+  ChildOutcome outcome =
+      CompleteChildRequest(*request_, in, sa_, installer_, nonce_i_, nonce->nonce, now, now_unix_);
+  if (!outcome.child) {
+    AbortRekey();
+    ReleaseSpi();
+    return Fail(outcome.reason, outcome.detail, TaskStatus::kFailed);
+  }
+  request_->spi_in = 0;  // installed: no longer ours to release
+  nonce_r_ = nonce->nonce;
+  ChildSa child = std::move(*outcome.child);
+  created_ = true;
+  if (rekey_spi_in_ != 0) {
+    child.replaces_spi_in = rekey_spi_in_;
+    if (ChildSa* old = sa_.FindChildByInboundSpi(rekey_spi_in_)) {
+      child.last_active = old->last_active;
+      if (old->peer_rekey) {
+        ResolveCollision(*old, child);
+      } else {
+        // §2.8: make-before-break; the new SA is installed, now the old one goes.
+        old->state = ChildSaState::kRekeyed;
+        spis_to_delete_.push_back(old->spi_in);
+      }
+    }
+  }
+  sa_.children.push_back(std::move(child));
+  return TaskStatus::kDone;
+}
+
+// §2.8.1: both ends rekeyed `old_child` at once. The SA made by the exchange with the lowest
+// of the four nonces is redundant; that exchange's initiator deletes it, and the other
+// initiator deletes the old SA.
+void CreateChildSaTask::ResolveCollision(ChildSa& old_child, const ChildSa& ours) {
+  const RekeyCollision peer = *old_child.peer_rekey;
+  old_child.state = ChildSaState::kRekeyed;
+  const bool ours_redundant = NonceLess(MinNonce(nonce_i_, nonce_r_), peer.lower_nonce);
+  if (ours_redundant) {
+    spis_to_delete_.push_back(ours.spi_in);
+  } else {
+    if (ChildSa* theirs = sa_.FindChildByInboundSpi(peer.new_spi)) {
+      theirs->state = ChildSaState::kRekeyed;  // the peer deletes it
+    }
+    spis_to_delete_.push_back(old_child.spi_in);
+  }
+}
+
+TaskStatus CreateChildSaTask::ProcessRequest(const InMessage& in, SteadyTime now) {
+  const auto* nonce = in.Find<codec::NoncePayload>(PayloadType::kNonce);
+  const auto* tsi = in.Find<codec::TsPayload>(PayloadType::kTsi);
+  const auto* tsr = in.Find<codec::TsPayload>(PayloadType::kTsr);
+  if (nonce == nullptr || tsi == nullptr || tsr == nullptr) {
+    error_ = NotifyType::kInvalidSyntax;
+    return Fail(FailureReason::kInvalidMessage, "CREATE_CHILD_SA request lacks Ni, TSi or TSr",
+                TaskStatus::kFailed);
+  }
+  if (sa_.state != IkeSaState::kEstablished && sa_.state != IkeSaState::kRekeying) {
+    // §2.25: we are deleting or have rekeyed this IKE SA.
+    error_ = NotifyType::kTemporaryFailure;
+    return Fail(FailureReason::kInternal, "IKE SA is " + std::string(Name(sa_.state)),
+                TaskStatus::kFailed);
+  }
+  ChildSa* old = nullptr;
+  const NegotiateRule* rule = nullptr;
+  if (const auto* rekey = in.Notify(NotifyType::kRekeySa)) {
+    // §1.3.3: the SPI is the peer's inbound one, our outbound one.
+    old = sa_.FindChildByOutboundSpi(SpiOf(rekey->spi));
+    if (old == nullptr) {
+      error_ = NotifyType::kChildSaNotFound;  // §2.25
+      return Fail(FailureReason::kPeerError, "REKEY_SA for an unknown child SA",
+                  TaskStatus::kFailed);
+    }
+    if (old->state == ChildSaState::kDeleting || old->state == ChildSaState::kRekeyed) {
+      error_ = NotifyType::kTemporaryFailure;  // §2.25: being deleted or already replaced
+      return Fail(FailureReason::kPeerError, "REKEY_SA for a child SA being deleted",
+                  TaskStatus::kFailed);
+    }
+    rule = sa_.config->FindRule(old->rule);
+  } else {
+    rule = FindRuleForTraffic(*sa_.config, FromPayload(*tsi), FromPayload(*tsr));
+  }
+  if (rule == nullptr) {
+    error_ = NotifyType::kTsUnacceptable;
+    return Fail(
+        FailureReason::kTsUnacceptable,
+        "no rule allows TSi " + ToString(FromPayload(*tsi)) + " TSr " + ToString(FromPayload(*tsr)),
+        TaskStatus::kFailed);
+  }
+  nonce_r_ = RandomBytes(random_, kNonceSize);
+  ResponderChild params{rule, /*in_ike_auth=*/false, nonce->nonce, nonce_r_, &random_};
+  reply_.exchange = codec::ExchangeType::kCreateChildSa;
+  ChildOutcome outcome = RespondChild(params, in, sa_, installer_, reply_, now, now_unix_, &error_);
+  if (!outcome.child) {
+    if (!error_) error_ = NotifyType::kNoProposalChosen;
+    return Fail(outcome.reason, outcome.detail, TaskStatus::kFailed);
+  }
+  ChildSa child = std::move(*outcome.child);
+  created_ = true;
+  if (old != nullptr) {
+    child.replaces_spi_in = old->spi_in;
+    child.last_active = old->last_active;
+    if (old->state == ChildSaState::kRekeying) {
+      // §2.8.1: we are rekeying it too; decided when our own exchange completes.
+      old->peer_rekey = RekeyCollision{MinNonce(nonce->nonce, nonce_r_), child.spi_in};
+    } else {
+      old->state = ChildSaState::kRekeyed;  // the initiator deletes it (§2.8)
+    }
+    rekey_spi_in_ = old->spi_in;
+  }
+  sa_.children.push_back(std::move(child));
+  return TaskStatus::kDone;
+}
+
+TaskStatus CreateChildSaTask::BuildResponse(OutMessage& out) {
+  out.response = true;
+  if (error_) {
+    if (*error_ == NotifyType::kInvalidKePayload) {
+      // RespondChild added N(INVALID_KE_PAYLOAD) with the group we want (§1.3).
+      out.payloads = std::move(reply_.payloads);
+    } else {
+      out.ReplaceWithError(*error_);
+    }
+    return TaskStatus::kFailed;
+  }
+  out.payloads = std::move(reply_.payloads);
+  InsertNonceAfterSa(out, nonce_r_);
+  return TaskStatus::kDone;
+}
+
+}  // namespace ipsec::engine::ike
