@@ -15,6 +15,15 @@ IkePeer::IkePeer(TwoPeers& link, std::string addr, uint64_t seed)
   o.backend = &backend;
   o.clock = &clock;
   manager = std::make_unique<IkeManager>(o);
+  backend.SetEvents(&events_);
+}
+
+void IkePeer::Events::OnAcquire(const Acquire& acquire) {
+  (void)peer_.manager->OnAcquire(acquire, peer_.link_.now);
+}
+
+void IkePeer::Events::OnExpire(engine::dataplane::SaProtocol protocol, uint32_t spi, bool hard) {
+  peer_.manager->OnExpire(protocol, spi, hard, peer_.link_.now);
 }
 
 void IkePeer::SendIke(const Endpoint& local, const Endpoint& remote, ByteSpan message) {

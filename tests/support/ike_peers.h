@@ -113,7 +113,18 @@ class IkePeer final : public PacketSink {
   int keepalives = 0;
 
  private:
+  // The data path's events reach the manager at the link's time (byte lifetimes, acquires).
+  class Events final : public engine::dataplane::BackendEvents {
+   public:
+    explicit Events(IkePeer& peer) : peer_(peer) {}
+    void OnAcquire(const Acquire& acquire) override;
+    void OnExpire(engine::dataplane::SaProtocol protocol, uint32_t spi, bool hard) override;
+
+   private:
+    IkePeer& peer_;
+  };
   TwoPeers& link_;
+  Events events_{*this};
 };
 
 class TwoPeers {
