@@ -4,7 +4,11 @@
 // rule answering it.
 #include <gtest/gtest.h>
 
+#include "engine/ike/auth_cert.h"
+#include "engine/ike/config_builder.h"
+#include "engine/policy/compiler.h"
 #include "engine/policy/templates.h"
+#include "tests/engine/crypto/test_pki.h"
 #include "tests/support/ike_peers.h"
 
 namespace ipsec::engine::ike {
@@ -236,6 +240,63 @@ TEST_F(AcquireTest, NoFallbackWithoutTheOptionOrOnceThePeerAnswered) {
   EXPECT_EQ(net.a.manager->sa_count(), 1u);
   EXPECT_EQ(net.a.observer.fallbacks, 0);
   EXPECT_TRUE(net.a.manager->ClearFallbacks(net.now).empty());
+}
+
+// From a policy to an acquire: the "request security" template (FAQ 12) compiled to the filter
+// table, built into IkeConfig with a certificate method, and an acquire naming one of the
+// table's entries.
+TEST_F(AcquireTest, RequestSecurityTemplateFromPolicyToAcquire) {
+  policy::AuthMethod cert;
+  cert.kind = policy::AuthKind::kCertificate;
+  cert.certificate_authority = "corp";
+  auto p = policy::MakeTemplate("request-security", "server", {cert});
+  ASSERT_TRUE(p.has_value());
+  policy::CompileContext context;
+  context.interfaces.push_back({"eth0", {{*IpAddress::Parse("10.1.0.1"), 24}}});
+  auto table = policy::CompilePolicy(*p, context);
+  ASSERT_TRUE(table.ok()) << table.error().ToString();
+  crypto::testing::TestChain chain = crypto::testing::MakeChain(crypto::testing::KeyKind::kEcP256);
+  ConfigBuildOptions options;
+  options.load_certificates = [&chain](std::vector<std::string>*) {
+    CertificateStore store;
+    store.trust_bundles["corp"] = {chain.root.cert};
+    store.local.push_back(std::make_shared<LocalCertificate>(
+        LocalCertificate{"pod", {chain.leaf.cert, chain.intermediate.cert}, chain.leaf.key}));
+    return store;
+  };
+  std::vector<std::string> warnings;
+  auto config = BuildIkeConfig(*p, *table, options, &warnings);
+  EXPECT_TRUE(warnings.empty()) << warnings.front();
+  ASSERT_EQ(config->rules.size(), 1u);
+  const NegotiateRule& rule = config->rules[0];
+  EXPECT_TRUE(rule.accept_unsecured);
+  EXPECT_TRUE(rule.allow_fallback_to_clear);
+  ASSERT_EQ(rule.credentials.size(), 1u);
+  EXPECT_TRUE(CertificateUsable(rule.credentials[0]));
+  // The outbound negotiate entry of the rule.
+  uint32_t outbound = 0, inbound = 0;
+  for (const auto& e : table->entries) {
+    if (e.action != policy::Action::kNegotiate || e.origin.rule != rule.name) continue;
+    if (e.destination.Contains(*IpAddress::Parse("10.2.0.1"))) {
+      (e.direction == policy::Direction::kOutbound ? outbound : inbound) = e.id;
+    }
+    if (e.source.Contains(*IpAddress::Parse("10.2.0.1"))) {
+      (e.direction == policy::Direction::kOutbound ? outbound : inbound) = e.id;
+    }
+  }
+  ASSERT_NE(outbound, 0u);
+  ASSERT_NE(inbound, 0u);
+  EXPECT_EQ(config->FindRuleByFilterEntry(outbound), &rule);
+  EXPECT_EQ(config->FindRuleByFilterEntry(inbound), &rule);
+  net_.a.manager->SetConfig(config);
+  ASSERT_TRUE(net_.a.backend.FireAcquire(Packet("10.1.0.1", "10.2.0.1", outbound)));
+  EXPECT_TRUE(Last(a_events_).started);
+  ASSERT_EQ(net_.wire.size(), 1u);  // IKE_SA_INIT to 10.2.0.1
+  EXPECT_EQ(net_.wire.front().to, net_.b.endpoint());
+  // An unsecured packet from another peer is accepted too (FAQ 17): a second negotiation.
+  ASSERT_TRUE(net_.a.backend.FireAcquire(Packet("10.3.0.1", "10.1.0.1", inbound)));
+  EXPECT_TRUE(Last(a_events_).started);
+  EXPECT_EQ(net_.a.manager->sa_count(), 2u);
 }
 
 }  // namespace
