@@ -403,7 +403,7 @@ void IkeManager::Settle(Entry& entry, Outbox& out) {
     if (!entry.dead && entry.reported_children.insert(c.reqid).second) {
       c.rekey_at = Jittered(c.established, c.expire_at);
       if (c.last_active == SteadyTime{}) c.last_active = now_;
-      c.idle_check_at = now_ + sa.config->IdleTimeoutFor(sa.remote.address);
+      c.idle_check_at = c.last_active + sa.config->IdleTimeoutFor(sa.remote.address);
       if (c.replaces_spi_in == 0) options_.observer->OnChildSaUp(sa, c);
     }
   }

@@ -70,16 +70,26 @@ void TwoPeers::Advance(std::chrono::milliseconds d) {
 
 void TwoPeers::Run(std::chrono::milliseconds d) {
   auto end = now + d;
+  // The wall clocks move along (whole seconds; the data path stamps last use with them).
+  auto set_now = [this](engine::ike::SteadyTime t) {
+    using std::chrono::duration_cast;
+    using std::chrono::seconds;
+    const auto moved = duration_cast<seconds>(t.time_since_epoch()).count() -
+                       duration_cast<seconds>(now.time_since_epoch()).count();
+    a.clock.unix_seconds += moved;
+    b.clock.unix_seconds += moved;
+    now = t;
+  };
   for (;;) {
     DeliverAll(10000);
     auto next = std::min(a.manager->NextDeadline(), b.manager->NextDeadline());
     if (next > end) break;
-    now = std::max(now, next);
+    if (next > now) set_now(next);
     a.manager->OnTimer(now);
     b.manager->OnTimer(now);
   }
   DeliverAll(10000);
-  now = end;
+  set_now(end);
 }
 
 std::shared_ptr<engine::ike::IkeConfig> SimpleConfig(const std::string& local,
