@@ -188,8 +188,13 @@ class IkeRuntime::Observer final : public ike::IkeObserver {
 
 Result<std::unique_ptr<IkeRuntime>> IkeRuntime::Start(Options options) {
   std::unique_ptr<IkeRuntime> rt(new IkeRuntime());
+  // Random SPIs (RFC 4303 §2.1 leaves the choice to the receiver): two daemons with sequential
+  // ones would hand out the same SPIs, and an SA pair's inbound and outbound would collide in
+  // the recording backend, which keys SAs by (protocol, SPI) alone.
+  static crypto::SystemRandom spi_random;  // lives as long as any backend that uses it
   rt->backend_ = options.backend ? std::move(options.backend)
-                                 : std::make_unique<dataplane::RecordingBackend>();
+                                 : std::make_unique<dataplane::RecordingBackend>(
+                                       dataplane::RecordingBackend::Options{.random = &spi_random});
   rt->options_ = std::move(options);
   rt->random_ = std::make_unique<crypto::SystemRandom>();
   if (rt->options_.key_export != nullptr) {
