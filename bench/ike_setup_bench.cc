@@ -107,10 +107,16 @@ std::string CpuModel() {
   return "unknown";
 }
 
+bool g_verbose_charon = false;
+
 CharonOptions QuietCharon() {
   CharonOptions o;
-  o.log_levels = {{"default", 0}, {"ike", 0}, {"cfg", 0}, {"knl", 0}, {"net", 0},
-                  {"enc", 0},     {"chd", 0}, {"mgr", 0}, {"lib", 0}};
+  if (g_verbose_charon) {
+    o.log_levels = {{"default", 1}, {"ike", 2}, {"chd", 2}, {"cfg", 2}, {"knl", 2}};
+  } else {
+    o.log_levels = {{"default", 0}, {"ike", 0}, {"cfg", 0}, {"knl", 0}, {"net", 0},
+                    {"enc", 0},     {"chd", 0}, {"mgr", 0}, {"lib", 0}};
+  }
   // Generous retransmits: under load an answer may take longer than a second.
   o.retransmit_timeout = 2.0;
   o.retransmit_base = 1.4;
@@ -457,6 +463,8 @@ int Main(int argc, char** argv) {
       total = std::atoi(argv[++i]);
     } else if (a == "--out" && i + 1 < argc) {
       out_path = argv[++i];
+    } else if (a == "--verbose-charon") {
+      g_verbose_charon = true;
     } else if (a == "--no-shipped-limits") {
       shipped = false;
     } else {
@@ -477,6 +485,17 @@ int Main(int argc, char** argv) {
   if (!lab) {
     std::fprintf(stderr, "ike_setup_bench: lab: %s\n", error.c_str());
     return 1;
+  }
+  // kernel-libipsec routes the tunnel via a local address inside the local traffic selector.
+  for (int pod = 0; pod < 2; ++pod) {
+    auto r =
+        lab->Exec(lab->pod(pod),
+                  {"ip", "addr", "add",
+                   std::string(pod == 0 ? kInitiatorInner : kResponderInner) + "/32", "dev", "lo"});
+    if (r.exit_code != 0) {
+      std::fprintf(stderr, "ike_setup_bench: inner address: %s\n", r.err.c_str());
+      return 1;
+    }
   }
   utsname uts{};
   uname(&uts);
