@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "engine/ike/auth_cert.h"
 #include "engine/policy/templates.h"
 
 namespace ipsec::engine::ike {
@@ -32,7 +33,19 @@ std::vector<Credential> Resolve(const std::vector<policy::AuthMethod>& methods,
         continue;
       }
     }
-    if (m.kind == policy::AuthKind::kCertificate) certificates.Resolve(c, who, warnings);
+    if (m.kind == policy::AuthKind::kCertificate) {
+      certificates.Resolve(c, who, warnings);
+      // RFC 7296 §3.5: the ID we send must be named by our certificate (auth_cert.h).
+      if (options.local_identity && c.local_certificate != nullptr) {
+        if (Status s = MatchIdentity(*options.local_identity, c.local_certificate->chain.front());
+            !s.ok()) {
+          warnings->push_back(who + ": our identity " + options.local_identity->ToString() +
+                              " is not named by certificate '" + c.local_certificate->name +
+                              "', so the certificate's subject DN is sent instead (" +
+                              s.error().message + ")");
+        }
+      }
+    }
     out.push_back(std::move(c));
   }
   return out;

@@ -297,6 +297,20 @@ TEST_F(AcquireTest, RequestSecurityTemplateFromPolicyToAcquire) {
   ASSERT_TRUE(net_.a.backend.FireAcquire(Packet("10.3.0.1", "10.1.0.1", inbound)));
   EXPECT_TRUE(Last(a_events_).started);
   EXPECT_EQ(net_.a.manager->sa_count(), 2u);
+  // A configured identity the certificate does not name is warned about at build time.
+  options.local_identity = *Identity::Parse("@other.example");
+  std::vector<std::string> id_warnings;
+  BuildIkeConfig(*p, *table, options, &id_warnings);
+  ASSERT_EQ(id_warnings.size(), 2u);  // the rule and the default response rule
+  for (const auto& w : id_warnings) {
+    EXPECT_NE(w.find("our identity other.example is not named by certificate 'pod'"),
+              std::string::npos)
+        << w;
+  }
+  options.local_identity = *Identity::Parse("@peer.example");
+  id_warnings.clear();
+  BuildIkeConfig(*p, *table, options, &id_warnings);
+  EXPECT_TRUE(id_warnings.empty());
 }
 
 }  // namespace
