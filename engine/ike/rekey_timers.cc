@@ -307,6 +307,12 @@ void IkeManager::AfterChildExchange(Entry& entry, Task& task, SteadyTime now) {
   auto* child = dynamic_cast<CreateChildSaTask*>(&task);
   if (child == nullptr) return;
   if (child->created() && child->is_rekey()) options_.observer->OnRekey(false);
+  if (auto lost = child->lost_collision()) {
+    options_.observer->OnLog(&sa, *lost ? "rekey collision (§2.8.1): our new child SA is "
+                                          "redundant, deleting it"
+                                        : "rekey collision (§2.8.1): the peer's new child SA is "
+                                          "redundant; deleting the old one");
+  }
   if (!child->spis_to_delete().empty()) {
     // §2.8: the new child SA is installed; now the replaced (or redundant) one goes.
     entry.tasks.QueueFront(std::make_unique<InformationalTask>(
@@ -411,6 +417,10 @@ void IkeManager::AfterIkeRekey(Entry& old, const RekeyIkeSaTask& task, SteadyTim
   if (theirs != nullptr) {
     const bool ours_redundant =
         NonceLess(MinNonce(r.nonce_i, r.nonce_r), old.sa.peer_rekey->lower_nonce);
+    options_.observer->OnLog(&o, ours_redundant ? "IKE rekey collision (§2.8.2): our new IKE SA "
+                                                  "is redundant, deleting it"
+                                                : "IKE rekey collision (§2.8.2): the peer's new "
+                                                  "IKE SA is redundant; deleting the old one");
     if (ours_redundant) {
       theirs->sa.state = IkeSaState::kEstablished;
       old.sa.state = IkeSaState::kRekeyed;  // the peer deletes the old one

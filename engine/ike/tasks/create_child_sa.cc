@@ -35,6 +35,26 @@ void InsertNonceAfterSa(OutMessage& out, const Bytes& nonce) {
   out.payloads.insert(it == out.payloads.end() ? it : std::next(it), std::move(entry));
 }
 
+// §1.3, §3.3.3: with PFS the proposals list the KE's group first, then the other groups of
+// our IKE proposals, so a responder that prefers one of those answers INVALID_KE_PAYLOAD
+// naming it instead of NO_PROPOSAL_CHOSEN.
+void OfferOtherGroups(codec::SaPayload& offer, const IkeConfig& config, codec::DhGroup first) {
+  for (auto& proposal : offer.proposals) {
+    for (const auto& ike : config.ike_proposals) {
+      const auto group = static_cast<uint16_t>(ToTransform(ike.dh_group));
+      bool present = false;
+      for (const auto& t : proposal.transforms) {
+        present |= t.type == codec::TransformType::kDh && t.id == group;
+      }
+      if (present || group == static_cast<uint16_t>(first) || group == 0) continue;
+      codec::Transform t;
+      t.type = codec::TransformType::kDh;
+      t.id = group;
+      proposal.transforms.push_back(t);
+    }
+  }
+}
+
 }  // namespace
 
 bool NonceLess(ByteSpan a, ByteSpan b) {
@@ -118,15 +138,20 @@ TaskStatus CreateChildSaTask::BuildRequest(OutMessage& out) {
     return Fail(FailureReason::kInternal, "rule '" + rule_ + "' is no longer in force",
                 TaskStatus::kFailed);
   }
-  const codec::DhGroup group = rule->session_key_pfs
-                                   ? pfs_override_.value_or(sa_.algorithms.dh_group)
-                                   : codec::DhGroup::kNone;
+  // FAQ 18 session key PFS: our policy's preferred group (its first IKE proposal's), or the
+  // one the responder asked for.
+  const codec::DhGroup preferred = sa_.config->ike_proposals.empty()
+                                       ? sa_.algorithms.dh_group
+                                       : ToTransform(sa_.config->ike_proposals[0].dh_group);
+  const codec::DhGroup group =
+      rule->session_key_pfs ? pfs_override_.value_or(preferred) : codec::DhGroup::kNone;
   if (!request_) {
     auto prepared = PrepareChildRequest(installer_, *rule, local_ts_, remote_ts_, group);
     if (!prepared.ok()) {
       return Fail(FailureReason::kInternal, prepared.error().ToString(), TaskStatus::kFailed);
     }
     request_ = std::move(prepared).value();
+    if (group != codec::DhGroup::kNone) OfferOtherGroups(request_->offer, *sa_.config, group);
   } else if (group != codec::DhGroup::kNone) {
     // §1.3: the retry after INVALID_KE_PAYLOAD offers and uses the group the responder named.
     auto ke = crypto::KeyExchange::Generate(static_cast<crypto::Group>(group));
@@ -136,6 +161,7 @@ TaskStatus CreateChildSaTask::BuildRequest(OutMessage& out) {
     }
     request_->pfs = std::move(ke).value();
     request_->offer = MakeChildOffer(rule->security_methods, request_->spi_in, group);
+    OfferOtherGroups(request_->offer, *sa_.config, group);
   }
   if (old) {
     old->state = ChildSaState::kRekeying;
@@ -226,11 +252,13 @@ TaskStatus CreateChildSaTask::ProcessResponse(const InMessage& in, SteadyTime no
 // §2.8.1: both ends rekeyed `old_child` at once. The SA made by the exchange with the lowest
 // of the four nonces is redundant; that exchange's initiator deletes it, and the other
 // initiator deletes the old SA.
-void CreateChildSaTask::ResolveCollision(ChildSa& old_child, const ChildSa& ours) {
+void CreateChildSaTask::ResolveCollision(ChildSa& old_child, ChildSa& ours) {
   const RekeyCollision peer = *old_child.peer_rekey;
   old_child.state = ChildSaState::kRekeyed;
   const bool ours_redundant = NonceLess(MinNonce(nonce_i_, nonce_r_), peer.lower_nonce);
+  lost_collision_ = ours_redundant;
   if (ours_redundant) {
+    ours.state = ChildSaState::kRekeyed;  // redundant: we delete it
     spis_to_delete_.push_back(ours.spi_in);
   } else {
     if (ChildSa* theirs = sa_.FindChildByInboundSpi(peer.new_spi)) {

@@ -55,6 +55,8 @@ class CreateChildSaTask final : public Task {
   const std::vector<uint32_t>& spis_to_delete() const { return spis_to_delete_; }
   // Initiator: the peer answered TEMPORARY_FAILURE (§2.25); the manager retries later.
   bool temporary_failure() const { return temporary_failure_; }
+  // Initiator of a rekey that collided (§2.8.1): whether our new SA was the redundant one.
+  std::optional<bool> lost_collision() const { return lost_collision_; }
 
  private:
   CreateChildSaTask(IkeSa& sa, ChildInstaller& installer, Random& random, Role role)
@@ -66,7 +68,7 @@ class CreateChildSaTask final : public Task {
   // Initiator: the old child back to kInstalled after a failed rekey.
   void AbortRekey();
   void ReleaseSpi();
-  void ResolveCollision(ChildSa& old_child, const ChildSa& ours);
+  void ResolveCollision(ChildSa& old_child, ChildSa& ours);
 
   IkeSa& sa_;
   ChildInstaller& installer_;
@@ -86,6 +88,7 @@ class CreateChildSaTask final : public Task {
   int retries_ = 0;
   std::vector<uint32_t> spis_to_delete_;
   bool temporary_failure_ = false;
+  std::optional<bool> lost_collision_;
 
   // Responder: ours; initiator: the peer's.
   Bytes nonce_r_;

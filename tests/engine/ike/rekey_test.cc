@@ -147,5 +147,163 @@ TEST_F(RekeyTest, ResponderRekeysTheIkeSaAndBecomesTheNewInitiator) {
   ExpectPaired();
 }
 
+// §2.8.1: both ends rekey the same child SA at once. Whatever the nonces, both end with one
+// child SA (the same pair at both ends) and nothing redundant in the data path.
+TEST_F(RekeyTest, SimultaneousChildRekeysLeaveExactlyOnePair) {
+  Establish();
+  for (int round = 0; round < 8; ++round) {
+    for (int i = 0; i < round; ++i) net_.a.random.Uint64();  // vary the nonces' order
+    const uint32_t old_in = Children(net_.a)[0].spi_in;
+    ASSERT_TRUE(net_.a.manager->Rekey(Children(net_.a)[0].id, net_.now).ok());
+    ASSERT_TRUE(net_.b.manager->Rekey(Children(net_.b)[0].id, net_.now).ok());
+    net_.DeliverAll();
+    auto a = Children(net_.a);
+    auto b = Children(net_.b);
+    ASSERT_EQ(a.size(), 1u) << "round " << round << "\n" << net_.a.observer.Log();
+    ASSERT_EQ(b.size(), 1u) << "round " << round << "\n" << net_.b.observer.Log();
+    EXPECT_NE(a[0].spi_in, old_in);
+    EXPECT_EQ(a[0].spi_in, b[0].spi_out);
+    EXPECT_EQ(a[0].spi_out, b[0].spi_in);
+    EXPECT_EQ(a[0].state, "installed");
+    ExpectPaired();
+    ASSERT_EQ(net_.a.backend.Sas().size(), 2u);
+    EXPECT_TRUE(net_.a.backend.ReservedSpis().empty());
+  }
+  EXPECT_EQ(net_.a.observer.child_down + net_.b.observer.child_down, 0)
+      << "redundant and replaced SAs go silently";
+  EXPECT_EQ(net_.a.observer.child_rekeys, 16) << "both exchanges of each round made an SA";
+  // Both outcomes were exercised (the nonces' order varied).
+  const std::string log = net_.a.observer.Log();
+  EXPECT_NE(log.find("our new child SA is redundant"), std::string::npos) << log;
+  EXPECT_NE(log.find("the peer's new child SA is redundant"), std::string::npos) << log;
+}
+
+// §2.8.2: both ends rekey the IKE SA at once: one new IKE SA survives at both ends, with the
+// child SAs, and it works.
+TEST_F(RekeyTest, SimultaneousIkeRekeysLeaveOneIkeSa) {
+  Establish();
+  for (int round = 0; round < 4; ++round) {
+    for (int i = 0; i < round; ++i) net_.b.random.Uint64();
+    const auto child = Children(net_.a)[0];
+    ASSERT_TRUE(net_.a.manager->Rekey(net_.a.manager->Snapshot(net_.now)[0].id, net_.now).ok());
+    ASSERT_TRUE(net_.b.manager->Rekey(net_.b.manager->Snapshot(net_.now)[0].id, net_.now).ok());
+    net_.DeliverAll();
+    auto a = net_.a.manager->Snapshot(net_.now);
+    auto b = net_.b.manager->Snapshot(net_.now);
+    ASSERT_EQ(a.size(), 1u) << "round " << round << "\n" << net_.a.observer.Log();
+    ASSERT_EQ(b.size(), 1u) << "round " << round << "\n" << net_.b.observer.Log();
+    EXPECT_EQ(a[0].spi_i, b[0].spi_i);
+    EXPECT_EQ(a[0].spi_r, b[0].spi_r);
+    EXPECT_EQ(a[0].state, "established");
+    EXPECT_EQ(b[0].state, "established");
+    ASSERT_EQ(a[0].children.size(), 1u);
+    EXPECT_EQ(a[0].children[0].spi_in, child.spi_in);
+    EXPECT_EQ(net_.a.manager->sa_count(), 1u);
+    EXPECT_EQ(net_.b.manager->sa_count(), 1u);
+    // The survivor carries exchanges.
+    ASSERT_TRUE(net_.b.manager->Rekey(b[0].children[0].id, net_.now).ok());
+    net_.DeliverAll();
+    ASSERT_EQ(Children(net_.a).size(), 1u) << net_.a.observer.Log();
+    ExpectPaired();
+  }
+  EXPECT_EQ(net_.a.observer.ike_down + net_.b.observer.ike_down, 0);
+  EXPECT_EQ(net_.a.observer.child_down + net_.b.observer.child_down, 0);
+  const std::string log = net_.a.observer.Log();
+  EXPECT_NE(log.find("our new IKE SA is redundant"), std::string::npos) << log;
+  EXPECT_NE(log.find("the peer's new IKE SA is redundant"), std::string::npos) << log;
+}
+
+TEST_F(RekeyTest, ResponderWithoutAnAcceptableProposalAnswersNoProposalChosen) {
+  // B's rule wants session key PFS (FAQ 18); A offers none. IKE_AUTH has no KE, so its child
+  // SA is fine (§1.2); CREATE_CHILD_SA without a DH group is not.
+  auto a = testing::SimpleConfig("10.1.0.1", "10.2.0.1", "secret");
+  auto b = testing::SimpleConfig("10.2.0.1", "10.1.0.1", "secret");
+  b->rules[0].session_key_pfs = true;
+  net_.a.manager->SetConfig(a);
+  net_.b.manager->SetConfig(b);
+  configured_ = true;
+  Establish();
+  ASSERT_TRUE(net_.a.manager->InitiateChild("ike-1", "r", net_.now).ok());
+  net_.DeliverAll();
+  EXPECT_TRUE(net_.a.observer.Failed(FailureReason::kNoProposalChosen)) << net_.a.observer.Log();
+  EXPECT_TRUE(net_.b.observer.Failed(FailureReason::kNoProposalChosen)) << net_.b.observer.Log();
+  EXPECT_EQ(Children(net_.a).size(), 1u);
+  EXPECT_EQ(net_.a.manager->sa_count(), 1u) << "the IKE SA stands";
+  EXPECT_TRUE(net_.a.backend.ReservedSpis().empty()) << "the offered SPI is released";
+  EXPECT_TRUE(net_.b.backend.ReservedSpis().empty());
+  // A refused rekey leaves the old child SA in place.
+  ASSERT_TRUE(net_.a.manager->Rekey(Children(net_.a)[0].id, net_.now).ok());
+  net_.DeliverAll();
+  ASSERT_EQ(Children(net_.a).size(), 1u);
+  EXPECT_EQ(Children(net_.a)[0].state, "installed");
+  ExpectPaired();
+}
+
+TEST_F(RekeyTest, ResponderRefusesTrafficOutsideItsRulesWithTsUnacceptable) {
+  auto a = testing::SimpleConfig("10.1.0.1", "10.2.0.1", "secret");
+  auto extra = a->rules[0];
+  extra.name = "r2";
+  extra.traffic[0].local.addresses = IpRange::Single(*IpAddress::Parse("10.1.0.5"));
+  a->rules.push_back(extra);
+  net_.a.manager->SetConfig(a);
+  net_.b.manager->SetConfig(testing::SimpleConfig("10.2.0.1", "10.1.0.1", "secret"));
+  configured_ = true;
+  Establish();
+  ASSERT_TRUE(net_.a.manager->InitiateChild("ike-1", "r2", net_.now).ok());
+  net_.DeliverAll();
+  EXPECT_TRUE(net_.a.observer.Failed(FailureReason::kTsUnacceptable)) << net_.a.observer.Log();
+  EXPECT_TRUE(net_.b.observer.Failed(FailureReason::kTsUnacceptable)) << net_.b.observer.Log();
+  EXPECT_EQ(Children(net_.a).size(), 1u);
+  EXPECT_EQ(net_.a.manager->sa_count(), 1u);
+  EXPECT_TRUE(net_.a.backend.ReservedSpis().empty());
+}
+
+TEST_F(RekeyTest, InvalidKePayloadMakesTheInitiatorRetryWithTheResponderGroup) {
+  // A prefers ECP-256 (its first proposal), B knows only Curve25519: the IKE SA ends up with
+  // Curve25519 (IKE_SA_INIT's INVALID_KE), and A's PFS KE is ECP-256 again, which B answers with
+  // INVALID_KE_PAYLOAD(31) in CREATE_CHILD_SA (§1.3); A retries with a new message ID.
+  auto a = testing::SimpleConfig("10.1.0.1", "10.2.0.1", "secret");
+  auto b = testing::SimpleConfig("10.2.0.1", "10.1.0.1", "secret");
+  policy::IkeProposal ecp = a->ike_proposals[0];
+  ecp.dh_group = policy::DhGroup::kEcp256;
+  policy::IkeProposal x25519 = a->ike_proposals[0];
+  x25519.dh_group = policy::DhGroup::kCurve25519;
+  a->ike_proposals = {ecp, x25519};
+  b->ike_proposals = {x25519};
+  a->rules[0].session_key_pfs = b->rules[0].session_key_pfs = true;
+  net_.a.manager->SetConfig(a);
+  net_.b.manager->SetConfig(b);
+  configured_ = true;
+  Establish();
+  ASSERT_TRUE(net_.a.manager->Rekey(Children(net_.a)[0].id, net_.now).ok());
+  net_.DeliverAll();
+  EXPECT_TRUE(net_.b.observer.Failed(FailureReason::kInvalidKePayload)) << net_.b.observer.Log();
+  auto after = Children(net_.a);
+  ASSERT_EQ(after.size(), 1u) << net_.a.observer.Log();
+  EXPECT_NE(after[0].algorithms.find("curve25519"), std::string::npos) << after[0].algorithms;
+  EXPECT_EQ(net_.a.observer.child_rekeys, 1);
+  EXPECT_EQ(net_.b.observer.child_rekeys, 1);
+  ExpectPaired();
+}
+
+TEST_F(RekeyTest, RekeyOfAChildThePeerDeletedMeanwhileEndsWithChildSaNotFound) {
+  Establish();
+  // A rekeys while B deletes; B's Delete and A's answer overtake A's rekey request, which
+  // then names an SA B no longer has (§2.25).
+  ASSERT_TRUE(net_.a.manager->Rekey(Children(net_.a)[0].id, net_.now).ok());
+  ASSERT_TRUE(net_.b.manager->Delete(Children(net_.b)[0].id, net_.now).ok());
+  ASSERT_EQ(net_.wire.size(), 2u);
+  std::swap(net_.wire[0], net_.wire[1]);
+  net_.DeliverOne();  // B's Delete reaches A, which answers
+  ASSERT_EQ(net_.wire.size(), 2u);
+  std::swap(net_.wire[0], net_.wire[1]);
+  net_.DeliverAll();
+  EXPECT_TRUE(Children(net_.b).empty());
+  EXPECT_TRUE(net_.a.backend.ReservedSpis().empty());
+  EXPECT_TRUE(net_.a.backend.Sas().empty());
+  EXPECT_TRUE(net_.a.observer.Failed(FailureReason::kPeerError)) << net_.a.observer.Log();
+  EXPECT_TRUE(Children(net_.a).empty()) << "§2.25: CHILD_SA_NOT_FOUND: ours goes too";
+}
+
 }  // namespace
 }  // namespace ipsec::engine::ike
