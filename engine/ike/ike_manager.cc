@@ -340,8 +340,12 @@ std::unique_ptr<Task> IkeManager::MakeResponderTask(Entry& entry, const InMessag
       if (const auto* offer = request.Find<codec::SaPayload>(codec::PayloadType::kSa)) {
         for (const auto& p : offer->proposals) {
           if (p.protocol == codec::ProtocolId::kIke) {
-            return std::make_unique<RekeyIkeSaTask>(entry.sa, *options_.random, Role::kResponder,
-                                                    [this] { return NewSpi(); });
+            auto task = std::make_unique<RekeyIkeSaTask>(
+                entry.sa, *options_.random, Role::kResponder, [this] { return NewSpi(); });
+            // §2.25: not while our own CREATE_CHILD_SA for a child SA of it is under way.
+            task->set_child_exchange_active(
+                dynamic_cast<const CreateChildSaTask*>(entry.tasks.active()) != nullptr);
+            return task;
           }
         }
       }

@@ -376,7 +376,11 @@ void IkeManager::AfterIkeRekey(Entry& old, const RekeyIkeSaTask& task, SteadyTim
                                    std::to_string(n.id) + " (" + Describe(n.algorithms) + ")");
 
   auto move_children = [this, now](Entry& from, Entry& to) {
-    for (ChildSa& c : from.sa.children) to.sa.children.push_back(std::move(c));
+    for (ChildSa& c : from.sa.children) {
+      // A rekey queued on the old IKE SA will not run there: the timer queues it again.
+      if (c.state == ChildSaState::kInstalled) c.rekey_queued = false;
+      to.sa.children.push_back(std::move(c));
+    }
     from.sa.children.clear();
     to.reported_children.insert(from.reported_children.begin(), from.reported_children.end());
     from.reported_children.clear();

@@ -51,6 +51,7 @@ class TaskManager {
   // Puts a task first (e.g. a Delete that must not wait behind a rekey).
   void QueueFront(std::unique_ptr<Task> task) { queue_.push_front(std::move(task)); }
   bool Busy() const { return active_ != nullptr; }
+  const Task* active() const { return active_.get(); }  // our outstanding request's; may be null
   bool Idle() const { return active_ == nullptr && queue_.empty(); }
   size_t queued() const { return queue_.size(); }
 

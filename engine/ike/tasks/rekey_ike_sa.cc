@@ -117,6 +117,12 @@ TaskStatus RekeyIkeSaTask::ProcessRequest(const InMessage& in) {
     return Fail(FailureReason::kInvalidMessage, "IKE rekey request lacks SA, KE or Ni",
                 TaskStatus::kFailed);
   }
+  if (child_exchange_active_) {
+    // §2.25: our CREATE_CHILD_SA for a child SA is outstanding; its result must land on this
+    // IKE SA before the child SAs move. The peer retries later.
+    error_ = NotifyType::kTemporaryFailure;
+    return Fail(FailureReason::kInternal, "a child SA exchange is under way", TaskStatus::kFailed);
+  }
   if (sa_.state != IkeSaState::kEstablished && sa_.state != IkeSaState::kRekeying) {
     error_ = NotifyType::kTemporaryFailure;  // §2.25: being deleted or already rekeyed
     return Fail(FailureReason::kInternal, "IKE SA is " + std::string(Name(sa_.state)),

@@ -45,6 +45,8 @@ class RekeyIkeSaTask final : public Task {
   // Responder: our IKE SA was itself being rekeyed when the request came (§2.8.2).
   bool collided() const { return collided_; }
   bool temporary_failure() const { return temporary_failure_; }
+  // Responder: a child SA exchange we initiated on this IKE SA is outstanding.
+  void set_child_exchange_active(bool active) { child_exchange_active_ = active; }
 
  private:
   TaskStatus BuildRequest(OutMessage& out);
@@ -70,6 +72,7 @@ class RekeyIkeSaTask final : public Task {
   std::optional<RekeyedIkeSa> result_;
   bool collided_ = false;
   bool temporary_failure_ = false;
+  bool child_exchange_active_ = false;
   // Responder.
   std::optional<codec::NotifyType> error_;
   Bytes error_data_;

@@ -305,5 +305,32 @@ TEST_F(RekeyTest, RekeyOfAChildThePeerDeletedMeanwhileEndsWithChildSaNotFound) {
   EXPECT_TRUE(Children(net_.a).empty()) << "§2.25: CHILD_SA_NOT_FOUND: ours goes too";
 }
 
+// A child rekey and an IKE rekey cross (§2.8, §2.25): the IKE SA's rekey wins or the child's
+// request is answered TEMPORARY_FAILURE and retried; both ends agree afterwards.
+TEST_F(RekeyTest, ChildRekeyCrossingAnIkeRekeyEndsConsistent) {
+  Establish();
+  for (int round = 0; round < 2; ++round) {
+    IkePeer& ike_side = round == 0 ? net_.a : net_.b;
+    IkePeer& child_side = round == 0 ? net_.b : net_.a;
+    ASSERT_TRUE(ike_side.manager->Rekey(ike_side.manager->Snapshot(net_.now)[0].id, net_.now).ok());
+    ASSERT_TRUE(child_side.manager->Rekey(Children(child_side)[0].id, net_.now).ok());
+    net_.Run(std::chrono::seconds(30));
+    auto a = net_.a.manager->Snapshot(net_.now);
+    auto b = net_.b.manager->Snapshot(net_.now);
+    ASSERT_EQ(a.size(), 1u) << net_.a.observer.Log();
+    ASSERT_EQ(b.size(), 1u) << net_.b.observer.Log();
+    EXPECT_EQ(a[0].spi_i, b[0].spi_i);
+    EXPECT_EQ(Children(net_.a).size(), 1u) << net_.a.observer.Log();
+    EXPECT_EQ(Children(net_.b).size(), 1u) << net_.b.observer.Log();
+    ExpectPaired();
+  }
+  EXPECT_EQ(net_.a.observer.child_down + net_.b.observer.child_down, 0);
+  EXPECT_EQ(net_.a.observer.ike_rekeys, 2);
+  EXPECT_EQ(net_.a.observer.child_rekeys, 2);
+  EXPECT_TRUE(net_.a.observer.Failed(FailureReason::kInternal) ||
+              net_.b.observer.Failed(FailureReason::kInternal))
+      << "one IKE rekey was answered TEMPORARY_FAILURE and retried";
+}
+
 }  // namespace
 }  // namespace ipsec::engine::ike
