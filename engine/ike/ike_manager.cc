@@ -26,7 +26,8 @@ std::string Hex64(uint64_t v) {
 
 int64_t SecondsUntil(SteadyTime when, SteadyTime now) {
   if (when == SteadyTime::max()) return -1;
-  return std::chrono::duration_cast<std::chrono::seconds>(when - now).count();
+  // Due (a rekey under way): 0, never negative.
+  return std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::seconds>(when - now).count());
 }
 
 }  // namespace

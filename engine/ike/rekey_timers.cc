@@ -318,16 +318,18 @@ void IkeManager::AfterChildExchange(Entry& entry, Task& task, SteadyTime now) {
     entry.tasks.QueueFront(std::make_unique<InformationalTask>(
         sa, installer_, InformationalTask::Kind::kDeleteChildSas, child->spis_to_delete()));
   }
-  if (child->temporary_failure() && child->is_rekey()) {
-    for (ChildSa& c : sa.children) {
-      if (c.state == ChildSaState::kInstalled && c.rekey_queued && c.rekey_at <= now) {
-        // §2.25: retry after a while (jittered so the peers do not meet again).
-        const double u = static_cast<double>(options_.random->Uint64() % 1000) / 1000.0;
-        c.rekey_queued = false;
-        c.rekey_at = now + std::chrono::duration_cast<SteadyTime::duration>(
-                               sa.config->timers.temporary_failure_retry * (1.0 + u / 2));
-      }
-    }
+  ChildSa* old = child->is_rekey() && !child->created()
+                     ? sa.FindChildByInboundSpi(child->rekey_spi_in())
+                     : nullptr;
+  if (old != nullptr && old->state == ChildSaState::kInstalled && old->rekey_queued) {
+    // Our rekey failed. §2.25: after TEMPORARY_FAILURE retry after a while (jittered so the
+    // peers do not meet again); after a refusal try again later, until the hard lifetime.
+    const double u = static_cast<double>(options_.random->Uint64() % 1000) / 1000.0;
+    const auto wait = sa.config->timers.temporary_failure_retry *
+                      (child->temporary_failure() ? 1.0 + u / 2 : 6.0);
+    old->rekey_queued = false;
+    old->rekey_at =
+        std::min(old->expire_at, now + std::chrono::duration_cast<SteadyTime::duration>(wait));
   }
 }
 

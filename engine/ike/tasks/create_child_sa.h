@@ -48,6 +48,7 @@ class CreateChildSaTask final : public Task {
   void set_pfs_group(codec::DhGroup group) { pfs_override_ = group; }
 
   bool is_rekey() const { return rekey_spi_in_ != 0; }
+  uint32_t rekey_spi_in() const { return rekey_spi_in_; }  // the child SA rekeyed (ours)
   // A child SA was created (new or rekeyed), in either role.
   bool created() const { return created_; }
   // Initiator of a completed rekey: our inbound SPIs of the child SAs to delete (the old one,

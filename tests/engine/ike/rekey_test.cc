@@ -236,6 +236,7 @@ TEST_F(RekeyTest, ResponderWithoutAnAcceptableProposalAnswersNoProposalChosen) {
   net_.DeliverAll();
   ASSERT_EQ(Children(net_.a).size(), 1u);
   EXPECT_EQ(Children(net_.a)[0].state, "installed");
+  EXPECT_EQ(Children(net_.a, net_.now)[0].rekey_in_seconds, 60) << "tried again later";
   ExpectPaired();
 }
 
