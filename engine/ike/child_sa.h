@@ -46,10 +46,12 @@ struct ChildSa {
   int64_t established_unix = 0;
   uint64_t lifetime_bytes = 0;  // hard byte limit (0: none)
 
-  // Make-before-break rekeying (RFC 7296 §2.8): a rekeyed child keeps the reqid (so the data
-  // path's policies stay) and records the child it replaces (our inbound SPI; 0: none). The
-  // responder of the rekey holds its new outbound SA back until the replaced child is gone:
-  // the initiator deletes it only after installing the new inbound SA, so no packet is lost.
+  // Make-before-break rekeying (RFC 7296 §2.8): the new child SA is installed (both SAs and
+  // its policies, under a new reqid) before the old one is deleted, so the data path has an SA
+  // for the traffic at every moment; while both exist it must send on the newest reqid.
+  // `replaces_spi_in` is our inbound SPI of the child SA this one replaced (0: none).
+  // Not done yet: `deferred_outbound`, the responder holding its new outbound SA back until the
+  // initiator deleted the old one (§2.8 "SHOULD NOT send on the new SA until ..."); unused.
   uint32_t replaces_spi_in = 0;
   std::shared_ptr<const dataplane::SaConfig> deferred_outbound;
   std::optional<RekeyCollision> peer_rekey;

@@ -186,6 +186,28 @@ class IkeRuntime::Observer final : public ike::IkeObserver {
   Counter ike_sas_established_{0}, child_sas_established_{0};
 };
 
+// dataplane::BackendEvents may come from the data path's threads: each is handed to the loop.
+class IkeRuntime::DataPathEvents final : public dataplane::BackendEvents {
+ public:
+  explicit DataPathEvents(IkeRuntime& rt) : rt_(rt) {}
+  void OnAcquire(const Acquire& acquire) override {
+    rt_.loop_->Post([rt = &rt_, acquire] {
+      (void)rt->manager_->OnAcquire(acquire, Clock::now());
+      rt->Rearm();
+    });
+  }
+  // Byte (and time) lifetimes the data path counts: soft rekeys, hard deletes (RFC 7296 §2.8).
+  void OnExpire(dataplane::SaProtocol protocol, uint32_t spi, bool hard) override {
+    rt_.loop_->Post([rt = &rt_, protocol, spi, hard] {
+      rt->manager_->OnExpire(protocol, spi, hard, Clock::now());
+      rt->Rearm();
+    });
+  }
+
+ private:
+  IkeRuntime& rt_;
+};
+
 Result<std::unique_ptr<IkeRuntime>> IkeRuntime::Start(Options options) {
   std::unique_ptr<IkeRuntime> rt(new IkeRuntime());
   // Random SPIs (RFC 4303 §2.1 leaves the choice to the receiver): two daemons with sequential
@@ -225,6 +247,8 @@ Result<std::unique_ptr<IkeRuntime>> IkeRuntime::Start(Options options) {
   m.nat_t_port = rt->transport_->nat_t_port();
   m.peer_nat_t_port = rt->options_.peer_nat_t_port;
   rt->manager_ = std::make_unique<ike::IkeManager>(m);
+  rt->data_path_events_ = std::make_unique<DataPathEvents>(*rt);
+  rt->backend_->SetEvents(rt->data_path_events_.get());
   IkeRuntime* self = rt.get();
   rt->transport_->Start({.ike = [self](net::Datagram d) {
     self->manager_->OnDatagram(d.local, d.remote, d.data, Clock::now());
@@ -234,6 +258,7 @@ Result<std::unique_ptr<IkeRuntime>> IkeRuntime::Start(Options options) {
 }
 
 IkeRuntime::~IkeRuntime() {
+  if (backend_) backend_->SetEvents(nullptr);
   if (loop_) loop_->Stop(std::chrono::milliseconds(100));
   transport_.reset();
   manager_.reset();

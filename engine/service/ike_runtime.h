@@ -110,6 +110,7 @@ class IkeRuntime {
 
  private:
   class Observer;
+  class DataPathEvents;  // the data path's acquires and lifetime expiries, onto the loop
   IkeRuntime() = default;
   void Rearm();  // on the loop: wake at the manager's next deadline
 
@@ -120,7 +121,8 @@ class IkeRuntime {
   std::unique_ptr<net::UdpTransport> transport_;
   std::unique_ptr<Random> random_;
   std::unique_ptr<ike::IkeManager> manager_;  // loop thread only
-  uint64_t wake_id_ = 0;                      // loop thread only
+  std::unique_ptr<DataPathEvents> data_path_events_;
+  uint64_t wake_id_ = 0;  // loop thread only
   mutable std::mutex warnings_mu_;
   std::vector<std::string> warnings_;
 };
