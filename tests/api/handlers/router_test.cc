@@ -101,6 +101,7 @@ TEST(RouterTest, RouteTableListsEveryDocumentedRoute) {
       "GET /v1/filters",
       "POST /v1/match",
       "GET /v1/sas",
+      "POST /v1/sas",
       "DELETE /v1/sas/{id}",
       "GET /v1/stats",
       "GET /v1/config/ike-logging",
