@@ -26,6 +26,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -301,6 +302,7 @@ struct PhaseResult {
   uint64_t burst_established = 0;  // child SAs up from the first burst
   double burst_seconds = 0;        // first initiate -> the burst's last child up (or give-up)
   double rate = 0;                 // burst_established / burst_seconds
+  std::string percentiles;         // when 50/90/99% of the burst were up
   double responder_cpu_seconds = 0;
   double initiator_cpu_seconds = 0;
   uint64_t total_established = 0;
@@ -317,6 +319,12 @@ struct Responder {
   std::unique_ptr<testing::Daemon> daemon;
   std::unique_ptr<Charon> charon;
 };
+
+std::string Format(const char* fmt, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), fmt, v);
+  return buf;
+}
 
 // Waits until `events` has counted `target` child SAs up or `idle` passes without progress.
 void WaitFor(EventCounter& events, uint64_t target, std::chrono::seconds idle) {
@@ -335,7 +343,7 @@ void WaitFor(EventCounter& events, uint64_t target, std::chrono::seconds idle) {
 }
 
 PhaseResult RunPhase(const Lab& lab, const std::string& name, Responder& responder, int burst,
-                     int total) {
+                     int total, const std::function<std::string()>& before_stop = {}) {
   PhaseResult r;
   r.name = name;
   r.burst = burst;
@@ -386,6 +394,13 @@ PhaseResult RunPhase(const Lab& lab, const std::string& name, Responder& respond
   r.burst_established = got;
   r.burst_seconds = t_end ? std::chrono::duration<double>(*t_end - t0).count() : 0;
   r.rate = r.burst_seconds > 0 ? static_cast<double>(got) / r.burst_seconds : 0;
+  for (double q : {0.5, 0.9, 0.99}) {
+    auto t = events.TimeOf(base + static_cast<uint64_t>(q * burst));
+    if (!t) continue;
+    double sec = std::chrono::duration<double>(*t - t0).count();
+    r.percentiles += Format("%.0f%%", q * 100) + " at " + Format("%.3f", sec) + " s (" +
+                     Format("%.0f", q * burst / sec) + "/s); ";
+  }
   r.responder_cpu_seconds = CpuSeconds(responder.pid) - cpu0;
   r.initiator_cpu_seconds = CpuSeconds(initiator->pid()) - icpu0;
   r.loadavg_after = LoadAvg();
@@ -416,14 +431,9 @@ PhaseResult RunPhase(const Lab& lab, const std::string& name, Responder& respond
   }
   if (!events.error().empty()) r.notes += "event connection: " + events.error() + ". ";
   r.ok = true;
+  if (before_stop) r.notes += before_stop();
   initiator->Stop();
   return r;
-}
-
-std::string Format(const char* fmt, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), fmt, v);
-  return buf;
 }
 
 std::string Describe(const PhaseResult& r) {
@@ -435,6 +445,7 @@ std::string Describe(const PhaseResult& r) {
   }
   o << "  burst " << r.burst << ": " << r.burst_established << " IKE+child SAs in "
     << Format("%.3f", r.burst_seconds) << " s = " << Format("%.0f", r.rate) << " SAs/s\n";
+  if (!r.percentiles.empty()) o << "  " << r.percentiles << "\n";
   o << "  responder CPU over the burst: " << Format("%.2f", r.responder_cpu_seconds) << " s ("
     << Format("%.3f", r.burst_established ? 1000.0 * r.responder_cpu_seconds /
                                                 static_cast<double>(r.burst_established)
@@ -455,6 +466,7 @@ int Main(int argc, char** argv) {
   int total = 10000;
   std::string out_path;
   bool shipped = true;
+  std::string only;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--burst" && i + 1 < argc) {
@@ -463,6 +475,8 @@ int Main(int argc, char** argv) {
       total = std::atoi(argv[++i]);
     } else if (a == "--out" && i + 1 < argc) {
       out_path = argv[++i];
+    } else if (a == "--only" && i + 1 < argc) {
+      only = argv[++i];  // ours | charon
     } else if (a == "--verbose-charon") {
       g_verbose_charon = true;
     } else if (a == "--no-shipped-limits") {
@@ -536,13 +550,15 @@ int Main(int argc, char** argv) {
       results.push_back(r);
       return;
     }
-    r = RunPhase(*lab, name, resp, burst, tot);
-    auto stats = resp.daemon->Http("GET", "/v1/stats");
+    testing::Daemon* d = resp.daemon.get();
+    r = RunPhase(*lab, name, resp, burst, tot, [d] {
+      // Before the initiator stops (and deletes its SAs).
+      return "daemon /v1/stats: " + d->Http("GET", "/v1/stats").out.substr(4, 1500) + " ";
+    });
     if (!r.ok)
       r.error += "\ndaemon log tail: " +
                  resp.daemon->Log().substr(
                      resp.daemon->Log().size() > 3000 ? resp.daemon->Log().size() - 3000 : 0);
-    r.notes += "daemon /v1/stats: " + stats.out.substr(0, 1500);
     std::fputs(Describe(r).c_str(), stdout);
     std::fflush(stdout);
     results.push_back(r);
@@ -581,14 +597,14 @@ int Main(int argc, char** argv) {
   const std::vector<std::string> raised = {"--dos-cookie-threshold=1000000",
                                            "--dos-max-half-open-per-ip=0",
                                            "--dos-max-half-open-per-endpoint=0"};
-  run_daemon("ours, DoS limits raised", raised, total);
-  run_charon("charon responder", total);
-  if (shipped) run_daemon("ours, DoS limits as shipped", {}, 0);
+  if (only != "charon") run_daemon("ours, DoS limits raised", raised, total);
+  if (only != "ours") run_charon("charon responder", total);
+  if (shipped && only.empty()) run_daemon("ours, DoS limits as shipped", {}, 0);
 
   std::ostringstream summary;
-  const PhaseResult& ours = results[0];
-  const PhaseResult& theirs = results[1];
-  if (ours.ok && theirs.ok && theirs.rate > 0) {
+  if (results.size() >= 2 && results[0].ok && results[1].ok && results[1].rate > 0) {
+    const PhaseResult& ours = results[0];
+    const PhaseResult& theirs = results[1];
     summary << "\nratio ours/charon (limits raised): " << Format("%.2f", ours.rate / theirs.rate)
             << "x setup rate (target >= 2x)";
     if (theirs.bytes_per_sa > 0 && ours.bytes_per_sa > 0) {
