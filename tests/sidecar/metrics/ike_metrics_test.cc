@@ -9,6 +9,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -186,7 +187,8 @@ struct Side {
 const service::ChangeContext kTest{"test", "test"};
 
 std::unique_ptr<Side> StartSide(const std::string& me, const std::string& peer,
-                                uint16_t peer_ike_port, const std::string& psk) {
+                                uint16_t peer_ike_port, const std::string& psk,
+                                std::optional<size_t> cookie_threshold = std::nullopt) {
   auto side = std::make_unique<Side>();
   service::EngineService::Options so;
   so.context.interfaces = {engine::policy::PodInterface{"lo", {{Ip(me), 8}}}};
@@ -196,6 +198,7 @@ std::unique_ptr<Side> StartSide(const std::string& me, const std::string& peer,
   o.ike_port = 0;
   o.nat_t_port = 0;
   o.peer_ike_port = peer_ike_port;
+  if (cookie_threshold) o.build.dos.cookie_threshold = *cookie_threshold;
   auto rt = service::IkeRuntime::Start(std::move(o));
   EXPECT_TRUE(rt.ok()) << (rt.ok() ? "" : rt.error().ToString());
   if (!rt.ok()) return nullptr;
@@ -314,6 +317,35 @@ TEST(IkeMetricsLiveTest, AWrongPresharedKeyIsCountedOnBothSides) {
   EXPECT_EQ(Value(*initiator, "ipsec_ike_negotiation_failures_total"), 1);
   EXPECT_EQ(Value(*responder, "ipsec_ike_sas_established_total"), 0);
   EXPECT_EQ(Value(*initiator, R"(ipsec_rule_sas{kind="established",rule="tunnel"})"), 0);
+}
+
+// Cookies (RFC 7296 §2.6) with a threshold of 0: every IKE_SA_INIT is answered with one, the
+// initiator retries with it, and the negotiation still succeeds.
+TEST(IkeMetricsLiveTest, CookiesAreCountedAndTheNegotiationGoesOn) {
+  auto responder = StartSide("127.0.0.2", "127.0.0.1", 500, "metrics-test-psk-0123456789", 0);
+  ASSERT_NE(responder, nullptr);
+  auto initiator = StartSide("127.0.0.1", "127.0.0.2", responder->runtime->ike_port(),
+                             "metrics-test-psk-0123456789");
+  ASSERT_NE(initiator, nullptr);
+  ASSERT_TRUE(initiator->service->InitiateSa("tunnel", std::nullopt, kTest).ok());
+  EXPECT_TRUE(WaitFor([&] { return Value(*initiator, "ipsec_child_sas_active") == 1; }))
+      << initiator->Text();
+  EXPECT_EQ(Value(*responder, "ipsec_ike_cookies_sent_total"), 1) << responder->Text();
+  EXPECT_EQ(Value(*responder, R"(ipsec_ike_dos_drops_total{reason="invalid_cookie"})"), 0);
+}
+
+// A peer that never answers: the IKE_SA_INIT request is retransmitted (RFC 7296 §2.1) and the
+// SA shows as half-open meanwhile.
+TEST(IkeMetricsLiveTest, RetransmitsOfAnUnansweredRequestAreCounted) {
+  auto lonely = StartSide("127.0.0.1", "127.0.0.2", 9, "metrics-test-psk-0123456789");
+  ASSERT_NE(lonely, nullptr);
+  ASSERT_TRUE(lonely->service->InitiateSa("tunnel", std::nullopt, kTest).ok());
+  EXPECT_EQ(Value(*lonely, "ipsec_ike_sas_active"), 0);
+  EXPECT_EQ(Value(*lonely, "ipsec_ike_sas_half_open"), 1);
+  EXPECT_TRUE(WaitFor(
+      [&] { return Value(*lonely, R"(ipsec_ike_retransmits_total{exchange="ike_sa_init"})") >= 1; },
+      4s))
+      << lonely->Text();
 }
 
 }  // namespace
