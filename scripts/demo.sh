@@ -2,8 +2,9 @@
 # The README's first command: the product's main job, locally. Creates two pods (network
 # namespaces) joined by a node namespace, starts ipsec-sidecar in each with a policy, and shows
 # what an operator sees: the assignment, the compiled filters (generic and specific), match
-# decisions, and a metrics sample scraped from the node. Everything it creates is removed on
-# exit. Run as root on Debian 12; installs and builds what it needs.
+# decisions, a live IKE SA negotiated between the pods, and a metrics sample scraped from the
+# node. Everything it creates is removed on exit. Run as root on Debian 12; installs and
+# builds what it needs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -110,13 +111,30 @@ rules: [{name: m, filter_list: m, filter_action: s, auth_methods: [{type: psk, p
 YAML
 run ctl_in 1 policy apply -f "$work/bad.yaml" || echo "(exit code $?: refused, nothing applied)"
 
-say "SAs and statistics (IKE lands in the next milestone: empty shapes)"
+say "IKEv2 between the pods: pod A starts main mode + quick mode for rule 'db' (FAQ 37-38)"
+run ctl_in 0 sa initiate --rule db --peer 10.99.2.2
+for _ in $(seq 50); do
+  ctl_in 0 -o json show sa | grep -q '"state": *"established"' && break
+  sleep 0.1
+done
+say "pod A: the IP Security Monitor"
 run ctl_in 0 show sa
+say "pod B: the same SAs from the responder's side (SPIs mirrored)"
+run ctl_in 1 show sa
+say "pod A: statistics (negotiations, rules configured vs established)"
 run ctl_in 0 show stats
 
 say "metrics, scraped from the node namespace"
-ip netns exec "$node" curl -s http://10.99.1.2:9090/metrics | grep -E '^ipsec_(build_info|policy|api_requests_total)' | head -20
+ip netns exec "$node" curl -s http://10.99.1.2:9090/metrics >"$work/metrics.txt"
+echo "(non-zero samples only)"
+grep -E '^ipsec_(build_info|policy_generation|ike_sas_active|child_sas_active|ike_negotiations_total|ike_negotiation_duration_seconds_count|rule_)' \
+  "$work/metrics.txt" | grep -v ' 0$' | head -20 || true
 
 say "audit trail (pod A's log)"
 grep -h '"audit\.' "$work/pod0/daemon.log" | head -5 || true
+say "pod B deletes its SA (an IKE Delete informs pod A: RFC 7296 §1.4.1)"
+id=$(ctl_in 1 -o json show sa | grep -o '"id": *"ike-[0-9]*"' | head -1 | grep -o 'ike-[0-9]*')
+run ctl_in 1 sa delete "$id"
+sleep 0.3
+run ctl_in 0 show sa
 say "done: removing the lab"
