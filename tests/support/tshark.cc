@@ -118,6 +118,21 @@ bool Tshark::AddIkeSa(const IkeSaKeys& keys, std::string* error) {
   return true;
 }
 
+void Tshark::AddKeyTableText(const std::string& ikev2_decryption_table,
+                             const std::string& esp_sa) {
+  auto add = [](const std::string& text, std::vector<std::string>* lines) {
+    size_t start = 0;
+    while (start < text.size()) {
+      size_t end = text.find('\n', start);
+      if (end == std::string::npos) end = text.size();
+      if (end > start) lines->push_back(text.substr(start, end - start));
+      start = end + 1;
+    }
+  };
+  add(ikev2_decryption_table, &ike_lines_);
+  add(esp_sa, &esp_lines_);
+}
+
 bool Tshark::AddEspSa(const EspSaKeys& keys, std::string* error) {
   std::string line;
   if (!EspSaLine(keys, &line, error)) return false;

@@ -74,6 +74,9 @@ class Tshark {
   // Key tables; false with `error` for an algorithm tshark 4.0 cannot decrypt.
   bool AddIkeSa(const IkeSaKeys& keys, std::string* error);
   bool AddEspSa(const EspSaKeys& keys, std::string* error);
+  // Lines of key tables as a key export wrote them (our sidecar's --debug-export-keys-dir
+  // files), taken as they are: empty lines are dropped.
+  void AddKeyTableText(const std::string& ikev2_decryption_table, const std::string& esp_sa);
   // A preference line "name: value" (e.g. "isakmp.udp_port: 500").
   void SetPreference(const std::string& name, const std::string& value);
 
