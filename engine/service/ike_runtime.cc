@@ -67,11 +67,16 @@ class IkeRuntime::Observer final : public ike::IkeObserver {
     const int e = ExchangeIndex(exchange);
     Add(negotiations_[e][static_cast<int>(role)][static_cast<int>(result)]);
     const double seconds = std::chrono::duration<double>(duration).count();
-    size_t b = 0;
-    while (b < kDurationBuckets.size() && seconds > kDurationBuckets[b]) ++b;
-    if (b < kDurationBuckets.size()) Add(duration_buckets_[e][b]);
-    Add(duration_count_[e]);
-    duration_sum_us_[e].fetch_add(static_cast<uint64_t>(seconds * 1e6), std::memory_order_relaxed);
+    // The histogram is the initiator's view, first request to last answer: a responder's
+    // exchanges are reported with no duration, and would pile up in the lowest bucket.
+    if (role == ike::Role::kInitiator) {
+      size_t b = 0;
+      while (b < kDurationBuckets.size() && seconds > kDurationBuckets[b]) ++b;
+      if (b < kDurationBuckets.size()) Add(duration_buckets_[e][b]);
+      Add(duration_count_[e]);
+      duration_sum_us_[e].fetch_add(static_cast<uint64_t>(seconds * 1e6),
+                                    std::memory_order_relaxed);
+    }
     Emit(Event{"ike.negotiation",
                result == ike::FailureReason::kNone ? Severity::kDebug : Severity::kWarning,
                std::string(ExchangeLabel(e)) + " " + ike::Name(role) + ": " + ike::Name(result)}

@@ -14,8 +14,8 @@ prometheus::MetricFamily Histogram(const service::IkeCounters& c) {
   prometheus::MetricFamily f;
   f.name = "ipsec_ike_negotiation_duration_seconds";
   f.help =
-      "Duration of IKE exchanges by exchange type, from the first request to the last answer "
-      "(retransmissions included).";
+      "Duration of IKE exchanges we initiated, by exchange type, from the first request to the "
+      "last answer (retransmissions included).";
   f.type = prometheus::MetricType::Histogram;
   for (int e = 0; e < service::kExchangeCount; ++e) {
     prometheus::ClientMetric m;

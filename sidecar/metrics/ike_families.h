@@ -12,7 +12,8 @@
 //   ipsec_ike_negotiations_total{exchange,role,result}  counter  exchanges finished; result is
 //        success or the failure reason (ike::FailureReason: 4 x 2 x 10 series)
 //   ipsec_ike_negotiation_failures_total                counter  all failed exchanges
-//   ipsec_ike_negotiation_duration_seconds{exchange}    histogram first request to last answer
+//   ipsec_ike_negotiation_duration_seconds{exchange}    histogram first request to last answer,
+//        exchanges we initiated (a responder's have no duration)
 //   ipsec_ike_retransmits_total{exchange}               counter
 //   ipsec_ike_dos_drops_total{reason}                   counter  FAQ 59 limits, bad cookies
 //   ipsec_ike_cookies_sent_total                        counter  RFC 7296 §2.6

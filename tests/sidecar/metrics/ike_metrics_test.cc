@@ -273,6 +273,9 @@ TEST(IkeMetricsLiveTest, ANegotiationShowsInBothExporters) {
   EXPECT_EQ(SampleValue(i, "ipsec_ike_negotiation_failures_total"), 0);
   EXPECT_EQ(SampleValue(i, R"(ipsec_ike_negotiation_duration_seconds_count{exchange="ike_auth"})"),
             1);
+  // The histogram is the initiator's view: the responder's exchanges are not in it.
+  EXPECT_EQ(SampleValue(r, R"(ipsec_ike_negotiation_duration_seconds_count{exchange="ike_auth"})"),
+            0);
   EXPECT_GT(
       *SampleValue(i, R"(ipsec_ike_negotiation_duration_seconds_sum{exchange="ike_sa_init"})"), 0);
   EXPECT_EQ(SampleValue(i, "ipsec_ike_sas_established_total"), 1);
