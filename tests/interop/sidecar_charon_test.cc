@@ -164,7 +164,9 @@ class SidecarCharonTest : public ::testing::Test {
     }
     json policy = {
         {"name", "interop"},
-        {"key_exchange", {{"proposals", json::array({suite.ike_proposal})}}},
+        {"key_exchange",
+         {{"proposals", json::array({suite.ike_proposal})},
+          {"ike_sa_lifetime_seconds", ike_lifetime_seconds_ > 0 ? ike_lifetime_seconds_ : 28800}}},
         {"filter_lists",
          json::array({{{"name", "inner"},
                        {"filters",
@@ -363,6 +365,7 @@ class SidecarCharonTest : public ::testing::Test {
     }
   }
 
+  int ike_lifetime_seconds_ = 0;  // 0: the default
   std::string error_;
   TempDir dir_;
   std::unique_ptr<Lab> lab_;
@@ -507,6 +510,78 @@ TEST_F(SidecarCharonTest, WrongPskWeInitiateFailsOnBothSides) {
   auto sas = charon_->ListSas(&error_);
   ASSERT_TRUE(sas) << error_;
   for (const auto& sa : *sas) EXPECT_FALSE(sa.established_state()) << DescribeSas(*sas);
+}
+
+// Rekeys (RFC 7296 §1.3.3 child, §2.18 IKE SA), make-before-break: afterwards one IKE SA with
+// one child SA on each side, new SPIs, and both sides agree on them.
+void ExpectOneChildWithSpis(const json& ours, const IkeSaInfo& charon) {
+  ASSERT_EQ(ours["child_sas"].size(), 1u) << ours.dump();
+  const ChildSaInfo* child = charon.InstalledChild("net");
+  ASSERT_NE(child, nullptr) << DescribeSas({charon});
+  EXPECT_EQ(ours["child_sas"][0]["spi_in"], child->spi_out);
+  EXPECT_EQ(ours["child_sas"][0]["spi_out"], child->spi_in);
+  EXPECT_EQ(ours["spi_i"], charon.initiator_spi);
+  EXPECT_EQ(ours["spi_r"], charon.responder_spi);
+}
+
+TEST_F(SidecarCharonTest, CharonRekeysChildSa) {
+  const Suite suite = GcmCurve25519();
+  ASSERT_NO_FATAL_FAILURE(StartSidecar());
+  ASSERT_NO_FATAL_FAILURE(ApplyPolicy(suite, lab_->PodV4(1)));
+  ASSERT_NO_FATAL_FAILURE(StartCharon(suite, lab_->pod(1), lab_->PodV4(1), lab_->PodV4(0)));
+  ASSERT_NO_FATAL_FAILURE(EstablishFromCharon());
+  const std::string spi = Sas()[0]["child_sas"][0]["spi_in"];
+  ASSERT_TRUE(charon_->RekeyChild("net", &error_)) << error_;
+  ASSERT_TRUE(WaitFor([&] {
+    json s = Sas();
+    return s.size() == 1 && s[0]["child_sas"].size() == 1 && s[0]["child_sas"][0]["spi_in"] != spi;
+  })) << Diagnostics();
+  auto ike = charon_->WaitForChild("host", "net", 3000ms, &error_);
+  ASSERT_TRUE(ike) << error_;
+  ExpectOneChildWithSpis(Sas()[0], *ike);
+  EXPECT_EQ(Stats()["ike"]["ike_sas_active"], 1);
+}
+
+TEST_F(SidecarCharonTest, CharonRekeysIkeSa) {
+  const Suite suite = GcmCurve25519();
+  ASSERT_NO_FATAL_FAILURE(StartSidecar());
+  ASSERT_NO_FATAL_FAILURE(ApplyPolicy(suite, lab_->PodV4(1)));
+  ASSERT_NO_FATAL_FAILURE(StartCharon(suite, lab_->pod(1), lab_->PodV4(1), lab_->PodV4(0)));
+  ASSERT_NO_FATAL_FAILURE(EstablishFromCharon());
+  const std::string spi_i = Sas()[0]["spi_i"];
+  ASSERT_TRUE(charon_->RekeyIke("host", &error_)) << error_;
+  ASSERT_TRUE(WaitFor([&] {
+    json s = Sas();
+    return s.size() == 1 && s[0]["spi_i"] != spi_i && s[0]["state"] == "established";
+  })) << Diagnostics();
+  auto ike = charon_->WaitForChild("host", "net", 3000ms, &error_);
+  ASSERT_TRUE(ike) << error_;
+  ExpectOneChildWithSpis(Sas()[0], *ike);
+}
+
+// Our side rekeys on its own timers: short lifetimes (5 s hard, rekey at ~90%) in our policy.
+TEST_F(SidecarCharonTest, WeRekeyChildSaAndIkeSa) {
+  Suite suite = GcmCurve25519();
+  suite.esp["lifetime_seconds"] = 5;
+  ike_lifetime_seconds_ = 7;
+  ASSERT_NO_FATAL_FAILURE(StartSidecar());
+  ASSERT_NO_FATAL_FAILURE(ApplyPolicy(suite, lab_->PodV4(1)));
+  ASSERT_NO_FATAL_FAILURE(StartCharon(suite, lab_->pod(1), lab_->PodV4(1), lab_->PodV4(0)));
+  ASSERT_NO_FATAL_FAILURE(EstablishFromCharon());
+  const json before = Sas()[0];
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        json s = Sas();
+        return s.size() == 1 && s[0]["state"] == "established" &&
+               s[0]["spi_i"] != before["spi_i"] && s[0]["child_sas"].size() == 1 &&
+               s[0]["child_sas"][0]["spi_in"] != before["child_sas"][0]["spi_in"];
+      },
+      9s))
+      << Diagnostics();
+  auto ike = charon_->WaitForChild("host", "net", 3000ms, &error_);
+  ASSERT_TRUE(ike) << error_;
+  ExpectOneChildWithSpis(Sas()[0], *ike);
+  EXPECT_NE(IkeLog().find("rekey"), std::string::npos) << IkeLog();
 }
 
 // Certificates (FAQ 29): ours from --cert-dir (a kubernetes.io/tls Secret layout), the CA from
