@@ -326,6 +326,28 @@ std::string Format(const char* fmt, double v) {
   return buf;
 }
 
+// The UDP receive-buffer drops counted in namespace `ns` (/proc/net/snmp Udp: RcvbufErrors).
+long UdpRcvbufErrors(const Lab& lab, const std::string& ns) {
+  auto r = lab.Exec(ns, {"cat", "/proc/net/snmp"});
+  std::istringstream in(r.out);
+  std::string header, values, line;
+  while (std::getline(in, line)) {
+    if (line.rfind("Udp:", 0) != 0) continue;
+    if (header.empty()) {
+      header = line;
+    } else {
+      values = line;
+      break;
+    }
+  }
+  std::istringstream h(header), v(values);
+  std::string name, value;
+  while (h >> name && v >> value) {
+    if (name == "RcvbufErrors") return std::atol(value.c_str());
+  }
+  return -1;
+}
+
 // Waits until `events` has counted `target` child SAs up or `idle` passes without progress.
 void WaitFor(EventCounter& events, uint64_t target, std::chrono::seconds idle) {
   uint64_t last = events.children_up();
@@ -382,6 +404,8 @@ PhaseResult RunPhase(const Lab& lab, const std::string& name, Responder& respond
   const double cpu0 = CpuSeconds(responder.pid);
   const double icpu0 = CpuSeconds(initiator->pid());
 
+  const long drops_i0 = UdpRcvbufErrors(lab, lab.pod(0));
+  const long drops_r0 = UdpRcvbufErrors(lab, lab.pod(1));
   const uint64_t base = events.children_up();
   const auto t0 = Clock::now();
   if (!vici.Burst(burst, &error)) {
@@ -402,6 +426,9 @@ PhaseResult RunPhase(const Lab& lab, const std::string& name, Responder& respond
                      Format("%.0f", q * burst / sec) + "/s); ";
   }
   r.responder_cpu_seconds = CpuSeconds(responder.pid) - cpu0;
+  r.notes += "UDP receive-buffer drops during the burst: initiator pod " +
+             std::to_string(UdpRcvbufErrors(lab, lab.pod(0)) - drops_i0) + ", responder pod " +
+             std::to_string(UdpRcvbufErrors(lab, lab.pod(1)) - drops_r0) + ". ";
   r.initiator_cpu_seconds = CpuSeconds(initiator->pid()) - icpu0;
   r.loadavg_after = LoadAvg();
   if (got < static_cast<uint64_t>(burst)) {
