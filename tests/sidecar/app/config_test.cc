@@ -23,6 +23,23 @@ TEST(ConfigTest, DefaultsListenOnLoopback) {
   EXPECT_TRUE(ValidateConfig(*c).ok());
 }
 
+TEST(ConfigTest, DosLimitFlags) {
+  int code = 0;
+  auto d = Parse({}, &code);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->dos_cookie_threshold, 10u);  // engine::ike::DosLimits defaults (FAQ 59)
+  EXPECT_EQ(d->dos_max_half_open_per_ip, 35u);
+  EXPECT_EQ(d->dos_max_half_open_per_endpoint, 5u);
+  auto c = Parse({"--dos-cookie-threshold=1000", "--dos-max-half-open-per-ip=0",
+                  "--dos-max-half-open-per-endpoint=7"},
+                 &code);
+  ASSERT_TRUE(c.ok()) << c.error().ToString();
+  EXPECT_EQ(c->dos_cookie_threshold, 1000u);
+  EXPECT_EQ(c->dos_max_half_open_per_ip, 0u);
+  EXPECT_EQ(c->dos_max_half_open_per_endpoint, 7u);
+  EXPECT_FALSE(Parse({"--dos-max-half-open-per-ip=-1"}, &code).ok());
+}
+
 TEST(ConfigTest, FlagsAndConfigFileFlagsWin) {
   testing::TempDir dir;
   testing::WriteFile(dir.path() + "/sidecar.conf",
