@@ -47,7 +47,7 @@ struct Config {
   // Anti-DoS (RFC 7296 §2.6 cookies, FAQ 59 half-open limits); defaults as engine::ike::DosLimits.
   // Raised only for load tests from one source (bench/ike_setup_bench).
   uint32_t dos_cookie_threshold = 10;
-  uint32_t dos_max_half_open_per_ip = 35;        // 0: no limit
+  uint32_t dos_max_half_open_per_ip = 35;       // 0: no limit
   uint32_t dos_max_half_open_per_endpoint = 5;  // 0: no limit
   std::string commit = "unknown";  // build commit, for ipsec_build_info
 };
