@@ -431,6 +431,7 @@ void IkeManager::Settle(Entry& entry, Outbox& out) {
     for (auto it = half_open_.begin(); it != half_open_.end();) {
       it = it->second == spi ? half_open_.erase(it) : std::next(it);
     }
+    stats_.retransmits_total += entry.tasks.retransmits();  // the total outlives the SA
     sas_.erase(spi);  // `entry` is gone from here on
   }
 }

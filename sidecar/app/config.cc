@@ -78,6 +78,19 @@ void AddOptions(CLI::App& app, Config& c) {
                  "On SIGTERM, time allowed to send Deletes for every SA")
       ->capture_default_str()
       ->check(CLI::Range(0u, 300u));
+  app.add_option("--dpd-seconds", c.dpd_seconds,
+                 "Dead peer detection: seconds without a message from a peer before a liveness "
+                 "check (RFC 7296 2.4)")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 86400u));
+  app.add_option("--retransmit-base-ms", c.retransmit_base_ms,
+                 "First IKE retransmission after this many ms, doubling each time (RFC 7296 2.1)")
+      ->capture_default_str()
+      ->check(CLI::Range(50u, 60000u));
+  app.add_option("--retransmit-tries", c.retransmit_tries,
+                 "Retransmissions before a peer is declared dead and its SAs removed")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 10u));
   app.add_option("--dos-cookie-threshold", c.dos_cookie_threshold,
                  "Half-open responder IKE SAs above which IKE_SA_INIT needs a cookie (RFC 7296 "
                  "2.6; 0: always)")
@@ -172,8 +185,8 @@ Status ValidateConfig(const Config& c) {
     }
   }
   if (!c.node_address.empty() && !IpAddress::Parse(c.node_address)) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "'" + c.node_address + "' is not an IP address", "--node-address");
+    return MakeError(ErrorCode::kInvalidArgument, "'" + c.node_address + "' is not an IP address",
+                     "--node-address");
   }
   return Status::Ok();
 }

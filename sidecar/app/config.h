@@ -24,11 +24,11 @@ struct Config {
   // Re-read interval of a policy directory that holds no valid policy yet; once a policy is
   // loaded, its own polling_interval_seconds applies (FAQ 10).
   uint32_t default_poll_seconds = 60;
-  std::string node_address;  // the kubelet's source address, for the probe exemption
+  std::string node_address;             // the kubelet's source address, for the probe exemption
   std::vector<std::string> interfaces;  // pod interfaces for "my address"; empty: all but lo
   uint32_t interface_refresh_seconds = 10;
-  std::string log_format = "json";  // json | text
-  std::string log_level = "info";   // debug | info | warning | error
+  std::string log_format = "json";                 // json | text
+  std::string log_level = "info";                  // debug | info | warning | error
   std::string log_dir = "/var/log/ipsec-sidecar";  // the IKE log (FAQ 39)
   bool start_empty = false;  // start with no pod-scope policy when the state file is corrupt
   uint32_t api_threads = 2;
@@ -36,20 +36,25 @@ struct Config {
   bool ike_enabled = true;
   uint16_t ike_port = 500;
   uint16_t nat_t_port = 4500;
-  std::vector<std::string> ike_listen;        // addresses; empty: 0.0.0.0 and ::
-  std::vector<std::string> cluster_peers;     // FAQ 58: 1-minute idle timeout for these peers
-  std::string local_id;                       // our IKE identity; empty: our IP address
+  std::vector<std::string> ike_listen;     // addresses; empty: 0.0.0.0 and ::
+  std::vector<std::string> cluster_peers;  // FAQ 58: 1-minute idle timeout for these peers
+  std::string local_id;                    // our IKE identity; empty: our IP address
   // Certificates (FAQ 29) as mounted Secrets provide them (docs/ike.md).
   std::string cert_dir = "/etc/ipsec-sidecar/certs";  // <name>/tls.crt, tls.key[, ca.crt]
   std::string ca_dir = "/etc/ipsec-sidecar/ca";       // <name>/ca.crt or <name>.crt
-  uint32_t drain_seconds = 5;                 // SIGTERM: time to send Deletes
-  std::string debug_key_export_dir;           // Wireshark key tables; empty: off (debug only)
+  uint32_t drain_seconds = 5;                         // SIGTERM: time to send Deletes
+  // RFC 7296 §2.1 retransmission and §2.4 liveness (dead peer detection); defaults as
+  // engine::ike::IkeTimers.
+  uint32_t dpd_seconds = 30;           // silence from the peer before a liveness check
+  uint32_t retransmit_base_ms = 1000;  // first retransmission; doubles each time
+  uint32_t retransmit_tries = 5;       // then the IKE SA is given up
+  std::string debug_key_export_dir;    // Wireshark key tables; empty: off (debug only)
   // Anti-DoS (RFC 7296 §2.6 cookies, FAQ 59 half-open limits); defaults as engine::ike::DosLimits.
   // Raised only for load tests from one source (bench/ike_setup_bench).
   uint32_t dos_cookie_threshold = 10;
   uint32_t dos_max_half_open_per_ip = 35;       // 0: no limit
   uint32_t dos_max_half_open_per_endpoint = 5;  // 0: no limit
-  std::string commit = "unknown";  // build commit, for ipsec_build_info
+  std::string commit = "unknown";               // build commit, for ipsec_build_info
 };
 
 // Parses argv. Returns the config, or an Error whose message is the usage text or the fault.

@@ -121,6 +121,9 @@ Result<std::unique_ptr<engine::service::IkeRuntime>> StartIke(
     return LoadCertificates(cert_dir, ca_dir, warnings);
   };
   for (const auto& a : c.cluster_peers) o.build.cluster_peers.push_back(*IpAddress::Parse(a));
+  o.build.timers.dpd_interval = std::chrono::seconds(c.dpd_seconds);
+  o.build.timers.retransmit_base = std::chrono::milliseconds(c.retransmit_base_ms);
+  o.build.timers.retransmit_tries = static_cast<int>(c.retransmit_tries);
   o.build.dos.cookie_threshold = c.dos_cookie_threshold;
   o.build.dos.max_half_open_per_peer = c.dos_max_half_open_per_ip;
   o.build.dos.max_half_open_per_peer_port = c.dos_max_half_open_per_endpoint;
@@ -150,11 +153,12 @@ int Daemon::Run() {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  log::JsonLogger logger({.fd = STDERR_FILENO,
-                          .format = config_.log_format == "text" ? log::LogFormat::kText
-                                                                 : log::LogFormat::kJson,
-                          .min_severity = ParseSeverity(config_.log_level)});
-  if (Status s = ValidateConfig(config_); !s.ok()) return Fail(logger, "invalid configuration", s.error());
+  log::JsonLogger logger(
+      {.fd = STDERR_FILENO,
+       .format = config_.log_format == "text" ? log::LogFormat::kText : log::LogFormat::kJson,
+       .min_severity = ParseSeverity(config_.log_level)});
+  if (Status s = ValidateConfig(config_); !s.ok())
+    return Fail(logger, "invalid configuration", s.error());
 
   auto ike_log = log::IkeLog::Open({.directory = config_.log_dir});
   if (!ike_log.ok()) return Fail(logger, "cannot rotate the IKE log", ike_log.error());
@@ -173,8 +177,9 @@ int Daemon::Run() {
                     .With("error", loaded.error().ToString())
                     .With("moved_to", aside.ok() ? *aside : aside.error().ToString()));
   } else {
-    return Fail(events, "cannot load the pod-scope policy state (start with --start-empty to "
-                        "discard it)",
+    return Fail(events,
+                "cannot load the pod-scope policy state (start with --start-empty to "
+                "discard it)",
                 loaded.error());
   }
   auto store = store::StateStore::Open(config_.state_dir);
@@ -248,8 +253,8 @@ int Daemon::Run() {
   auto next_poll = sources.PollDue(Clock::now());
   for (;;) {
     auto wait = std::min(next_poll, next_refresh) - Clock::now();
-    auto ms = std::max<int64_t>(
-        1, std::chrono::duration_cast<std::chrono::milliseconds>(wait).count());
+    auto ms =
+        std::max<int64_t>(1, std::chrono::duration_cast<std::chrono::milliseconds>(wait).count());
     timespec ts{static_cast<time_t>(ms / 1000), static_cast<long>((ms % 1000) * 1000000)};
     int sig = sigtimedwait(&signals, nullptr, &ts);
     if (sig == SIGTERM || sig == SIGINT) {

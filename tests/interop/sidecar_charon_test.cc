@@ -469,6 +469,26 @@ TEST_F(SidecarCharonTest, WeDeleteAndCharonsListEmpties) {
   EXPECT_TRUE(charon_->WaitForLog("received DELETE for IKE_SA", 100ms)) << charon_->LogTail();
 }
 
+// charon killed (SIGKILL, as a crash): our dead peer detection (RFC 7296 §2.4: a liveness
+// check after --dpd-seconds of silence, retransmissions exhausted) removes the IKE SA and its
+// child SA. Short timers so the case takes seconds: 2 s, then 0.25+0.5+1+2 s of retries.
+TEST_F(SidecarCharonTest, CharonKilledAndOurDeadPeerDetectionClearsTheSa) {
+  const Suite suite = GcmCurve25519();
+  ASSERT_NO_FATAL_FAILURE(StartSidecar(
+      /*export_keys=*/false,
+      {"--dpd-seconds=2", "--retransmit-base-ms=250", "--retransmit-tries=3"}));
+  ASSERT_NO_FATAL_FAILURE(ApplyPolicy(suite, lab_->PodV4(1)));
+  ASSERT_NO_FATAL_FAILURE(StartCharon(suite, lab_->pod(1), lab_->PodV4(1), lab_->PodV4(0)));
+  ASSERT_NO_FATAL_FAILURE(EstablishFromCharon());
+  charon_->Kill();
+  EXPECT_TRUE(WaitFor([&] { return Sas().empty(); }, 20s)) << Diagnostics();
+  EXPECT_EQ(Stats()["ike"]["ike_sas_active"], 0);
+  EXPECT_EQ(Stats()["ike"]["child_sas_active"], 0);
+  EXPECT_NE(IkeLog().find("no answer to INFORMATIONAL after 3 retransmissions"), std::string::npos)
+      << IkeLog();
+  EXPECT_GE(Stats()["ike"]["retransmits_total"].get<int>(), 3);
+}
+
 // A wrong PSK, charon initiating: charon is refused with AUTHENTICATION_FAILED, we count the
 // failure, nothing is established on either side.
 TEST_F(SidecarCharonTest, WrongPskCharonInitiatingFailsOnBothSides) {

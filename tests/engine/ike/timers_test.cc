@@ -105,6 +105,8 @@ TEST_F(TimersTest, SilentPeerIsDeclaredDeadAfterRetransmissions) {
   EXPECT_EQ(net_.a.observer.ike_down, 1);
   EXPECT_EQ(net_.a.observer.child_down, 1);
   EXPECT_TRUE(net_.a.observer.Failed(FailureReason::kTimeout));
+  // The statistics' retransmission total outlives the SA that retransmitted.
+  EXPECT_EQ(net_.a.manager->Statistics().retransmits_total, 5u);
 }
 
 TEST_F(TimersTest, NatKeepalivesOnlyFromBehindANat) {

@@ -40,6 +40,23 @@ TEST(ConfigTest, DosLimitFlags) {
   EXPECT_FALSE(Parse({"--dos-max-half-open-per-ip=-1"}, &code).ok());
 }
 
+TEST(ConfigTest, IkeTimerFlags) {
+  int code = 0;
+  auto d = Parse({}, &code);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->dpd_seconds, 30u);  // engine::ike::IkeTimers defaults
+  EXPECT_EQ(d->retransmit_base_ms, 1000u);
+  EXPECT_EQ(d->retransmit_tries, 5u);
+  auto c = Parse({"--dpd-seconds=2", "--retransmit-base-ms=250", "--retransmit-tries=3"}, &code);
+  ASSERT_TRUE(c.ok()) << c.error().ToString();
+  EXPECT_EQ(c->dpd_seconds, 2u);
+  EXPECT_EQ(c->retransmit_base_ms, 250u);
+  EXPECT_EQ(c->retransmit_tries, 3u);
+  EXPECT_FALSE(Parse({"--dpd-seconds=0"}, &code).ok());
+  EXPECT_FALSE(Parse({"--retransmit-tries=11"}, &code).ok());
+  EXPECT_FALSE(Parse({"--retransmit-base-ms=10"}, &code).ok());
+}
+
 TEST(ConfigTest, FlagsAndConfigFileFlagsWin) {
   testing::TempDir dir;
   testing::WriteFile(dir.path() + "/sidecar.conf",
