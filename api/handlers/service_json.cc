@@ -83,6 +83,8 @@ Json SasToJson(const service::SaList& sas) {
                        {"remote", sa.remote},
                        {"local_id", sa.local_id},
                        {"remote_id", sa.remote_id},
+                       {"local_auth", sa.local_auth},
+                       {"remote_auth", sa.remote_auth},
                        {"rule", sa.rule},
                        {"algorithms", sa.algorithms},
                        {"spi_i", sa.spi_i},

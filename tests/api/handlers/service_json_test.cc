@@ -42,6 +42,8 @@ TEST(SasJsonTest, Shapes) {
   ike.local = "10.0.0.1:500";
   ike.remote = "10.0.0.2:500";
   ike.rule = "db";
+  ike.local_auth = "preshared key";
+  ike.remote_auth = "certificate, ecdsa-sha256 (RFC 7427)";
   engine::ike::ChildSaSnapshot child;
   child.id = "child-7";
   child.rule = "db";
@@ -56,6 +58,8 @@ TEST(SasJsonTest, Shapes) {
   EXPECT_EQ(s["role"], "initiator");
   EXPECT_EQ(s["remote"], "10.0.0.2:500");
   EXPECT_EQ(s["rule"], "db");
+  EXPECT_EQ(s["local_auth"], "preshared key");
+  EXPECT_EQ(s["remote_auth"], "certificate, ecdsa-sha256 (RFC 7427)");
   ASSERT_EQ(s["child_sas"].size(), 1u);
   EXPECT_EQ(s["child_sas"][0]["id"], "child-7");
   EXPECT_EQ(s["child_sas"][0]["spi_in"], "00c0ffee");
