@@ -13,6 +13,7 @@ rules=(
   "engine/telemetry|engine/common/ engine/telemetry/|openssl/|boost/|nlohmann/|prometheus/|yaml-cpp/|CLI/"
   "engine/crypto|engine/common/ engine/crypto/|boost/|nlohmann/|prometheus/|yaml-cpp/|CLI/"
   "engine/policy|engine/common/ engine/policy/|openssl/|boost/|nlohmann/|prometheus/|yaml-cpp/|CLI/"
+  "engine/esp|engine/common/ engine/telemetry/ engine/crypto/ engine/esp/|openssl/|boost/|nlohmann/|prometheus/|yaml-cpp/|CLI/"
   "engine/dataplane|engine/common/ engine/telemetry/ engine/crypto/ engine/policy/ engine/esp/ engine/dataplane/|openssl/|nlohmann/|prometheus/|yaml-cpp/|CLI/"
   "engine/ike/codec|engine/common/ engine/crypto/ engine/ike/codec/|openssl/|boost/|nlohmann/|prometheus/|yaml-cpp/|CLI/"
   "engine/ike|engine/common/ engine/telemetry/ engine/crypto/ engine/policy/ engine/ike/ engine/dataplane/backend.h|openssl/|boost/|nlohmann/|prometheus/|yaml-cpp/|CLI/"

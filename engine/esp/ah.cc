@@ -1,0 +1,3 @@
+#include "engine/esp/ah.h"
+
+namespace ipsec::engine::esp {}  // namespace ipsec::engine::esp

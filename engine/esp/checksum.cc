@@ -1,0 +1,3 @@
+#include "engine/esp/checksum.h"
+
+namespace ipsec::engine::esp {}  // namespace ipsec::engine::esp

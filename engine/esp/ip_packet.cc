@@ -1,0 +1,3 @@
+#include "engine/esp/ip_packet.h"
+
+namespace ipsec::engine::esp {}  // namespace ipsec::engine::esp

@@ -1,0 +1,3 @@
+#include "engine/esp/replay_window.h"
+
+namespace ipsec::engine::esp {}  // namespace ipsec::engine::esp

@@ -1,0 +1,3 @@
+#include "engine/esp/sa_crypto.h"
+
+namespace ipsec::engine::esp {}  // namespace ipsec::engine::esp

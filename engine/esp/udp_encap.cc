@@ -1,0 +1,3 @@
+#include "engine/esp/udp_encap.h"
+
+namespace ipsec::engine::esp {}  // namespace ipsec::engine::esp
