@@ -23,7 +23,7 @@ SaConfig MakeSa(const IkeSa& sa, const ChildSa& child, SaDirection direction,
   c.local = sa.local;
   c.remote = sa.remote;
   // RFC 7296 §2.23: with a NAT in between, ESP travels in UDP on the IKE SA's 4500 ports.
-  c.udp_encapsulation = sa.nat_local || sa.nat_remote;
+  c.udp_encapsulation = sa.UdpEncapsulated();
   c.algorithms.encryption_id =
       child.algorithms.protocol == codec::ProtocolId::kAh
           ? 0

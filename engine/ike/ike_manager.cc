@@ -74,6 +74,7 @@ IkeManager::Entry& IkeManager::Create(bool initiator, const Endpoint& local,
   sa.remote = remote;
   sa.nat_t_local_port = options_.nat_t_port;
   sa.nat_t_remote_port = options_.peer_nat_t_port;
+  sa.force_encapsulation = options_.force_udp_encapsulation;
   sa.created = now;
   uint64_t spi = NewSpi();
   (initiator ? sa.spi_i : sa.spi_r) = spi;
@@ -569,7 +570,7 @@ std::vector<IkeSaSnapshot> IkeManager::Snapshot(SteadyTime now) const {
       cs.protocol = c.algorithms.protocol == codec::ProtocolId::kAh ? "ah" : "esp";
       cs.algorithms = Describe(c.algorithms);
       cs.pfs = c.algorithms.dh_group != codec::DhGroup::kNone;
-      cs.udp_encapsulation = sa.nat_local || sa.nat_remote;
+      cs.udp_encapsulation = sa.UdpEncapsulated();
       cs.spi_in = c.spi_in;
       cs.spi_out = c.spi_out;
       for (const auto& ts : c.local_ts) cs.local_ts.push_back(ToString(ts));

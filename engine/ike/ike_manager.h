@@ -37,6 +37,7 @@ class IkeManager {
     uint16_t peer_nat_t_port = 4500;  // the port we float to at the peer
     uint16_t ike_port = 500;          // our IKE port, for negotiations the data path starts
     uint16_t peer_ike_port = 500;     // the peer's
+    bool force_udp_encapsulation = false;  // IkeSa::force_encapsulation for every SA
   };
   explicit IkeManager(Options options);
   ~IkeManager();

@@ -45,6 +45,10 @@ struct IkeSa {
   Endpoint remote;
   bool nat_local = false;            // we are behind a NAT (RFC 7296 §2.23)
   bool nat_remote = false;           // the peer is behind a NAT
+  // --force-udp-encapsulation: ESP goes in UDP 4500 although no NAT was seen (where firewalls or
+  // Kubernetes NetworkPolicies pass UDP but not IP protocol 50). We fake our NAT detection hash
+  // so the peer encapsulates too, as strongSwan's `encap = yes` does.
+  bool force_encapsulation = false;
   bool floated = false;              // moved to UDP 4500
   uint16_t nat_t_local_port = 4500;  // where we float to (RFC 7296 §2.23)
   uint16_t nat_t_remote_port = 4500;
@@ -60,6 +64,9 @@ struct IkeSa {
   // RFC 7427 §4: the hash algorithms the peer announced in IKE_SA_INIT; empty: none, so we
   // sign with the classic AUTH methods.
   std::vector<uint16_t> peer_signature_hashes;
+
+  // RFC 7296 §2.23 (and RFC 3948): child SAs carry ESP in UDP on the NAT-T ports.
+  bool UdpEncapsulated() const { return nat_local || nat_remote || force_encapsulation; }
 
   Identity local_id;
   Identity remote_id;

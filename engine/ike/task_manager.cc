@@ -255,7 +255,7 @@ std::optional<std::vector<codec::PayloadEntry>> TaskManager::Reassemble(
 void TaskManager::FollowPeer(const Endpoint& local, const Endpoint& remote) {
   if (local == sa_.local && remote == sa_.remote) return;
   const bool to_nat_t = local.port == sa_.nat_t_local_port;
-  if (!to_nat_t && !sa_.nat_local && !sa_.nat_remote) return;
+  if (!to_nat_t && !sa_.UdpEncapsulated()) return;
   observer_.OnLog(&sa_, "peer moved from " + sa_.remote.ToString() + " to " + remote.ToString());
   sa_.local = local;
   sa_.remote = remote;

@@ -78,6 +78,7 @@ class IkeRuntime {
     uint16_t nat_t_port = 4500;    // 0: ephemeral (tests)
     uint16_t peer_ike_port = 500;  // where we initiate to (tests: the other runtime's port)
     uint16_t peer_nat_t_port = 4500;
+    bool force_udp_encapsulation = false;  // ESP in UDP 4500 even without a NAT (ike_sa.h)
     ike::ConfigBuildOptions build;  // secret reader, timers, cluster peers, identity
     telemetry::EventSink* events = nullptr;  // not owned; ike.* events and negotiation results
     std::unique_ptr<dataplane::Backend> backend;  // owned; default: an in-memory recording one

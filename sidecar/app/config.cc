@@ -61,6 +61,9 @@ void AddOptions(CLI::App& app, Config& c) {
   app.add_option("--ike-port", c.ike_port, "IKE UDP port (0: ephemeral)")->capture_default_str();
   app.add_option("--nat-t-port", c.nat_t_port, "NAT-T UDP port (0: ephemeral)")
       ->capture_default_str();
+  app.add_flag("--force-udp-encapsulation", c.force_udp_encapsulation,
+               "Send ESP in UDP 4500 even when no NAT is detected (firewalls or NetworkPolicies "
+               "that pass UDP but not IP protocol 50; RFC 7296 2.23)");
   app.add_option("--ike-listen", c.ike_listen,
                  "Address for the IKE sockets (repeatable; default 0.0.0.0 and ::)");
   app.add_option("--cluster-peer", c.cluster_peers,

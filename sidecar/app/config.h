@@ -36,6 +36,7 @@ struct Config {
   bool ike_enabled = true;
   uint16_t ike_port = 500;
   uint16_t nat_t_port = 4500;
+  bool force_udp_encapsulation = false;    // ESP in UDP 4500 even without a NAT
   std::vector<std::string> ike_listen;     // addresses; empty: 0.0.0.0 and ::
   std::vector<std::string> cluster_peers;  // FAQ 58: 1-minute idle timeout for these peers
   std::string local_id;                    // our IKE identity; empty: our IP address

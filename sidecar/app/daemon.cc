@@ -113,6 +113,7 @@ Result<std::unique_ptr<engine::service::IkeRuntime>> StartIke(
   for (const auto& a : c.ike_listen) o.listen_addresses.push_back(*IpAddress::Parse(a));
   o.ike_port = c.ike_port;
   o.nat_t_port = c.nat_t_port;
+  o.force_udp_encapsulation = c.force_udp_encapsulation;
   o.events = &events;
   o.build.read_secret = ReadSecretFile;
   // FAQ 29: read on every policy apply, so rotated Secrets take effect (docs/ike.md).

@@ -10,6 +10,7 @@ using codec::NotifyType;
 using codec::PayloadType;
 
 constexpr size_t kNonceSize = 32;  // §2.10: at least half the PRF key size; 256 bits covers all
+constexpr size_t kNatDetectionHashSize = 20;  // SHA-1 (§2.23)
 
 Bytes RandomBytes(Random& random, size_t n) {
   Bytes b(n);
@@ -56,7 +57,12 @@ Status IkeInitTask::MakeKeyExchange(codec::DhGroup group) {
 }
 
 void IkeInitTask::AddNatDetection(OutMessage& out, uint64_t spi_r) const {
-  out.AddNotify(NotifyType::kNatDetectionSourceIp, NatDetectionHash(sa_.spi_i, spi_r, sa_.local));
+  // Forced encapsulation: a source hash that matches no address makes the peer believe we are
+  // behind a NAT, so it floats to 4500 and encapsulates ESP (§2.23: "MUST process received
+  // UDP-encapsulated ESP packets even when no NAT was detected").
+  out.AddNotify(NotifyType::kNatDetectionSourceIp,
+                sa_.force_encapsulation ? RandomBytes(random_, kNatDetectionHashSize)
+                                        : NatDetectionHash(sa_.spi_i, spi_r, sa_.local));
   out.AddNotify(NotifyType::kNatDetectionDestinationIp,
                 NatDetectionHash(sa_.spi_i, spi_r, sa_.remote));
 }
@@ -157,7 +163,7 @@ TaskStatus IkeInitTask::ProcessResponse(const InMessage& in) {
   // RFC 7427 §4: Digital Signature AUTH only when both sides announced hashes.
   if (sa_.config->announce_signature_hashes) sa_.peer_signature_hashes = PeerSignatureHashes(in);
   DetectNat(in, sa_.spi_r);
-  if (sa_.nat_local || sa_.nat_remote) {
+  if (sa_.UdpEncapsulated()) {
     // §2.23: behind a NAT, everything after IKE_SA_INIT goes to and from UDP 4500.
     sa_.local.port = sa_.nat_t_local_port;
     sa_.remote.port = sa_.nat_t_remote_port;

@@ -190,6 +190,41 @@ TEST_F(TwoPeersTest, NatIsDetectedAndBothFloatToPort4500) {
   EXPECT_EQ(on_500, 2);
 }
 
+TEST_F(TwoPeersTest, ForcedUdpEncapsulationFloatsAndEncapsulatesWithoutANat) {
+  IkeManager::Options o;  // B as --force-udp-encapsulation runs it
+  o.random = &net_.b.random;
+  o.observer = &net_.b.observer;
+  o.sink = &net_.b;
+  o.backend = &net_.b.backend;
+  o.clock = &net_.b.clock;
+  o.force_udp_encapsulation = true;
+  net_.b.manager = std::make_unique<IkeManager>(o);
+  Configure();
+  Initiate();
+  net_.DeliverAll();
+  ASSERT_EQ(net_.a.observer.child_up, 1) << net_.a.observer.Log();
+  ASSERT_EQ(net_.b.observer.child_up, 1) << net_.b.observer.Log();
+  auto a = net_.a.manager->Snapshot(net_.now)[0];
+  auto b = net_.b.manager->Snapshot(net_.now)[0];
+  // A believes B is behind a NAT (B's source hash matched nothing); nobody is really.
+  EXPECT_FALSE(a.nat_local);
+  EXPECT_TRUE(a.nat_remote);
+  EXPECT_FALSE(b.nat_local);
+  EXPECT_FALSE(b.nat_remote);
+  EXPECT_TRUE(a.udp_4500);
+  EXPECT_TRUE(b.udp_4500);
+  ASSERT_EQ(b.children.size(), 1u);
+  EXPECT_TRUE(b.children[0].udp_encapsulation);
+  for (auto* peer : {&net_.a, &net_.b}) {
+    ASSERT_EQ(peer->backend.Sas().size(), 2u);
+    for (const auto& sa : peer->backend.Sas()) {
+      EXPECT_TRUE(sa.udp_encapsulation);
+      EXPECT_EQ(sa.local.port, 4500);
+      EXPECT_EQ(sa.remote.port, 4500);
+    }
+  }
+}
+
 TEST_F(TwoPeersTest, TrafficOutsideEveryRuleGetsTsUnacceptableButTheIkeSaStands) {
   Configure();
   auto b = testing::SimpleConfig("10.2.0.1", "10.9.9.9", "secret");  // B secures another peer
