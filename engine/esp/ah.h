@@ -63,8 +63,9 @@ class AhOutboundSa {
   // (and IPv6 extension headers AH goes after) back into the headroom, writes AH, updates the
   // protocol/next-header field, lengths and the IPv4 header checksum, computes the ICV.
   // Errors: kInvalidArgument (not an IP packet, too little headroom, bad worker, too long),
-  // kUnimplemented (IPv6 routing header with segments left), kFailedPrecondition (sequence
-  // would cycle), kInternal.
+  // kUnimplemented (a fragment, or an IPv6 routing header with segments left),
+  // kFailedPrecondition (sequence would cycle), kInternal. After an error the buffer's
+  // contents are unspecified (drop the packet).
   Result<Protected> Protect(unsigned worker, uint8_t* buffer, size_t capacity, size_t packet_offset,
                             size_t packet_length);
 

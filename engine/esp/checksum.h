@@ -12,6 +12,7 @@
 namespace ipsec::engine::esp {
 
 // The one's-complement sum of `data` folded to 16 bits (not complemented), continuing `sum`.
+// Every part but the last must have an even length.
 uint32_t ChecksumAdd(uint32_t sum, ByteSpan data);
 // ~fold(sum): the value to store in a header.
 uint16_t ChecksumFinish(uint32_t sum);

@@ -50,6 +50,10 @@ class InboundSa {
   // The highest authenticated sequence number (0: none).
   uint64_t highest_sequence() const;
 
+  // Tests: marks `seq` authenticated, as if a packet with it had arrived (to move an ESN
+  // window into a high subspace).
+  void CommitForTesting(uint64_t seq);
+
  private:
   InboundSa(const SaParams& params, ResolvedTransform transform, std::unique_ptr<SaCrypto> crypto);
 

@@ -62,8 +62,8 @@ class OutboundSa {
   Result<Protected> Protect(unsigned worker, uint8_t* buffer, size_t capacity,
                             size_t payload_offset, size_t payload_length, uint8_t next_header);
 
-  // As Protect, with the CBC IV given (known-answer tests; iv.size() == transform().iv_size).
-  // AEAD transforms ignore `iv` (their IV is the sequence number, RFC 4106 §3.1).
+  // As Protect, with the IV given (iv.size() == transform().iv_size): known-answer tests only.
+  // An AEAD IV must never repeat under a key (RFC 4106 §3.1); Protect uses the sequence number.
   Result<Protected> ProtectWithIv(unsigned worker, uint8_t* buffer, size_t capacity,
                                   size_t payload_offset, size_t payload_length, uint8_t next_header,
                                   ByteSpan iv);
