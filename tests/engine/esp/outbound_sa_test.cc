@@ -5,7 +5,9 @@
 #include <thread>
 #include <vector>
 
+#include "engine/crypto/hash.h"
 #include "engine/esp/inbound_sa.h"
+#include "engine/esp/ip_packet.h"
 #include "tests/engine/esp/esp_test_util.h"
 
 namespace ipsec::engine::esp {
@@ -175,6 +177,44 @@ TEST(OutboundSaTest, KnownAnswerPacketsDecryptInbound) {
     EXPECT_EQ(u.next_header, v.next_header);
     EXPECT_EQ(ToHex(ByteSpan(packet).subspan(u.payload_offset, u.payload_length)),
               ToHex(v.payload));
+  }
+}
+
+// The ICV is the leftmost half of HMAC-SHA-2 (RFC 4868 §2.6; the truncated vectors of
+// §2.7.2 are checked in tests/engine/crypto/integrity_test.cc) over SPI..next header, with the
+// ESN high half appended but not sent (RFC 4303 §3.3.2.2.1, RFC 4304 §2). Checked against
+// untruncated one-shot HMACs over a packet assembled by hand.
+TEST(OutboundSaTest, IcvIsTruncatedHmacOverTheEspPacket) {
+  const auto all = testing::AllEspTransforms();
+  const std::pair<size_t, crypto::Hash> cases[] = {
+      {7, crypto::Hash::kSha256}, {8, crypto::Hash::kSha512}, {4, crypto::Hash::kSha384}};
+  for (const auto& [index, hash] : cases) {
+    for (bool esn : {false, true}) {
+      SCOPED_TRACE(all[index].name + (esn ? " ESN" : ""));
+      const SaParams params = MakeParams(all[index], esn);
+      auto sa = OutboundSa::Create(params);
+      ASSERT_TRUE(sa.ok());
+      (*sa)->SetNextSequenceForTesting(0x1'0000'0002ull);
+      PacketBuffer buf(Bytes(21, 0x61), (*sa)->headroom(), (*sa)->max_tailroom());
+      auto p = (*sa)->Protect(0, buf.bytes.data(), buf.bytes.size(), buf.offset, 21, 6);
+      if (!esn) {
+        ASSERT_FALSE(p.ok());  // beyond 32 bits
+        continue;
+      }
+      ASSERT_TRUE(p.ok());
+      const size_t icv_size = (*sa)->transform().icv_size;
+      const size_t covered = p->length - icv_size;
+      Bytes data(buf.bytes.begin(), buf.bytes.begin() + static_cast<long>(covered));
+      EXPECT_EQ(Load32(&data[4]), 2u);  // low half on the wire
+      data.insert(data.end(), {0, 0, 0, 1});
+      const Bytes full = crypto::Hmac(
+          hash,
+          ByteSpan(params.transform.integrity_key.data(), params.transform.integrity_key.size()),
+          data);
+      ASSERT_EQ(full.size(), icv_size * 2);
+      EXPECT_EQ(ToHex(ByteSpan(buf.bytes).subspan(covered, icv_size)),
+                ToHex(ByteSpan(full).first(icv_size)));
+    }
   }
 }
 
