@@ -7,8 +7,9 @@ WORKDIR /src
 COPY scripts/install-deps.sh scripts/install-deps.sh
 RUN scripts/install-deps.sh
 COPY . .
-RUN scripts/build.sh Release ipsec-sidecar ipsecctl \
- && strip build/sidecar/app/ipsec-sidecar build/sidecar/ipsecctl/ipsecctl
+RUN scripts/build.sh Release ipsec-sidecar ipsecctl ipsec-injector \
+ && strip build/sidecar/app/ipsec-sidecar build/sidecar/ipsecctl/ipsecctl \
+          build/sidecar/injector/ipsec-injector
 
 FROM debian:12-slim AS runtime
 COPY scripts/install-deps.sh /usr/local/lib/ipsec-sidecar/install-deps.sh
@@ -20,6 +21,7 @@ RUN /usr/local/lib/ipsec-sidecar/install-deps.sh --runtime-only \
  && install -d -o ipsec -g ipsec -m 0750 /var/log/ipsec-sidecar
 COPY --from=build /src/build/sidecar/app/ipsec-sidecar /usr/local/bin/ipsec-sidecar
 COPY --from=build /src/build/sidecar/ipsecctl/ipsecctl /usr/local/bin/ipsecctl
+COPY --from=build /src/build/sidecar/injector/ipsec-injector /usr/local/bin/ipsec-injector
 # The policy engine and API need no privilege; the data path (next milestones) needs
 # NET_ADMIN (and /dev/net/tun), granted by the manifests, never --privileged.
 USER ipsec

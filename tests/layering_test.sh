@@ -26,6 +26,7 @@ rules=(
   "sidecar/metrics|engine/common/ engine/telemetry/ engine/policy/ engine/service/ sidecar/metrics/|boost/|nlohmann/|CLI/"
   "sidecar/log|engine/common/ engine/telemetry/ sidecar/log/|boost/|prometheus/|CLI/"
   "sidecar/store|engine/ api/dto/ sidecar/store/|boost/|prometheus/|CLI/"
+  "sidecar/injector|engine/common/ api/dto/ api/http/ sidecar/injector/|openssl/|prometheus/"
   "sidecar/ipsecctl|engine/common/ engine/policy/ api/dto/ api/client/ sidecar/ipsecctl/|prometheus/"
 )
 
