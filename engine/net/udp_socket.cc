@@ -27,7 +27,8 @@ Error SocketError(const char* what, const Endpoint& local, int error) {
 }
 
 // Opens, configures and binds a raw descriptor; -errno on failure.
-int OpenBound(const Endpoint& local, int receive_buffer_bytes, std::string* failed_step) {
+int OpenBound(const Endpoint& local, int receive_buffer_bytes, bool reuse_port,
+              std::string* failed_step) {
   const int family = local.address.is_v4() ? AF_INET : AF_INET6;
   const int fd = ::socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
   if (fd < 0) {
@@ -41,8 +42,9 @@ int OpenBound(const Endpoint& local, int receive_buffer_bytes, std::string* fail
       ::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &receive_buffer_bytes, sizeof(int)) != 0) {
     ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer_bytes, sizeof(int));
   }
-  int rc = 0;
-  if (family == AF_INET) {
+  int rc = reuse_port ? ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) : 0;
+  if (rc != 0) {
+  } else if (family == AF_INET) {
     rc = ::setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
   } else {
     rc = ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
@@ -71,9 +73,9 @@ UdpSocket::UdpSocket(boost::asio::ip::udp::socket socket, const Endpoint& local)
 
 Result<std::unique_ptr<UdpSocket>> UdpSocket::Bind(boost::asio::io_context& context,
                                                    const Endpoint& local,
-                                                   int receive_buffer_bytes) {
+                                                   int receive_buffer_bytes, bool reuse_port) {
   std::string step;
-  const int fd = OpenBound(local, receive_buffer_bytes, &step);
+  const int fd = OpenBound(local, receive_buffer_bytes, reuse_port, &step);
   if (fd < 0) return SocketError(step.c_str(), local, -fd);
   sockaddr_storage bound{};
   socklen_t bound_length = sizeof(bound);

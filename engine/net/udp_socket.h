@@ -26,10 +26,13 @@ class UdpSocket {
   // Opens a socket of `local`'s family and binds it (port 0: an ephemeral port). IPv6 sockets
   // are IPV6_V6ONLY, so an IPv4 wildcard socket on the same port can coexist. A non-zero
   // `receive_buffer_bytes` sizes the kernel's receive queue (SO_RCVBUFFORCE when permitted,
-  // else SO_RCVBUF, which net.core.rmem_max caps).
+  // else SO_RCVBUF, which net.core.rmem_max caps). `reuse_port` sets SO_REUSEPORT before the
+  // bind: the NAT-T socket is the first of a group the data path joins to take ESP-in-UDP
+  // (engine/dataplane/userspace/esp_io.h steers by the non-ESP marker with a BPF program).
   static Result<std::unique_ptr<UdpSocket>> Bind(boost::asio::io_context& context,
                                                  const Endpoint& local,
-                                                 int receive_buffer_bytes = 0);
+                                                 int receive_buffer_bytes = 0,
+                                                 bool reuse_port = false);
 
   // The bound address and the actual port.
   const Endpoint& local() const { return local_; }

@@ -129,7 +129,7 @@ Result<uint16_t> UdpTransport::Impl::BindPort(boost::asio::io_context& context,
     bool failed = false;
     for (const IpAddress& address : options.local_addresses) {
       Result<std::unique_ptr<UdpSocket>> socket =
-          UdpSocket::Bind(context, {address, chosen}, options.receive_buffer_bytes);
+          UdpSocket::Bind(context, {address, chosen}, options.receive_buffer_bytes, nat_t);
       if (!socket.ok()) {
         last = socket.error();
         failed = true;

@@ -1,0 +1,56 @@
+#pragma once
+
+// What a packet-carrying data path counts, for the exporter (sidecar/metrics reads it through
+// engine/service). Plain values: a snapshot; every counter is monotonic for the backend's life.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ipsec::engine::dataplane {
+
+enum class DropReason : uint8_t {
+  kReplay,       // RFC 4303 §3.4.3: a duplicate, or left of the anti-replay window
+  kIntegrity,    // the ICV did not verify (RFC 4303 §3.4.4)
+  kNoSa,         // ESP for an SPI we do not have (RFC 4303 §3.4.2)
+  kPolicyBlock,  // the filter table blocks it
+  kPlaintext,    // arrived in clear where the policy requires IPsec
+  kQueueFull,    // waited for an SA, and the per-destination queue was full (oldest dropped)
+  kTsMismatch,   // inner packet outside the SA's traffic selectors (RFC 4301 §5.2)
+  kMalformed,    // not a well-formed IP or ESP packet
+  kTooBig,       // larger than the path allows after ESP (ICMP "fragmentation needed" sent)
+  kSendError,    // the socket or the TUN refused it
+  kNoPolicy,     // the SA exists but the packet matched no installed policy
+};
+inline constexpr int kDropReasonCount = 11;
+const char* Name(DropReason reason);  // replay, integrity, no_sa, ...
+
+enum class TrafficDirection : uint8_t { kOutbound, kInbound };
+const char* Name(TrafficDirection d);  // outbound, inbound
+
+struct DataplaneCounters {
+  uint64_t drops[kDropReasonCount] = {};
+  uint64_t packets[2] = {};  // by TrafficDirection: inner packets protected / delivered
+  uint64_t bytes[2] = {};    // inner bytes
+  uint64_t acquires = 0;     // negotiations the data path asked IKE for
+  uint64_t queued = 0;       // packets that waited for an SA
+  uint64_t passed = 0;       // permitted packets that reached the TUN anyway, sent in clear
+};
+
+// Per (rule, peer): sums over every SA that carried them, so rekeys never reset them.
+struct RulePeerTraffic {
+  std::string rule;
+  std::string peer;
+  uint64_t packets[2] = {};
+  uint64_t bytes[2] = {};
+};
+
+// Implemented by data paths that carry packets (userspace); the recording one has none.
+class DataplaneCounterSource {
+ public:
+  virtual ~DataplaneCounterSource() = default;
+  virtual DataplaneCounters Counters() const = 0;
+  virtual std::vector<RulePeerTraffic> RulePeerCounters() const = 0;
+};
+
+}  // namespace ipsec::engine::dataplane

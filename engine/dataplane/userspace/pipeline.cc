@@ -1,0 +1,234 @@
+#include "engine/dataplane/userspace/pipeline.h"
+
+#include <cstring>
+#include <ctime>
+#include <variant>
+
+#include "engine/esp/checksum.h"
+#include "engine/esp/ip_packet.h"
+#include "engine/esp/udp_encap.h"
+
+namespace ipsec::engine::dataplane::userspace {
+namespace {
+
+void Add(std::atomic<uint64_t>& c, uint64_t n = 1) { c.fetch_add(n, std::memory_order_relaxed); }
+
+// The classifier's view of ports: zero for protocols without them (filter_table.h).
+bool PortsApply(const esp::IpPacketInfo& p) {
+  return p.has_ports && p.protocol != esp::kNextHeaderIcmp && p.protocol != esp::kNextHeaderIcmpv6;
+}
+
+DropReason FromEsp(esp::DropReason r) {
+  switch (r) {
+    case esp::DropReason::kReplay:
+      return DropReason::kReplay;
+    case esp::DropReason::kIntegrity:
+      return DropReason::kIntegrity;
+    default:
+      return DropReason::kMalformed;
+  }
+}
+
+}  // namespace
+
+Pipeline::Pipeline(SaTable& sas, AcquireQueue& queue, PacketIo& io)
+    : sas_(sas),
+      queue_(queue),
+      io_(io),
+      classifier_(std::make_shared<const policy::Classifier>(policy::FilterTable{})) {}
+
+void Pipeline::SetClassifier(std::shared_ptr<const policy::Classifier> classifier) {
+  if (!classifier) classifier = std::make_shared<const policy::Classifier>(policy::FilterTable{});
+  std::atomic_store(&classifier_, std::move(classifier));
+  classifier_generation_.fetch_add(1, std::memory_order_acq_rel);
+}
+
+void Pipeline::SetEvents(BackendEvents* events) {
+  std::lock_guard lock(events_mu_);
+  events_ = events;
+}
+
+void Pipeline::Refresh(WorkerContext& w) {
+  const uint64_t g = sas_.generation();
+  if (g != w.sa_generation || !w.snapshot) {
+    w.snapshot = sas_.Load();
+    w.sa_generation = g;
+  }
+  const uint64_t c = classifier_generation_.load(std::memory_order_acquire);
+  if (c != w.classifier_generation || !w.classifier) {
+    w.classifier = std::atomic_load(&classifier_);
+    w.classifier_generation = c;
+  }
+}
+
+void Pipeline::Count(unsigned worker, DropReason reason) {
+  Add(counters_[worker % kMaxWorkers].drops[static_cast<int>(reason)]);
+}
+
+void Pipeline::Acquire(WorkerContext& w, const BackendEvents::Acquire& a) {
+  Add(Of(w).acquires);
+  std::lock_guard lock(events_mu_);
+  if (events_ != nullptr) events_->OnAcquire(a);
+}
+
+void Pipeline::Account(WorkerContext& w, const SaState& sa, TrafficDirection d, size_t bytes) {
+  const int i = static_cast<int>(d);
+  Add(Of(w).packets[i]);
+  Add(Of(w).bytes[i], bytes);
+  SaStats& s = *sa.stats;
+  const uint64_t total = s.bytes.fetch_add(bytes, std::memory_order_relaxed) + bytes;
+  s.packets.fetch_add(1, std::memory_order_relaxed);
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  if (s.last_used_unix.load(std::memory_order_relaxed) != now) {
+    s.last_used_unix.store(now, std::memory_order_relaxed);
+  }
+  if (sa.rule_peer) {
+    Add(sa.rule_peer->packets[i]);
+    Add(sa.rule_peer->bytes[i], bytes);
+  }
+  // Byte lifetimes (RFC 4301 §4.4.2.1): soft asks IKE to rekey, hard to delete; once each.
+  const Lifetime& l = sa.config.lifetime;
+  const bool soft = l.soft_bytes != 0 && total >= l.soft_bytes;
+  const bool hard = l.hard_bytes != 0 && total >= l.hard_bytes;
+  if ((soft && !s.soft_expired.load(std::memory_order_relaxed) && !s.soft_expired.exchange(true)) ||
+      (hard && !s.hard_expired.load(std::memory_order_relaxed) && !s.hard_expired.exchange(true))) {
+    std::lock_guard lock(events_mu_);
+    if (events_ != nullptr) events_->OnExpire(sa.config.protocol, sa.config.spi, hard);
+  }
+}
+
+void Pipeline::Outbound(WorkerContext& w, uint8_t* buffer, size_t capacity, size_t length) {
+  uint8_t* packet = buffer + kHeadroom;
+  auto info = esp::ParseIpPacket(ByteSpan(packet, length));
+  if (!info || info->total_length > length) return Count(w.index, DropReason::kMalformed);
+  length = info->total_length;  // link padding is not ours to protect
+  const bool ports = PortsApply(*info);
+  policy::PacketKey key;
+  key.direction = policy::Direction::kOutbound;
+  key.source = info->source;
+  key.destination = info->destination;
+  key.protocol = info->protocol;
+  key.source_port = ports ? info->source_port : 0;
+  key.destination_port = ports ? info->destination_port : 0;
+  const policy::Classifier::Verdict v = w.classifier->Lookup(key);
+  if (v.action == policy::Action::kBlock) return Count(w.index, DropReason::kPolicyBlock);
+  if (v.action == policy::Action::kPermit || v.never_secured) {
+    Add(Of(w).passed);
+    if (!io_.SendClear(w.index, packet, length)) Count(w.index, DropReason::kSendError);
+    return;
+  }
+  const SaState* sa =
+      SaTable::LookupOutbound(*w.snapshot, info->source, info->destination, info->protocol,
+                              info->source_port, info->destination_port, info->has_ports);
+  if (sa == nullptr || !sa->outbound) {
+    auto pushed = queue_.Push(info->destination, packet, length, Clock::now());
+    Add(Of(w).queued);
+    for (size_t i = 0; i < pushed.dropped; ++i) Count(w.index, DropReason::kQueueFull);
+    if (pushed.acquire) {
+      BackendEvents::Acquire a;
+      a.source = info->source;
+      a.destination = info->destination;
+      a.protocol = info->protocol;
+      a.source_port = key.source_port;
+      a.destination_port = key.destination_port;
+      a.filter_entry = v.entry != nullptr ? v.entry->id : 0;
+      Acquire(w, a);
+    }
+    return;
+  }
+  size_t payload_offset = kHeadroom;
+  size_t payload_length = length;
+  uint8_t next_header = info->family == IpFamily::kV4 ? esp::kNextHeaderIpv4 : esp::kNextHeaderIpv6;
+  if (sa->config.mode == SaMode::kTransport) {
+    // RFC 4303 §3.1.1: ESP follows the IP header; the kernel writes the outer header again
+    // from the same addresses (raw socket), so only the upper-layer part is protected.
+    payload_offset += info->header_length;
+    payload_length -= info->header_length;
+    next_header = info->protocol;
+  }
+  auto p =
+      sa->outbound->Protect(w.index, buffer, capacity, payload_offset, payload_length, next_header);
+  if (!p.ok()) return Count(w.index, DropReason::kSendError);
+  Account(w, *sa, TrafficDirection::kOutbound, length);
+  if (!io_.SendEsp(w.index, sa->config, buffer + p->offset, p->length)) {
+    Count(w.index, DropReason::kSendError);
+  }
+}
+
+void Pipeline::Inbound(WorkerContext& w, uint8_t* buffer, size_t capacity, size_t offset,
+                       size_t length, const IpAddress& from) {
+  (void)capacity;
+  uint8_t* esp_packet = buffer + offset;
+  if (length < esp::kEspHeaderSize) return Count(w.index, DropReason::kMalformed);
+  const uint32_t spi = esp::Load32(esp_packet);
+  auto it = w.snapshot->inbound.find(spi);
+  if (it == w.snapshot->inbound.end() || !it->second->inbound) {
+    return Count(w.index, DropReason::kNoSa);
+  }
+  const SaState& sa = *it->second;
+  auto r = sa.inbound->Unprotect(w.index, esp_packet, length);
+  if (auto* d = std::get_if<esp::DropReason>(&r)) {
+    if (*d != esp::DropReason::kDummy) Count(w.index, FromEsp(*d));
+    return;
+  }
+  const auto& u = std::get<esp::InboundSa::Unprotected>(r);
+  uint8_t* inner = esp_packet + u.payload_offset;
+  size_t inner_length = u.payload_length;
+  if (sa.config.mode == SaMode::kTransport) {
+    // RFC 4303 §3.1.1: rebuild the IP header the sender's ESP followed, from the outer
+    // addresses, in the room the ESP header and IV leave (and the headroom before them).
+    const IpAddress& local = sa.config.local.address;
+    const size_t h = from.is_v4() ? esp::kIpv4HeaderSize : esp::kIpv6HeaderSize;
+    if (offset + u.payload_offset < h) return Count(w.index, DropReason::kMalformed);
+    inner -= h;
+    const bool ok =
+        from.is_v4()
+            ? esp::WriteIpv4Header(inner, from, local, u.next_header, inner_length, 0, false)
+            : esp::WriteIpv6Header(inner, from, local, u.next_header, inner_length);
+    if (!ok) return Count(w.index, DropReason::kMalformed);
+    inner_length += h;
+    // RFC 3948 §3.1.2: behind a NAT the TCP/UDP checksum covers the peer's original address.
+    if (sa.config.udp_encapsulation) esp::RecomputeTransportChecksum(inner, inner_length);
+  } else if (u.next_header != esp::kNextHeaderIpv4 && u.next_header != esp::kNextHeaderIpv6) {
+    return Count(w.index, DropReason::kMalformed);
+  }
+  auto info = esp::ParseIpPacket(ByteSpan(inner, inner_length));
+  if (!info || info->total_length > inner_length) return Count(w.index, DropReason::kMalformed);
+  inner_length = info->total_length;  // tunnel mode: TFC padding after the inner packet
+  // RFC 4301 §5.2 step 4: the packet must match the SA's selectors (theirs -> ours).
+  if (!SelectorsCover(sa.config.remote_ts, info->source, info->protocol, info->source_port,
+                      info->has_ports) ||
+      !SelectorsCover(sa.config.local_ts, info->destination, info->protocol, info->destination_port,
+                      info->has_ports)) {
+    return Count(w.index, DropReason::kTsMismatch);
+  }
+  Account(w, sa, TrafficDirection::kInbound, inner_length);
+  if (!io_.Deliver(w.index, inner, inner_length)) Count(w.index, DropReason::kSendError);
+}
+
+void Pipeline::FlushQueue(WorkerContext& w, uint8_t* buffer, size_t capacity) {
+  auto packets = queue_.TakeAll(Clock::now());
+  Refresh(w);
+  for (const auto& p : packets) {
+    if (p.size() + kHeadroom + kTailroom > capacity) continue;
+    std::memcpy(buffer + kHeadroom, p.data(), p.size());
+    Outbound(w, buffer, capacity, p.size());
+  }
+}
+
+DataplaneCounters Pipeline::Counters() const {
+  DataplaneCounters c;
+  for (const auto& wc : counters_) {
+    for (int i = 0; i < kDropReasonCount; ++i) c.drops[i] += wc.drops[i].load();
+    for (int d = 0; d < 2; ++d) {
+      c.packets[d] += wc.packets[d].load();
+      c.bytes[d] += wc.bytes[d].load();
+    }
+    c.acquires += wc.acquires.load();
+    c.queued += wc.queued.load();
+    c.passed += wc.passed.load();
+  }
+  return c;
+}
+
+}  // namespace ipsec::engine::dataplane::userspace

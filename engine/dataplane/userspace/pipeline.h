@@ -1,0 +1,113 @@
+#pragma once
+
+// Pipeline: what the userspace data path does with one packet, in each direction, without any
+// I/O of its own (PacketIo does the sending; tests give it a fake).
+//
+// Outbound (a packet the pod sent into the TUN): parse, classify with the policy classifier,
+//   block -> dropped (policy_block); permit (or never securable, FAQ 21) -> sent on in clear
+//   through PacketIo::SendClear: routes send only "negotiate" destinations to the TUN, so this
+//   is a more specific permit filter inside a negotiate range (e.g. the DNS exemption);
+//   negotiate -> the newest outbound SA whose policy covers the 5-tuple: protected in place
+//   and sent (UDP-encapsulated when the SA says, else raw ESP); no SA -> queued per
+//   destination (AcquireQueue) and IKE asked once (BackendEvents::OnAcquire).
+// Inbound (ESP from the wire): SPI -> SA (no_sa), Unprotect (replay, integrity, malformed),
+//   tunnel mode: the inner packet; transport mode: an IP header rebuilt from the outer
+//   addresses; then RFC 4301 §5.2: the inner packet must be within the SA's traffic selectors
+//   (ts_mismatch), and it goes to the TUN.
+// Every drop is counted by reason; per-SA counters and byte lifetimes (soft -> rekey, hard ->
+// delete: OnExpire once each) are updated. Time lifetimes are IKE's (rekey timers).
+//
+// Buffers: the packet starts at kHeadroom; capacity leaves kTailroom after it, so ESP is added
+// and removed in place. Threads: one WorkerContext per thread; its index selects the ESP
+// crypto contexts (SaParams::workers).
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+
+#include "engine/common/endpoint.h"
+#include "engine/dataplane/backend.h"
+#include "engine/dataplane/dataplane_counters.h"
+#include "engine/dataplane/userspace/acquire_queue.h"
+#include "engine/dataplane/userspace/sa_table.h"
+#include "engine/policy/classifier.h"
+
+namespace ipsec::engine::dataplane::userspace {
+
+inline constexpr size_t kHeadroom = 128;  // outer IPv6 + UDP + ESP header + IV, with room
+inline constexpr size_t kTailroom = 128;  // padding + trailer + ICV
+inline constexpr size_t kMaxPacket = 65535;
+inline constexpr size_t kBufferSize = kHeadroom + kMaxPacket + kTailroom;
+inline constexpr unsigned kMaxWorkers = 8;
+
+class PacketIo {
+ public:
+  virtual ~PacketIo() = default;
+  // ESP from its SPI on, to `sa.remote` from `sa.local`: raw IP protocol 50, or in UDP (RFC
+  // 3948) when sa.udp_encapsulation. False: not sent.
+  virtual bool SendEsp(unsigned worker, const SaConfig& sa, const uint8_t* esp, size_t length) = 0;
+  // An IP packet sent on in clear, bypassing the TUN's routes.
+  virtual bool SendClear(unsigned worker, const uint8_t* packet, size_t length) = 0;
+  // An inner packet handed to the pod (written to the TUN).
+  virtual bool Deliver(unsigned worker, const uint8_t* packet, size_t length) = 0;
+};
+
+struct WorkerContext {
+  explicit WorkerContext(unsigned i) : index(i) {}
+  unsigned index;
+  uint64_t sa_generation = 0;
+  std::shared_ptr<const Snapshot> snapshot;
+  uint64_t classifier_generation = 0;
+  std::shared_ptr<const policy::Classifier> classifier;
+};
+
+class Pipeline {
+ public:
+  using Clock = std::chrono::steady_clock;
+  // Not owned: all outlive the pipeline.
+  Pipeline(SaTable& sas, AcquireQueue& queue, PacketIo& io);
+
+  void SetClassifier(std::shared_ptr<const policy::Classifier> classifier);
+  // Not owned; may be null. Waits for a call in flight to return (so the old target may go).
+  void SetEvents(BackendEvents* events);
+
+  // Once per batch: picks up new SAs and a new filter table.
+  void Refresh(WorkerContext& w);
+
+  // buffer[kHeadroom, kHeadroom + length) holds the packet; capacity >= kHeadroom + length +
+  // kTailroom.
+  void Outbound(WorkerContext& w, uint8_t* buffer, size_t capacity, size_t length);
+  // buffer[offset, offset + length) holds ESP from its SPI on (offset >= kHeadroom / 2 for the
+  // transport-mode header). `from`: the outer source address.
+  void Inbound(WorkerContext& w, uint8_t* buffer, size_t capacity, size_t offset, size_t length,
+               const IpAddress& from);
+  // Packets that waited for an SA, retried (on a worker, after an SA was installed).
+  void FlushQueue(WorkerContext& w, uint8_t* buffer, size_t capacity);
+
+  void Count(unsigned worker, DropReason reason);
+  DataplaneCounters Counters() const;
+
+ private:
+  struct alignas(64) WorkerCounters {
+    std::atomic<uint64_t> drops[kDropReasonCount] = {};
+    std::atomic<uint64_t> packets[2] = {};
+    std::atomic<uint64_t> bytes[2] = {};
+    std::atomic<uint64_t> acquires{0}, queued{0}, passed{0};
+  };
+  WorkerCounters& Of(const WorkerContext& w) { return counters_[w.index % kMaxWorkers]; }
+  void Account(WorkerContext& w, const SaState& sa, TrafficDirection d, size_t bytes);
+  void Acquire(WorkerContext& w, const BackendEvents::Acquire& a);
+
+  SaTable& sas_;
+  AcquireQueue& queue_;
+  PacketIo& io_;
+  std::shared_ptr<const policy::Classifier> classifier_;  // atomic_load/atomic_store
+  std::atomic<uint64_t> classifier_generation_{1};
+  std::mutex events_mu_;             // held while calling events_ (rare: acquires, expiries)
+  BackendEvents* events_ = nullptr;  // guarded by events_mu_
+  WorkerCounters counters_[kMaxWorkers];
+};
+
+}  // namespace ipsec::engine::dataplane::userspace

@@ -1,0 +1,200 @@
+#include "engine/dataplane/userspace/pod_network.h"
+
+#include <algorithm>
+#include <set>
+
+#include "engine/policy/prefix_cover.h"
+
+namespace ipsec::engine::dataplane::userspace {
+namespace {
+
+using policy::Action;
+using policy::Direction;
+using policy::TableEntry;
+
+std::string Hex(uint32_t v) {
+  char buf[16];
+  std::snprintf(buf, sizeof(buf), "0x%x", v);
+  return buf;
+}
+
+std::string PrefixText(IpFamily family, const policy::Prefix& p) {
+  return IpAddress(family, p.value).ToString() + "/" + std::to_string(p.len);
+}
+
+bool IsFull(const IpRange& r) { return r == IpRange::Full(r.family()); }
+
+std::string Ports(const char* which, const policy::PortRange& r) {
+  if (r.first == r.last) return std::string(" th ") + which + " " + std::to_string(r.first);
+  return std::string(" th ") + which + " " + std::to_string(r.first) + "-" + std::to_string(r.last);
+}
+
+// One nftables rule matching what policy::Matches matches for `e` (classifier.cc).
+std::string NftMatch(const TableEntry& e) {
+  const bool v4 = e.source.family() == IpFamily::kV4;
+  const char* ip = v4 ? "ip" : "ip6";
+  std::string m = std::string("meta nfproto ") + (v4 ? "ipv4" : "ipv6");
+  if (!e.interfaces.empty()) {
+    m += std::string(" ") + (e.direction == Direction::kInbound ? "iifname" : "oifname") + " {";
+    for (size_t i = 0; i < e.interfaces.size(); ++i) {
+      m += (i ? ", \"" : " \"") + e.interfaces[i] + "\"";
+    }
+    m += " }";
+  }
+  if (!IsFull(e.source)) m += std::string(" ") + ip + " saddr " + e.source.ToString();
+  if (!IsFull(e.destination)) m += std::string(" ") + ip + " daddr " + e.destination.ToString();
+  const bool ports = !e.source_ports.IsAny() || !e.destination_ports.IsAny();
+  if (e.protocol) {
+    m += " meta l4proto " + std::to_string(*e.protocol);
+  } else if (ports) {
+    // Only protocols with ports can match a port range (the classifier sees port 0 otherwise).
+    m += " meta l4proto { 6, 17, 132, 33 }";
+  }
+  if (!e.source_ports.IsAny()) m += Ports("sport", e.source_ports);
+  if (!e.destination_ports.IsAny()) m += Ports("dport", e.destination_ports);
+  return m;
+}
+
+}  // namespace
+
+PodNetworkPlan BuildPodNetworkPlan(const PodNetworkConfig& config, const policy::FilterTable& table,
+                                   const policy::Policy* policy) {
+  PodNetworkPlan plan;
+  std::set<std::string> accept_unsecured;
+  if (policy != nullptr) {
+    for (const auto& fa : policy->filter_actions) {
+      if (fa.accept_unsecured) accept_unsecured.insert(fa.name);
+    }
+  }
+  std::set<std::pair<int, std::string>> seen;
+  std::string in_rules, out_rules;
+  for (const TableEntry& e : (policy != nullptr ? table.entries : std::vector<TableEntry>{})) {
+    const bool inbound = e.direction == Direction::kInbound;
+    if (!inbound && e.action == Action::kNegotiate) {
+      // The packets to secure go to the TUN; the data path classifies them again.
+      const int bits = FamilyBits(e.destination.family());
+      for (const auto& p :
+           policy::PrefixCover(e.destination.first.value(), e.destination.last.value(), bits)) {
+        std::string text = PrefixText(e.destination.family(), p);
+        if (!seen.insert({bits, text}).second) continue;
+        (bits == 32 ? plan.routes_v4 : plan.routes_v6).push_back(text);
+      }
+    }
+    std::string verdict;
+    switch (e.action) {
+      case Action::kPermit:
+        verdict = "accept";
+        break;
+      case Action::kBlock:
+        verdict = "counter drop comment \"block entry " + std::to_string(e.id) + "\"";
+        break;
+      case Action::kNegotiate:
+        verdict = inbound && accept_unsecured.count(e.filter_action)
+                      ? "accept"
+                      : "counter drop comment \"plaintext entry " + std::to_string(e.id) + "\"";
+        break;
+    }
+    (inbound ? in_rules : out_rules) += "    " + NftMatch(e) + " " + verdict + "\n";
+  }
+  const std::string tun = "\"" + config.tun_name + "\"";
+  const std::string name = "ipsec_" + config.tun_name;
+  std::string s;
+  s += "table inet " + name + " {}\n";
+  s += "delete table inet " + name + "\n";
+  s += "table inet " + name + " {\n";
+  s += "  chain input {\n    type filter hook input priority 0; policy accept;\n";
+  s += "    iifname " + tun + " accept\n";
+  s += "    meta mark " + Hex(kBypassMark) + " accept\n";
+  s += "    iifname \"lo\" accept\n";
+  s += in_rules;
+  s += "  }\n";
+  s += "  chain output {\n    type filter hook output priority 0; policy accept;\n";
+  // RFC 879 / FAQ: TCP must not send segments the ESP overhead would push over the path MTU.
+  s += "    oifname " + tun + " tcp flags syn tcp option maxseg size set rt mtu\n";
+  s += "    oifname " + tun + " accept\n";
+  s += "    meta mark " + Hex(kBypassMark) + " accept\n";
+  s += "    oifname \"lo\" accept\n";
+  s += out_rules;
+  s += "  }\n";
+  s += "}\n";
+  plan.nft_script = s;
+  return plan;
+}
+
+PodNetwork::PodNetwork(PodNetworkConfig config, CommandRunner& runner)
+    : config_(std::move(config)), runner_(runner) {}
+
+PodNetwork::~PodNetwork() { Teardown(); }
+
+Status PodNetwork::RunChecked(const std::vector<std::string>& argv, const std::string& stdin_text) {
+  CommandOutcome o = runner_.Run(argv, stdin_text);
+  if (o.exit_code == 0) return Status::Ok();
+  return MakeError(ErrorCode::kUnavailable, Describe(argv, o));
+}
+
+Status PodNetwork::Setup() {
+  Teardown();  // a previous run's leftovers (a crash) would duplicate the rules
+  const std::string pref = std::to_string(kRulePref);
+  const std::string table = std::to_string(config_.route_table);
+  std::vector<std::vector<std::string>> bypass = {{"fwmark", Hex(kBypassMark)},
+                                                  {"ipproto", "udp", "dport", "500"},
+                                                  {"ipproto", "udp", "sport", "500"},
+                                                  {"ipproto", "udp", "dport", "4500"},
+                                                  {"ipproto", "udp", "sport", "4500"},
+                                                  {"ipproto", "50"},
+                                                  {"ipproto", "51"}};
+  for (const char* family : {"-4", "-6"}) {
+    for (const auto& match : bypass) {
+      std::vector<std::string> argv = {"ip", family, "rule", "add", "pref", pref};
+      argv.insert(argv.end(), match.begin(), match.end());
+      argv.insert(argv.end(), {"lookup", "main"});
+      Status s = RunChecked(argv);
+      if (!s.ok() && std::string(family) == "-6") {
+        have_v6_ = false;  // no IPv6 in this namespace: IPv4 only
+        break;
+      }
+      if (!s.ok()) return s;
+    }
+    if (std::string(family) == "-6" && !have_v6_) break;
+    if (Status s = RunChecked(
+            {"ip", family, "rule", "add", "pref", std::to_string(kRulePref + 1), "lookup", table});
+        !s.ok()) {
+      return s;
+    }
+  }
+  set_up_ = true;
+  return Apply(BuildPodNetworkPlan(config_, policy::FilterTable{}, nullptr));
+}
+
+Status PodNetwork::Apply(const PodNetworkPlan& plan) {
+  const std::string table = std::to_string(config_.route_table);
+  for (const char* family : {"-4", "-6"}) {
+    if (std::string(family) == "-6" && !have_v6_) continue;
+    runner_.Run({"ip", family, "route", "flush", "table", table});
+    for (const auto& prefix : std::string(family) == "-4" ? plan.routes_v4 : plan.routes_v6) {
+      if (Status s = RunChecked(
+              {"ip", family, "route", "replace", prefix, "dev", config_.tun_name, "table", table});
+          !s.ok()) {
+        return s;
+      }
+    }
+  }
+  return RunChecked({"nft", "-f", "-"}, plan.nft_script);
+}
+
+void PodNetwork::Teardown() {
+  const std::string pref = std::to_string(kRulePref);
+  for (const char* family : {"-4", "-6"}) {
+    for (const std::string& p : {pref, std::to_string(kRulePref + 1)}) {
+      // `ip rule del pref N` removes one rule at a time.
+      for (int i = 0; i < 16; ++i) {
+        if (runner_.Run({"ip", family, "rule", "del", "pref", p}).exit_code != 0) break;
+      }
+    }
+    runner_.Run({"ip", family, "route", "flush", "table", std::to_string(config_.route_table)});
+  }
+  runner_.Run({"nft", "delete", "table", "inet", "ipsec_" + config_.tun_name});
+  set_up_ = false;
+}
+
+}  // namespace ipsec::engine::dataplane::userspace

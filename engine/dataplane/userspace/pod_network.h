@@ -1,0 +1,79 @@
+#pragma once
+
+// PodNetwork: the pod namespace's plumbing that makes the filter table true for the traffic the
+// TUN device does not see, and steers to the TUN what it must see. Set up at start, re-applied
+// whenever the policy changes, removed at stop.
+//
+// Routing (policy routing, so the pod's own routes stay untouched):
+//   pref kRulePref     fwmark kBypassMark    lookup main   our ESP/raw sockets (SO_MARK)
+//   pref kRulePref     ipproto udp [s|d]port 500/4500  lookup main   IKE and ESP-in-UDP
+//   pref kRulePref     ipproto esp|ah      lookup main
+//   pref kRulePref + 1                     lookup <table>   one route per prefix of every
+//                                                           outbound "negotiate" destination
+//                                                           range, dev <tun>
+// A destination with no route in <table> falls through to main (permitted or blocked traffic).
+//
+// Enforcement: an nftables table `inet ipsec_<tun>` with an input and an output chain. The TUN,
+// the bypass mark and the data path's own packets are accepted first; then every filter table
+// entry of that direction, in table order (highest weight first, so nftables' first match is
+// the classifier's decision): permit -> accept, block -> counter drop, negotiate -> counter
+// drop (plaintext where IPsec is required; "accept unsecured" actions, FAQ 17, accept inbound
+// plaintext). Unmatched traffic is accepted (FAQ 6). TCP MSS is clamped to the route MTU
+// (`tcp option maxseg size set rt mtu`) for packets leaving through the TUN.
+//
+// Commands (`ip`, `nft -f -`) rather than netlink: they run at set-up and policy changes only,
+// never per packet, and an nft script replaces the whole table atomically.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/common/result.h"
+#include "engine/dataplane/userspace/command_runner.h"
+#include "engine/policy/filter_table.h"
+#include "engine/policy/model.h"
+
+namespace ipsec::engine::dataplane::userspace {
+
+inline constexpr uint32_t kBypassMark = 0x1e5ec;  // our own sockets' SO_MARK
+inline constexpr int kRulePref = 9700;
+
+struct PodNetworkConfig {
+  std::string tun_name = "ipsec0";
+  uint32_t route_table = 9700;
+};
+
+// What the filter table turns into (pure: unit-tested).
+struct PodNetworkPlan {
+  std::vector<std::string> routes_v4;  // prefixes routed into the TUN
+  std::vector<std::string> routes_v6;
+  std::string nft_script;  // replaces the table atomically
+};
+
+// `policy` may be null (no policy in force: nothing routed, nothing enforced).
+PodNetworkPlan BuildPodNetworkPlan(const PodNetworkConfig& config, const policy::FilterTable& table,
+                                   const policy::Policy* policy);
+
+class PodNetwork {
+ public:
+  // Not owned: `runner` outlives this object.
+  PodNetwork(PodNetworkConfig config, CommandRunner& runner);
+  ~PodNetwork();  // Teardown()
+
+  // The ip rules (IPv4 and IPv6) and an empty nft table.
+  Status Setup();
+  // Replaces the routes of the table and the nft table.
+  Status Apply(const PodNetworkPlan& plan);
+  // Removes rules, routes and the nft table; idempotent, best effort.
+  void Teardown();
+
+ private:
+  Status RunChecked(const std::vector<std::string>& argv, const std::string& stdin_text = "");
+  PodNetworkConfig config_;
+  CommandRunner& runner_;
+  bool set_up_ = false;
+  bool have_v6_ = true;
+};
+
+}  // namespace ipsec::engine::dataplane::userspace

@@ -1,0 +1,202 @@
+#include "engine/dataplane/userspace/userspace_backend.h"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+namespace ipsec::engine::dataplane::userspace {
+namespace {
+
+constexpr int kPollMs = 200;
+constexpr size_t kTxBatch = 64;  // TUN reads per wake-up before the flags are looked at again
+
+}  // namespace
+
+UserspaceBackend::UserspaceBackend(Options options) : options_(std::move(options)) {}
+
+Result<std::unique_ptr<UserspaceBackend>> UserspaceBackend::Create(Options options) {
+  if (options.random == nullptr) {
+    return MakeError(ErrorCode::kInvalidArgument, "the userspace data path needs a Random");
+  }
+  options.tx_workers = std::clamp(options.tx_workers, 1u, kMaxWorkers - 1);
+  std::unique_ptr<UserspaceBackend> b(new UserspaceBackend(std::move(options)));
+  auto tun = TunDevice::Open({.name = b->options_.tun_name,
+                              .queues = static_cast<int>(b->options_.tx_workers),
+                              .mtu = b->options_.tun_mtu});
+  if (!tun.ok()) return tun.error();
+  b->tun_ = std::move(tun).value();
+  b->network_ = std::make_unique<PodNetwork>(
+      PodNetworkConfig{.tun_name = b->tun_->name(), .route_table = b->options_.route_table},
+      b->runner_);
+  if (Status s = b->network_->Setup(); !s.ok()) return s.error();
+  // One crypto context per TX worker and one for the RX thread (SaParams::workers).
+  b->sas_ = std::make_unique<SaTable>(b->options_.tx_workers + 1);
+  b->pipeline_ = std::make_unique<Pipeline>(*b->sas_, b->queue_, b->late_io_);
+  b->stop_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  b->flush_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (b->stop_fd_ < 0 || b->flush_fd_ < 0) {
+    return MakeError(ErrorCode::kUnavailable, "eventfd failed");
+  }
+  return b;
+}
+
+UserspaceBackend::~UserspaceBackend() {
+  Stop();
+  network_.reset();  // rules, routes, nftables
+  for (int fd : {stop_fd_, flush_fd_}) {
+    if (fd >= 0) ::close(fd);
+  }
+}
+
+Status UserspaceBackend::Start(uint16_t nat_t_port) {
+  if (io_) return MakeError(ErrorCode::kFailedPrecondition, "already started");
+  auto io = EspIo::Open({.nat_t_port = nat_t_port}, *tun_);
+  if (!io.ok()) return io.error();
+  io_ = std::move(io).value();
+  late_io_.io.store(io_.get());
+  for (unsigned i = 0; i < options_.tx_workers; ++i) {
+    threads_.emplace_back([this, i] { TxLoop(i); });
+  }
+  threads_.emplace_back([this] { RxLoop(options_.tx_workers); });
+  return Status::Ok();
+}
+
+void UserspaceBackend::Stop() {
+  if (stopping_.exchange(true)) return;
+  const uint64_t one = 1;
+  if (stop_fd_ >= 0) (void)!::write(stop_fd_, &one, sizeof(one));
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+  late_io_.io.store(nullptr);
+  io_.reset();
+}
+
+void UserspaceBackend::RequestFlush() {
+  const uint64_t one = 1;
+  (void)!::write(flush_fd_, &one, sizeof(one));
+}
+
+void UserspaceBackend::TxLoop(unsigned index) {
+  WorkerContext w(index);
+  std::vector<uint8_t> buffer(kBufferSize);
+  const int tun_fd = tun_->fd(static_cast<int>(index));
+  pollfd fds[3] = {{tun_fd, POLLIN, 0}, {stop_fd_, POLLIN, 0}, {flush_fd_, POLLIN, 0}};
+  const nfds_t nfds = index == 0 ? 3 : 2;
+  while (!stopping_.load(std::memory_order_relaxed)) {
+    if (::poll(fds, nfds, kPollMs) < 0 && errno != EINTR) break;
+    if (stopping_.load(std::memory_order_relaxed)) break;
+    pipeline_->Refresh(w);
+    if (index == 0 && (fds[2].revents & POLLIN)) {
+      uint64_t n;
+      (void)!::read(flush_fd_, &n, sizeof(n));
+      pipeline_->FlushQueue(w, buffer.data(), buffer.size());
+    }
+    for (size_t i = 0; i < kTxBatch; ++i) {
+      const ssize_t n = tun_->Read(static_cast<int>(index), buffer.data() + kHeadroom,
+                                   buffer.size() - kHeadroom - kTailroom);
+      if (n <= 0) break;
+      pipeline_->Outbound(w, buffer.data(), buffer.size(), static_cast<size_t>(n));
+    }
+  }
+}
+
+void UserspaceBackend::RxLoop(unsigned index) {
+  WorkerContext w(index);
+  std::vector<pollfd> fds;
+  for (int fd : io_->receive_fds()) fds.push_back({fd, POLLIN, 0});
+  fds.push_back({stop_fd_, POLLIN, 0});
+  auto inbound = [&](uint8_t* buffer, size_t offset, size_t length, const IpAddress& from) {
+    pipeline_->Inbound(w, buffer, EspIo::kRxBufferSize, offset, length, from);
+  };
+  while (!stopping_.load(std::memory_order_relaxed)) {
+    if (::poll(fds.data(), fds.size(), kPollMs) < 0 && errno != EINTR) break;
+    if (stopping_.load(std::memory_order_relaxed)) break;
+    pipeline_->Refresh(w);
+    for (size_t i = 0; i + 1 < fds.size(); ++i) {
+      if (!(fds[i].revents & POLLIN)) continue;
+      // A few batches per socket, then the others get a turn.
+      for (int round = 0; round < 4; ++round) {
+        if (io_->Receive(fds[i].fd, inbound) < EspIo::kBatch) break;
+      }
+    }
+  }
+}
+
+void UserspaceBackend::OnFilterTable(const policy::Policy* policy,
+                                     std::shared_ptr<const policy::Classifier> classifier) {
+  std::lock_guard lock(network_mu_);
+  if (classifier) {
+    const PodNetworkPlan plan =
+        BuildPodNetworkPlan({.tun_name = tun_->name(), .route_table = options_.route_table},
+                            classifier->table(), policy);
+    if (Status s = network_->Apply(plan); !s.ok()) {
+      // The classifier still follows the policy: what reaches the TUN is decided right.
+      pipeline_->Count(0, DropReason::kSendError);
+    }
+  }
+  pipeline_->SetClassifier(std::move(classifier));
+}
+
+Result<uint32_t> UserspaceBackend::AllocateSpi(SaProtocol protocol) {
+  (void)protocol;
+  std::lock_guard lock(spi_mu_);
+  for (int attempt = 0; attempt < 64; ++attempt) {
+    uint32_t spi = 0;
+    options_.random->Fill(reinterpret_cast<uint8_t*>(&spi), sizeof(spi));
+    // RFC 4303 §2.1: 1-255 are reserved by IANA, 0 is never sent.
+    if (spi < 256 || reserved_spis_.count(spi) || sas_->SpiInUse(spi)) continue;
+    reserved_spis_.insert(spi);
+    return spi;
+  }
+  return MakeError(ErrorCode::kUnavailable, "no free SPI");
+}
+
+Status UserspaceBackend::AddSa(const SaConfig& sa) {
+  Status s = sas_->AddSa(sa);
+  {
+    std::lock_guard lock(spi_mu_);
+    if (sa.direction == SaDirection::kInbound) reserved_spis_.erase(sa.spi);
+  }
+  if (s.ok() && sa.direction == SaDirection::kOutbound) RequestFlush();
+  return s;
+}
+
+Status UserspaceBackend::UpdateSaEndpoints(SaProtocol protocol, uint32_t spi, const Endpoint& local,
+                                           const Endpoint& remote, bool udp_encapsulation) {
+  return sas_->UpdateEndpoints(protocol, spi, local, remote, udp_encapsulation);
+}
+
+Status UserspaceBackend::DeleteSa(SaProtocol protocol, uint32_t spi) {
+  {
+    std::lock_guard lock(spi_mu_);
+    if (reserved_spis_.erase(spi) > 0 && !sas_->SpiInUse(spi)) return Status::Ok();
+  }
+  return sas_->DeleteSa(protocol, spi);
+}
+
+Status UserspaceBackend::AddPolicy(const PolicyConfig& policy) {
+  Status s = sas_->AddPolicy(policy);
+  if (s.ok() && policy.direction == SaDirection::kOutbound) RequestFlush();
+  return s;
+}
+
+Status UserspaceBackend::DeletePolicy(uint32_t reqid, SaDirection direction) {
+  return sas_->DeletePolicy(reqid, direction);
+}
+
+Result<SaCounters> UserspaceBackend::QuerySa(SaProtocol protocol, uint32_t spi) const {
+  return sas_->Query(protocol, spi);
+}
+
+void UserspaceBackend::SetEvents(BackendEvents* events) { pipeline_->SetEvents(events); }
+
+DataplaneCounters UserspaceBackend::Counters() const { return pipeline_->Counters(); }
+
+std::vector<RulePeerTraffic> UserspaceBackend::RulePeerCounters() const {
+  return sas_->RulePeerCounters();
+}
+
+}  // namespace ipsec::engine::dataplane::userspace
