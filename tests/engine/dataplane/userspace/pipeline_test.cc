@@ -1,0 +1,278 @@
+// The per-packet decisions of the userspace data path with a fake PacketIo: classification
+// (block, permit, negotiate), queueing with one acquire, protect on one side and unprotect on
+// the other, traffic-selector check (RFC 4301 §5.2), replay, unknown SPI, byte lifetimes,
+// make-before-break.
+
+#include "engine/dataplane/userspace/pipeline.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "tests/engine/dataplane/userspace/test_packets.h"
+
+namespace ipsec::engine::dataplane::userspace {
+namespace {
+
+using namespace testing;
+
+struct FakeIo final : PacketIo {
+  struct Esp {
+    SaConfig sa;
+    std::vector<uint8_t> bytes;
+  };
+  std::vector<Esp> esp;
+  std::vector<std::vector<uint8_t>> clear, delivered;
+  bool SendEsp(unsigned, const SaConfig& sa, const uint8_t* p, size_t n) override {
+    esp.push_back({sa, {p, p + n}});
+    return true;
+  }
+  bool SendClear(unsigned, const uint8_t* p, size_t n) override {
+    clear.emplace_back(p, p + n);
+    return true;
+  }
+  bool Deliver(unsigned, const uint8_t* p, size_t n) override {
+    delivered.emplace_back(p, p + n);
+    return true;
+  }
+};
+
+struct FakeEvents final : BackendEvents {
+  std::vector<Acquire> acquires;
+  std::vector<std::pair<uint32_t, bool>> expires;
+  void OnAcquire(const Acquire& a) override { acquires.push_back(a); }
+  void OnExpire(SaProtocol, uint32_t spi, bool hard) override { expires.push_back({spi, hard}); }
+};
+
+policy::TableEntry Entry(uint32_t id, policy::Action action, const IpAddress& dst, uint64_t weight,
+                         std::optional<uint8_t> protocol = std::nullopt, uint16_t dport = 0) {
+  policy::TableEntry e;
+  e.id = id;
+  e.direction = policy::Direction::kOutbound;
+  e.source = IpRange::Full(IpFamily::kV4);
+  e.destination = IpRange::Single(dst);
+  e.protocol = protocol;
+  if (dport != 0) e.destination_ports = policy::PortRange::Single(dport);
+  e.action = action;
+  e.weight = weight;
+  return e;
+}
+
+// A: 10.0.0.1, B: 10.0.0.2. A's table: negotiate to B, except UDP 53 (permit) and 10.0.0.3
+// (block).
+std::shared_ptr<const policy::Classifier> TableA() {
+  policy::FilterTable t;
+  t.policy = "p";
+  t.entries = {Entry(1, policy::Action::kPermit, V4("10.0.0.2"), 300, 17, 53),
+               Entry(2, policy::Action::kBlock, V4("10.0.0.3"), 200),
+               Entry(3, policy::Action::kNegotiate, V4("10.0.0.2"), 100)};
+  return std::make_shared<const policy::Classifier>(t);
+}
+
+class PipelineTest : public ::testing::Test {
+ protected:
+  PipelineTest() : a_sas_(2), b_sas_(2), a_(a_sas_, a_queue_, a_io_), b_(b_sas_, b_queue_, b_io_) {
+    a_.SetClassifier(TableA());
+    a_.SetEvents(&a_events_);
+    b_.SetEvents(&b_events_);
+  }
+
+  // Installs the A -> B SA (A outbound, B inbound) and its policy.
+  void InstallAtoB(uint32_t spi, uint32_t reqid = 7, Lifetime lifetime = {}) {
+    SaConfig out = GcmSa(spi, SaDirection::kOutbound, reqid, true);
+    out.lifetime = lifetime;
+    ASSERT_TRUE(a_sas_.AddSa(out).ok());
+    ASSERT_TRUE(a_sas_.AddPolicy(Policy(reqid, SaDirection::kOutbound, true)).ok());
+    ASSERT_TRUE(b_sas_.AddSa(GcmSa(spi, SaDirection::kInbound, reqid, false)).ok());
+  }
+
+  void SendFromA(const std::vector<uint8_t>& packet) {
+    std::vector<uint8_t> buffer(kBufferSize);
+    std::memcpy(buffer.data() + kHeadroom, packet.data(), packet.size());
+    a_.Refresh(wa_);
+    a_.Outbound(wa_, buffer.data(), buffer.size(), packet.size());
+  }
+
+  void ReceiveAtB(const std::vector<uint8_t>& esp) {
+    std::vector<uint8_t> buffer(kBufferSize);
+    std::memcpy(buffer.data() + kHeadroom, esp.data(), esp.size());
+    b_.Refresh(wb_);
+    b_.Inbound(wb_, buffer.data(), buffer.size(), kHeadroom, esp.size(), V4("10.0.0.1"));
+  }
+
+  uint64_t DropsA(DropReason r) { return a_.Counters().drops[static_cast<int>(r)]; }
+  uint64_t DropsB(DropReason r) { return b_.Counters().drops[static_cast<int>(r)]; }
+
+  SaTable a_sas_, b_sas_;
+  AcquireQueue a_queue_, b_queue_;
+  FakeIo a_io_, b_io_;
+  FakeEvents a_events_, b_events_;
+  Pipeline a_, b_;
+  WorkerContext wa_{0}, wb_{1};
+};
+
+TEST_F(PipelineTest, BlockIsDroppedAndCounted) {
+  SendFromA(UdpPacket(V4("10.0.0.1"), V4("10.0.0.3"), 1000, 2000));
+  EXPECT_EQ(DropsA(DropReason::kPolicyBlock), 1u);
+  EXPECT_TRUE(a_io_.esp.empty());
+  EXPECT_TRUE(a_io_.clear.empty());
+}
+
+TEST_F(PipelineTest, PermitInsideANegotiateRangeGoesOnInClear) {
+  auto dns = UdpPacket(V4("10.0.0.1"), V4("10.0.0.2"), 1000, 53);
+  SendFromA(dns);
+  ASSERT_EQ(a_io_.clear.size(), 1u);
+  EXPECT_EQ(a_io_.clear[0], dns);
+  EXPECT_EQ(a_.Counters().passed, 1u);
+}
+
+TEST_F(PipelineTest, NoSaQueuesAcquiresOnceThenFlushesWhenInstalled) {
+  auto p1 = UdpPacket(V4("10.0.0.1"), V4("10.0.0.2"), 1000, 2000, 10);
+  auto p2 = UdpPacket(V4("10.0.0.1"), V4("10.0.0.2"), 1000, 2000, 20);
+  SendFromA(p1);
+  SendFromA(p2);
+  ASSERT_EQ(a_events_.acquires.size(), 1u);  // once per destination, not per packet
+  EXPECT_EQ(a_events_.acquires[0].destination, V4("10.0.0.2"));
+  EXPECT_EQ(a_events_.acquires[0].filter_entry, 3u);
+  EXPECT_EQ(a_events_.acquires[0].destination_port, 2000);
+  EXPECT_EQ(a_queue_.size(), 2u);
+  EXPECT_TRUE(a_io_.esp.empty());
+
+  InstallAtoB(0x1001);
+  std::vector<uint8_t> buffer(kBufferSize);
+  a_.FlushQueue(wa_, buffer.data(), buffer.size());
+  ASSERT_EQ(a_io_.esp.size(), 2u);
+  EXPECT_EQ(a_queue_.size(), 0u);
+  // In order, and B gets both back intact.
+  for (const auto& e : a_io_.esp) ReceiveAtB(e.bytes);
+  ASSERT_EQ(b_io_.delivered.size(), 2u);
+  EXPECT_EQ(b_io_.delivered[0], p1);
+  EXPECT_EQ(b_io_.delivered[1], p2);
+  EXPECT_EQ(b_.Counters().packets[static_cast<int>(TrafficDirection::kInbound)], 2u);
+  auto q = a_sas_.Query(SaProtocol::kEsp, 0x1001);
+  ASSERT_TRUE(q.ok());
+  EXPECT_EQ(q->packets, 2u);
+  EXPECT_EQ(q->bytes, p1.size() + p2.size());
+  EXPECT_GT(q->last_used_unix, 0);
+}
+
+TEST_F(PipelineTest, QueueIsBoundedOldestDroppedAndCounted) {
+  for (int i = 0; i < 70; ++i) {
+    SendFromA(UdpPacket(V4("10.0.0.1"), V4("10.0.0.2"), 1000, 2000, static_cast<size_t>(i)));
+  }
+  EXPECT_EQ(a_queue_.size(), AcquireQueue::kDefaultPerDestination);
+  EXPECT_EQ(DropsA(DropReason::kQueueFull), 70 - AcquireQueue::kDefaultPerDestination);
+  EXPECT_EQ(a_events_.acquires.size(), 1u);
+  InstallAtoB(0x1002);
+  std::vector<uint8_t> buffer(kBufferSize);
+  a_.FlushQueue(wa_, buffer.data(), buffer.size());
+  ASSERT_EQ(a_io_.esp.size(), AcquireQueue::kDefaultPerDestination);
+  ReceiveAtB(a_io_.esp.front().bytes);
+  ASSERT_EQ(b_io_.delivered.size(), 1u);
+  EXPECT_EQ(b_io_.delivered[0].size(), 28u + 6u);  // the 7th packet (payload 6) is the oldest kept
+}
+
+TEST_F(PipelineTest, ProtectUnprotectTunnelAndTransport) {
+  for (SaMode mode : {SaMode::kTunnel, SaMode::kTransport}) {
+    SCOPED_TRACE(mode == SaMode::kTunnel ? "tunnel" : "transport");
+    const uint32_t spi = mode == SaMode::kTunnel ? 0x2001 : 0x2002;
+    const uint32_t reqid = mode == SaMode::kTunnel ? 1 : 2;
+    ASSERT_TRUE(a_sas_.AddSa(GcmSa(spi, SaDirection::kOutbound, reqid, true, mode)).ok());
+    ASSERT_TRUE(a_sas_.AddPolicy(Policy(reqid, SaDirection::kOutbound, true)).ok());
+    ASSERT_TRUE(b_sas_.AddSa(GcmSa(spi, SaDirection::kInbound, reqid, false, mode)).ok());
+    a_io_.esp.clear();
+    b_io_.delivered.clear();
+    auto p = UdpPacket(V4("10.0.0.1"), V4("10.0.0.2"), 4000, 5000, 100);
+    SendFromA(p);
+    ASSERT_EQ(a_io_.esp.size(), 1u);
+    EXPECT_EQ(esp::Load32(a_io_.esp[0].bytes.data()), spi);
+    // Nothing of the payload in clear.
+    const auto& e = a_io_.esp[0].bytes;
+    EXPECT_EQ(std::search(e.begin(), e.end(), p.begin() + 28, p.begin() + 60), e.end());
+    ReceiveAtB(a_io_.esp[0].bytes);
+    ASSERT_EQ(b_io_.delivered.size(), 1u);
+    if (mode == SaMode::kTunnel) {
+      EXPECT_EQ(b_io_.delivered[0], p);
+    } else {
+      // The header is rebuilt (identification differs); addresses, protocol and payload agree.
+      auto info = esp::ParseIpPacket(ByteSpan(b_io_.delivered[0]));
+      ASSERT_TRUE(info);
+      EXPECT_EQ(info->source, V4("10.0.0.1"));
+      EXPECT_EQ(info->destination, V4("10.0.0.2"));
+      EXPECT_EQ(info->protocol, 17);
+      EXPECT_TRUE(std::equal(p.begin() + 20, p.end(), b_io_.delivered[0].begin() + 20));
+    }
+    ASSERT_TRUE(a_sas_.DeletePolicy(reqid, SaDirection::kOutbound).ok());
+  }
+}
+
+TEST_F(PipelineTest, ReplayUnknownSpiAndTamperingAreDroppedByReason) {
+  InstallAtoB(0x3001);
+  SendFromA(UdpPacket(V4("10.0.0.1"), V4("10.0.0.2"), 1, 2));
+  ASSERT_EQ(a_io_.esp.size(), 1u);
+  auto esp = a_io_.esp[0].bytes;
+  ReceiveAtB(esp);
+  ReceiveAtB(esp);  // RFC 4303 §3.4.3
+  EXPECT_EQ(b_io_.delivered.size(), 1u);
+  EXPECT_EQ(DropsB(DropReason::kReplay), 1u);
+  auto unknown = esp;
+  esp::Store32(unknown.data(), 0x9999);
+  ReceiveAtB(unknown);
+  EXPECT_EQ(DropsB(DropReason::kNoSa), 1u);
+  SendFromA(UdpPacket(V4("10.0.0.1"), V4("10.0.0.2"), 1, 2));
+  auto tampered = a_io_.esp[1].bytes;
+  tampered[20] ^= 1;
+  ReceiveAtB(tampered);
+  EXPECT_EQ(DropsB(DropReason::kIntegrity), 1u);
+  std::vector<uint8_t> tiny = {0, 0, 0x30, 0x01};
+  ReceiveAtB(tiny);
+  EXPECT_EQ(DropsB(DropReason::kMalformed), 1u);
+}
+
+TEST_F(PipelineTest, InnerPacketOutsideTheSelectorsIsDropped) {
+  // B's inbound SA accepts 10.0.0.1 -> 10.0.0.2 only; A's policy is wider than that.
+  ASSERT_TRUE(a_sas_.AddSa(GcmSa(0x4001, SaDirection::kOutbound, 9, true)).ok());
+  PolicyConfig wide = Policy(9, SaDirection::kOutbound, true);
+  wide.local_ts = {{IpRange::Full(IpFamily::kV4), 0, 0, 65535}};
+  ASSERT_TRUE(a_sas_.AddPolicy(wide).ok());
+  ASSERT_TRUE(b_sas_.AddSa(GcmSa(0x4001, SaDirection::kInbound, 9, false)).ok());
+  SendFromA(UdpPacket(V4("10.0.0.7"), V4("10.0.0.2"), 1, 2));  // spoofed inner source
+  ASSERT_EQ(a_io_.esp.size(), 1u);
+  ReceiveAtB(a_io_.esp[0].bytes);
+  EXPECT_TRUE(b_io_.delivered.empty());
+  EXPECT_EQ(DropsB(DropReason::kTsMismatch), 1u);  // RFC 4301 §5.2
+}
+
+TEST_F(PipelineTest, ByteLifetimesExpireOnceEach) {
+  InstallAtoB(0x5001, 7, Lifetime{.soft_bytes = 100, .hard_bytes = 250});
+  for (int i = 0; i < 6; ++i) SendFromA(UdpPacket(V4("10.0.0.1"), V4("10.0.0.2"), 1, 2, 32));
+  // 60 octets each: soft at the 2nd packet, hard at the 5th.
+  ASSERT_EQ(a_events_.expires.size(), 2u);
+  EXPECT_EQ(a_events_.expires[0], std::make_pair(0x5001u, false));
+  EXPECT_EQ(a_events_.expires[1], std::make_pair(0x5001u, true));
+}
+
+TEST_F(PipelineTest, NewOutboundSaOfTheReqidTakesOverAndOldInboundStillAccepts) {
+  InstallAtoB(0x6001);
+  SendFromA(UdpPacket(V4("10.0.0.1"), V4("10.0.0.2"), 1, 2));
+  // Rekey: the new pair is installed, then (later) the old one deleted.
+  ASSERT_TRUE(a_sas_.AddSa(GcmSa(0x6002, SaDirection::kOutbound, 7, true)).ok());
+  ASSERT_TRUE(b_sas_.AddSa(GcmSa(0x6002, SaDirection::kInbound, 7, false)).ok());
+  SendFromA(UdpPacket(V4("10.0.0.1"), V4("10.0.0.2"), 1, 2));
+  ASSERT_EQ(a_io_.esp.size(), 2u);
+  EXPECT_EQ(esp::Load32(a_io_.esp[0].bytes.data()), 0x6001u);
+  EXPECT_EQ(esp::Load32(a_io_.esp[1].bytes.data()), 0x6002u);
+  ReceiveAtB(a_io_.esp[1].bytes);
+  ReceiveAtB(a_io_.esp[0].bytes);  // late packet of the old SA: still accepted
+  EXPECT_EQ(b_io_.delivered.size(), 2u);
+  ASSERT_TRUE(a_sas_.DeleteSa(SaProtocol::kEsp, 0x6002).ok());
+  SendFromA(UdpPacket(V4("10.0.0.1"), V4("10.0.0.2"), 1, 2));
+  EXPECT_EQ(esp::Load32(a_io_.esp[2].bytes.data()), 0x6001u);  // back to the remaining one
+  // The per (rule, peer) counters sum every SA.
+  auto rp = a_sas_.RulePeerCounters();
+  ASSERT_EQ(rp.size(), 1u);
+  EXPECT_EQ(rp[0].packets[static_cast<int>(TrafficDirection::kOutbound)], 3u);
+}
+
+}  // namespace
+}  // namespace ipsec::engine::dataplane::userspace

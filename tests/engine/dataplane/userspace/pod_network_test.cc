@@ -1,0 +1,99 @@
+// What the filter table turns into in the pod namespace: routes for the negotiate destinations
+// and an nftables script with the entries in table order (pure; no commands run).
+
+#include "engine/dataplane/userspace/pod_network.h"
+
+#include <gtest/gtest.h>
+
+namespace ipsec::engine::dataplane::userspace {
+namespace {
+
+policy::TableEntry Entry(uint32_t id, policy::Direction d, policy::Action a, const char* src,
+                         const char* dst, std::optional<uint8_t> protocol = std::nullopt) {
+  policy::TableEntry e;
+  e.id = id;
+  e.direction = d;
+  e.source = IpRange::Single(*IpAddress::Parse(src));
+  e.destination = IpRange::Single(*IpAddress::Parse(dst));
+  e.protocol = protocol;
+  e.action = a;
+  e.filter_action = "fa";
+  return e;
+}
+
+class FakeRunner final : public CommandRunner {
+ public:
+  std::vector<std::vector<std::string>> calls;
+  CommandOutcome Run(const std::vector<std::string>& argv, const std::string&) override {
+    calls.push_back(argv);
+    return {0, ""};
+  }
+};
+
+TEST(PodNetworkPlanTest, RoutesNegotiateDestinationsAndOrdersNftRulesLikeTheTable) {
+  policy::FilterTable t;
+  t.entries = {
+      Entry(1, policy::Direction::kOutbound, policy::Action::kPermit, "10.0.0.1", "10.0.0.2", 17),
+      Entry(2, policy::Direction::kOutbound, policy::Action::kNegotiate, "10.0.0.1", "10.0.0.2"),
+      Entry(3, policy::Direction::kInbound, policy::Action::kNegotiate, "10.0.0.2", "10.0.0.1"),
+      Entry(4, policy::Direction::kInbound, policy::Action::kBlock, "10.0.0.9", "10.0.0.1"),
+  };
+  t.entries[1].destination = IpRange::FromPrefix(*IpAddress::Parse("10.0.0.0"), 24);
+  policy::Policy p;
+  p.name = "p";
+  auto plan = BuildPodNetworkPlan({.tun_name = "tun9"}, t, &p);
+  EXPECT_EQ(plan.routes_v4, std::vector<std::string>{"10.0.0.0/24"});
+  EXPECT_TRUE(plan.routes_v6.empty());
+  const std::string& s = plan.nft_script;
+  EXPECT_NE(s.find("iifname \"tun9\" accept"), std::string::npos) << s;
+  EXPECT_NE(s.find("tcp option maxseg size set rt mtu"), std::string::npos) << s;
+  const size_t permit = s.find("ip daddr 10.0.0.2 meta l4proto 17 accept");
+  const size_t negotiate = s.find("ip daddr 10.0.0.0/24 counter drop");
+  ASSERT_NE(permit, std::string::npos) << s;
+  ASSERT_NE(negotiate, std::string::npos) << s;
+  EXPECT_LT(permit, negotiate);  // table order: nftables' first match is the decision
+  EXPECT_NE(
+      s.find("ip saddr 10.0.0.2 ip daddr 10.0.0.1 counter drop comment \"plaintext entry 3\""),
+      std::string::npos)
+      << s;
+  EXPECT_NE(s.find("comment \"block entry 4\""), std::string::npos) << s;
+
+  // FAQ 17: "accept unsecured" lets inbound plaintext in.
+  policy::FilterAction fa;
+  fa.name = "fa";
+  fa.accept_unsecured = true;
+  p.filter_actions.push_back(fa);
+  plan = BuildPodNetworkPlan({.tun_name = "tun9"}, t, &p);
+  EXPECT_NE(plan.nft_script.find("ip saddr 10.0.0.2 ip daddr 10.0.0.1 accept"), std::string::npos)
+      << plan.nft_script;
+
+  // No policy: nothing routed, nothing dropped.
+  plan = BuildPodNetworkPlan({.tun_name = "tun9"}, t, nullptr);
+  EXPECT_TRUE(plan.routes_v4.empty());
+  EXPECT_EQ(plan.nft_script.find("drop"), std::string::npos);
+}
+
+TEST(PodNetworkTest, SetupAddsBypassRulesAndTheTableRuleAndTeardownRemovesThem) {
+  FakeRunner runner;
+  {
+    PodNetwork net({.tun_name = "tun9", .route_table = 123}, runner);
+    ASSERT_TRUE(net.Setup().ok());
+    bool table_rule = false, esp_rule = false;
+    for (const auto& c : runner.calls) {
+      std::string line;
+      for (const auto& a : c) line += a + " ";
+      table_rule |= line == "ip -4 rule add pref 9701 lookup 123 ";
+      esp_rule |= line == "ip -4 rule add pref 9700 ipproto 50 lookup main ";
+    }
+    EXPECT_TRUE(table_rule);
+    EXPECT_TRUE(esp_rule);
+    runner.calls.clear();
+  }
+  bool deleted_nft = false;
+  for (const auto& c : runner.calls)
+    deleted_nft |= c.size() > 1 && c[0] == "nft" && c[1] == "delete";
+  EXPECT_TRUE(deleted_nft);
+}
+
+}  // namespace
+}  // namespace ipsec::engine::dataplane::userspace
