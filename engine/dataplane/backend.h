@@ -66,6 +66,11 @@ struct SaConfig {
   uint32_t replay_window = 1024;   // inbound
   Lifetime lifetime;
   uint32_t reqid = 0;               // ties SAs of one child SA (and bundle) to their policies
+  // A child SA keeps its reqid across rekeys (RFC 7296 §2.8, make-before-break): the new pair
+  // is added under the same reqid (its policies stay) before the old pair is deleted, so for a
+  // while a reqid has several SAs per direction. Outbound, the data path sends on the outbound
+  // SA of the reqid added last (while it exists); inbound, every SA of it is accepted. Counters
+  // per child SA (or rule) that must not reset on rekey can be kept by reqid.
   std::vector<TrafficSelector> local_ts;
   std::vector<TrafficSelector> remote_ts;
   std::string rule;                 // the policy rule, for per-rule metrics

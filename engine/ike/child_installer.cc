@@ -1,5 +1,7 @@
 #include "engine/ike/child_installer.h"
 
+#include <set>
+
 #include "engine/ike/ike_sa.h"
 
 namespace ipsec::engine::ike {
@@ -51,9 +53,9 @@ void ChildInstaller::Release(codec::ProtocolId protocol, uint32_t spi) {
   (void)backend_.DeleteSa(ToSaProtocol(protocol), spi);
 }
 
-Status ChildInstaller::Install(const IkeSa& sa, const ChildSa& child, const ChildKeys& keys,
+Status ChildInstaller::Install(const IkeSa& sa, ChildSa& child, const ChildKeys& keys,
                                bool we_initiated, uint64_t lifetime_kilobytes,
-                               uint32_t lifetime_seconds, double soft_fraction) {
+                               uint32_t lifetime_seconds, double soft_fraction, Scope scope) {
   const SecretBytes& out_e = we_initiated ? keys.encryption_i : keys.encryption_r;
   const SecretBytes& out_a = we_initiated ? keys.integrity_i : keys.integrity_r;
   const SecretBytes& in_e = we_initiated ? keys.encryption_r : keys.encryption_i;
@@ -68,10 +70,13 @@ Status ChildInstaller::Install(const IkeSa& sa, const ChildSa& child, const Chil
   SaConfig out = MakeSa(sa, child, SaDirection::kOutbound, out_e, out_a);
   in.lifetime = out.lifetime = lifetime;
   if (Status s = backend_.AddSa(in); !s.ok()) return s;
-  if (Status s = backend_.AddSa(out); !s.ok()) {
+  if (scope.defer_outbound) {
+    child.deferred_outbound = std::make_shared<const SaConfig>(std::move(out));
+  } else if (Status s = backend_.AddSa(out); !s.ok()) {
     (void)backend_.DeleteSa(in.protocol, in.spi);
     return s;
   }
+  if (!scope.policies) return Status::Ok();
   dataplane::PolicyConfig policy;
   policy.reqid = child.reqid;
   policy.local_ts = child.local_ts;
@@ -89,12 +94,57 @@ Status ChildInstaller::Install(const IkeSa& sa, const ChildSa& child, const Chil
   return Status::Ok();
 }
 
+Status ChildInstaller::InstallDeferred(ChildSa& child) {
+  if (!child.deferred_outbound) return Status::Ok();
+  std::shared_ptr<const SaConfig> out = std::move(child.deferred_outbound);
+  child.deferred_outbound.reset();
+  return backend_.AddSa(*out);
+}
+
+void ChildInstaller::PromoteReplacements(IkeSa& sa, const ChildSa& old) {
+  for (ChildSa& c : sa.children) {
+    // Not a redundant pair (§2.8.1, kRekeyed) nor one being deleted: those are never sent on.
+    if (c.replaces_spi_in == old.spi_in && c.spi_in != old.spi_in && c.deferred_outbound &&
+        (c.state == ChildSaState::kInstalled || c.state == ChildSaState::kRekeying)) {
+      (void)InstallDeferred(c);
+    }
+  }
+}
+
+void ChildInstaller::Remove(IkeSa& sa, const ChildSa& child) {
+  PromoteReplacements(sa, child);
+  SaProtocol p = ToSaProtocol(child.algorithms.protocol);
+  bool shared = false;
+  for (const ChildSa& c : sa.children) {
+    shared = shared || (c.reqid == child.reqid && c.spi_in != child.spi_in);
+  }
+  if (!shared) {
+    (void)backend_.DeletePolicy(child.reqid, SaDirection::kOutbound);
+    (void)backend_.DeletePolicy(child.reqid, SaDirection::kInbound);
+  }
+  (void)backend_.DeleteSa(p, child.spi_in);
+  if (!child.deferred_outbound) (void)backend_.DeleteSa(p, child.spi_out);
+}
+
+void ChildInstaller::RemoveAll(const IkeSa& sa) {
+  std::set<uint32_t> reqids;
+  for (const ChildSa& c : sa.children) {
+    if (reqids.insert(c.reqid).second) {
+      (void)backend_.DeletePolicy(c.reqid, SaDirection::kOutbound);
+      (void)backend_.DeletePolicy(c.reqid, SaDirection::kInbound);
+    }
+    SaProtocol p = ToSaProtocol(c.algorithms.protocol);
+    (void)backend_.DeleteSa(p, c.spi_in);
+    if (!c.deferred_outbound) (void)backend_.DeleteSa(p, c.spi_out);
+  }
+}
+
 void ChildInstaller::Remove(const ChildSa& child) {
   SaProtocol p = ToSaProtocol(child.algorithms.protocol);
   (void)backend_.DeletePolicy(child.reqid, SaDirection::kOutbound);
   (void)backend_.DeletePolicy(child.reqid, SaDirection::kInbound);
   (void)backend_.DeleteSa(p, child.spi_in);
-  (void)backend_.DeleteSa(p, child.spi_out);
+  if (!child.deferred_outbound) (void)backend_.DeleteSa(p, child.spi_out);
 }
 
 }  // namespace ipsec::engine::ike

@@ -44,8 +44,8 @@ bool Within(const Selectors& inner, const Selectors& outer) {
 // Builds the child SA record and installs it. `method` gives the lifetimes.
 ChildOutcome Finish(IkeSa& sa, ChildInstaller& installer, ChildSa child,
                     const policy::SecurityMethod& method, const SecretBytes* pfs_secret,
-                    ByteSpan ni, ByteSpan nr, bool we_initiated, SteadyTime now,
-                    int64_t now_unix) {
+                    ByteSpan ni, ByteSpan nr, bool we_initiated, SteadyTime now, int64_t now_unix,
+                    ChildInstaller::Scope scope) {
   ChildOutcome out;
   auto keys = DeriveChildKeys(child.algorithms, sa.algorithms.prf, sa.keys.sk_d, pfs_secret, ni,
                               nr);
@@ -56,7 +56,7 @@ ChildOutcome Finish(IkeSa& sa, ChildInstaller& installer, ChildSa child,
   }
   const double soft = sa.config->timers.rekey_fraction;
   if (Status s = installer.Install(sa, child, *keys, we_initiated, method.lifetime_kilobytes,
-                                   method.lifetime_seconds, soft);
+                                   method.lifetime_seconds, soft, scope);
       !s.ok()) {
     out.reason = FailureReason::kInternal;
     out.detail = "the data path refused the child SA: " + s.error().ToString();
@@ -68,6 +68,8 @@ ChildOutcome Finish(IkeSa& sa, ChildInstaller& installer, ChildSa child,
   child.rekey_at = now + std::chrono::milliseconds(
                              static_cast<int64_t>(method.lifetime_seconds * 1000.0 * soft));
   child.lifetime_bytes = method.lifetime_kilobytes * 1024;
+  // FAQ 18: one more derivation of session keys from this IKE SA's SK_d (§2.17), new child SA
+  // or rekey alike; IkeManager rekeys the IKE SA when the next one would exceed the limit.
   ++sa.children_created;
   out.child = std::move(child);
   return out;
@@ -153,7 +155,7 @@ ChildOutcome CompleteChildRequest(ChildRequest& r, const InMessage& in, IkeSa& s
     pfs_secret = std::move(shared).value();
   }
   ChildSa child;
-  child.reqid = installer.NextReqid();
+  child.reqid = r.reqid != 0 ? r.reqid : installer.NextReqid();
   child.rule = r.rule;
   child.mode = r.transport && in.Notify(NotifyType::kUseTransportMode)
                    ? dataplane::SaMode::kTransport
@@ -164,8 +166,9 @@ ChildOutcome CompleteChildRequest(ChildRequest& r, const InMessage& in, IkeSa& s
   child.initiated_by_us = true;
   child.local_ts = std::move(local);
   child.remote_ts = std::move(remote);
-  return Finish(sa, installer, std::move(child), *method, pfs_secret ? &*pfs_secret : nullptr,
-                ni, nr, /*we_initiated=*/true, now, now_unix);
+  return Finish(sa, installer, std::move(child), *method, pfs_secret ? &*pfs_secret : nullptr, ni,
+                nr, /*we_initiated=*/true, now, now_unix,
+                ChildInstaller::Scope{/*policies=*/r.reqid == 0, r.defer_outbound});
 }
 
 const NegotiateRule* FindRuleForTraffic(const IkeConfig& config, const Selectors& tsi,
@@ -238,7 +241,7 @@ ChildOutcome RespondChild(const ResponderChild& p, const InMessage& in, IkeSa& s
     pfs_secret = std::move(shared).value();
   }
   ChildSa child;
-  child.reqid = installer.NextReqid();
+  child.reqid = p.rekey_reqid != 0 ? p.rekey_reqid : installer.NextReqid();
   child.rule = p.rule->name;
   const bool transport = in.Notify(NotifyType::kUseTransportMode) != nullptr &&
                          !p.rule->tunnel_endpoint.has_value();
@@ -249,7 +252,9 @@ ChildOutcome RespondChild(const ResponderChild& p, const InMessage& in, IkeSa& s
   child.local_ts = traffic.local;
   child.remote_ts = traffic.remote;
   ChildOutcome outcome = Finish(sa, installer, child, *method, pfs_secret ? &*pfs_secret : nullptr,
-                                p.ni, p.nr, /*we_initiated=*/false, now, now_unix);
+                                p.ni, p.nr, /*we_initiated=*/false, now, now_unix,
+                                ChildInstaller::Scope{/*policies=*/p.rekey_reqid == 0,
+                                                      /*defer_outbound=*/p.rekey_reqid != 0});
   if (!outcome.child) {
     installer.Release(choice->algorithms.protocol, *spi);
     *notify = NotifyType::kTemporaryFailure;

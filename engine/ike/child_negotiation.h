@@ -26,6 +26,12 @@ struct ChildRequest {
   Selectors remote_ts;
   bool transport = false;
   std::unique_ptr<crypto::KeyExchange> pfs;  // CREATE_CHILD_SA with PFS only
+  // A rekey (§2.8): the reqid of the child SA it replaces, which the new one keeps (a stable
+  // identity for the API and the data path's counters); 0: a new child SA, a new reqid.
+  uint32_t reqid = 0;
+  // §2.8.1: our rekey lost a collision, so the new SA is redundant: its outbound SA is never
+  // added (kept in ChildSa::deferred_outbound), as we will not send on it.
+  bool defer_outbound = false;
 };
 
 // Allocates the inbound SPI and builds the offer from the rule (its security methods; with PFS,
@@ -58,6 +64,9 @@ struct ResponderChild {
   ByteSpan ni;  // the nonces of the exchange (IKE_SA_INIT's for IKE_AUTH, §2.17)
   ByteSpan nr;
   Random* random = nullptr;  // CREATE_CHILD_SA with PFS: our KE
+  // A rekey (§2.8): the replaced child SA's reqid, kept; the new outbound SA is held back in
+  // ChildSa::deferred_outbound until the initiator deletes the old SA or uses the new one.
+  uint32_t rekey_reqid = 0;
 };
 ChildOutcome RespondChild(const ResponderChild& params, const InMessage& request, IkeSa& sa,
                           ChildInstaller& installer, OutMessage& out, SteadyTime now,

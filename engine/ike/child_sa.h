@@ -46,14 +46,22 @@ struct ChildSa {
   int64_t established_unix = 0;
   uint64_t lifetime_bytes = 0;  // hard byte limit (0: none)
 
-  // Make-before-break rekeying (RFC 7296 §2.8): the new child SA is installed (both SAs and
-  // its policies, under a new reqid) before the old one is deleted, so the data path has an SA
-  // for the traffic at every moment; while both exist it must send on the newest reqid.
+  // Make-before-break rekeying (RFC 7296 §2.8): the new pair keeps the child SA's reqid (its
+  // identity in the API, "child-<reqid>", and the key of the data path's counters per child
+  // SA), so the policies stay; the new SAs are added before the old ones are deleted, and the
+  // data path sends on the outbound SA of the reqid added last. The initiator of the rekey adds
+  // both new SAs when the response arrives, then deletes the old pair. The responder adds the
+  // new inbound SA at once but holds the new outbound one back in `deferred_outbound` (§2.8:
+  // "SHOULD NOT send on the new SA until it receives traffic on it or the Delete"), and keeps
+  // sending on the old one, which the initiator still has; it adds the new outbound SA when the
+  // initiator's Delete of the old pair arrives (before removing the old one), when traffic
+  // arrives on the new inbound SA, or when the old pair goes otherwise.
   // `replaces_spi_in` is our inbound SPI of the child SA this one replaced (0: none).
-  // Not done yet: `deferred_outbound`, the responder holding its new outbound SA back until the
-  // initiator deleted the old one (§2.8 "SHOULD NOT send on the new SA until ..."); unused.
   uint32_t replaces_spi_in = 0;
   std::shared_ptr<const dataplane::SaConfig> deferred_outbound;
+  std::chrono::steady_clock::time_point deferred_check_at =
+      std::chrono::steady_clock::time_point::max();
+  bool timers_started = false;  // the manager set its rekey and idle timers
   std::optional<RekeyCollision> peer_rekey;
   // FAQ 55/58: the last traffic known (carried over rekeys; unset: since it was established),
   // the packet count (in + out) seen at the last check, and the next check.

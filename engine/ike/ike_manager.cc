@@ -400,26 +400,29 @@ void IkeManager::Settle(Entry& entry, Outbox& out) {
     options_.observer->OnIkeSaUp(sa);
     sa.rekey_at = Jittered(sa.established, sa.expire_at);
   }
+  // A child SA is one reqid (its API id "child-<reqid>"), which its rekeys keep (§2.8): the pair
+  // a rekey replaced, or a redundant one (§2.8.1), goes silently; the child SA is reported up
+  // when its reqid first appears and down when the last pair of it is gone.
   std::set<uint32_t> present;
   for (ChildSa& c : sa.children) {
     present.insert(c.reqid);
-    // A child SA that a rekey replaced (or a redundant one, §2.8.1) goes silently: the rekey
-    // was reported, not a loss.
-    if (c.state == ChildSaState::kRekeyed) entry.silent_reqids.insert(c.reqid);
-    if (!entry.dead && entry.reported_children.insert(c.reqid).second) {
+    if (!entry.dead && !c.timers_started) {
+      c.timers_started = true;
       c.rekey_at = Jittered(c.established, c.expire_at);
       if (c.last_active == SteadyTime{}) c.last_active = now_;
       c.idle_check_at = c.last_active + sa.config->IdleTimeoutFor(sa.remote.address);
+      if (c.deferred_outbound) c.deferred_check_at = now_ + kDeferredOutboundPoll;
+    }
+    if (!entry.dead && entry.reported_children.insert(c.reqid).second) {
       if (c.replaces_spi_in == 0) options_.observer->OnChildSaUp(sa, c);
     }
   }
+  if (!entry.dead) PromoteDeferred(entry, /*poll=*/false, now_);
   for (auto it = entry.reported_children.begin(); it != entry.reported_children.end();) {
     if (present.count(*it) == 0) {
       ChildSa gone;
       gone.reqid = *it;
-      if (entry.silent_reqids.erase(*it) == 0) {
-        options_.observer->OnChildSaDown(sa, gone, "deleted");
-      }
+      options_.observer->OnChildSaDown(sa, gone, "deleted");
       it = entry.reported_children.erase(it);
     } else {
       ++it;
@@ -427,6 +430,7 @@ void IkeManager::Settle(Entry& entry, Outbox& out) {
   }
   if (!entry.dead) entry.tasks.Flush(now_, out);
   Send(out);
+  Send(after_);
   if (entry.dead) {
     uint64_t spi = sa.local_spi();
     for (auto it = half_open_.begin(); it != half_open_.end();) {
@@ -443,8 +447,8 @@ void IkeManager::Kill(Entry& entry, const std::string& why) {
   IkeSa& sa = entry.sa;
   sa.state = IkeSaState::kDead;
   sa.failure = why;
+  installer_.RemoveAll(sa);
   for (const ChildSa& c : sa.children) {
-    installer_.Remove(c);
     if (entry.reported_children.erase(c.reqid)) options_.observer->OnChildSaDown(sa, c, why);
   }
   sa.children.clear();
@@ -513,15 +517,23 @@ Status IkeManager::Delete(const std::string& id, SteadyTime now) {
   }
   if (auto reqid = number("child-")) {
     for (auto& [spi, e] : sas_) {
+      if (e->dead) continue;
+      // Every pair of the child SA (a rekey's old pair shares the reqid until it is deleted).
+      std::vector<uint32_t> spis;
+      bool found = false;
       for (const ChildSa& c : e->sa.children) {
-        if (c.reqid != *reqid || e->dead) continue;
-        e->tasks.Queue(std::make_unique<InformationalTask>(
-            e->sa, installer_, InformationalTask::Kind::kDeleteChildSas,
-            std::vector<uint32_t>{c.spi_in}));
-        e->tasks.Flush(now, out);
-        Settle(*e, out);
-        return Status::Ok();
+        if (c.reqid != *reqid) continue;
+        found = true;
+        if (c.state != ChildSaState::kDeleting) spis.push_back(c.spi_in);
       }
+      if (!found) continue;
+      if (!spis.empty()) {
+        e->tasks.Queue(std::make_unique<InformationalTask>(
+            e->sa, installer_, InformationalTask::Kind::kDeleteChildSas, std::move(spis)));
+        e->tasks.Flush(now, out);
+      }
+      Settle(*e, out);
+      return Status::Ok();
     }
   }
   return MakeError(ErrorCode::kNotFound, "no security association '" + id + "'");
@@ -609,7 +621,10 @@ IkeStatisticsSnapshot IkeManager::Statistics() const {
     } else {
       ++s.ike_sas_active;
     }
-    s.child_sas_active += e->sa.children.size();
+    // A child SA is one reqid: a rekey's old and new pairs count once (§2.8).
+    std::set<uint32_t> reqids;
+    for (const ChildSa& c : e->sa.children) reqids.insert(c.reqid);
+    s.child_sas_active += reqids.size();
     s.retransmits_total += e->tasks.retransmits();
   }
   return s;

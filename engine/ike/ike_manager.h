@@ -113,8 +113,18 @@ class IkeManager {
   void RunSaTimers(Entry& entry, SteadyTime now);
   SteadyTime SaDeadline(const Entry& entry) const;
   void CheckIdle(Entry& entry, ChildSa& child, SteadyTime now);
+  // RFC 7296 §2.8: a rekey's responder adds the new outbound SA it held back once the old SA is
+  // gone or (`poll`: the data path's counters are read) the peer sends on the new inbound SA.
+  void PromoteDeferred(Entry& entry, bool poll, SteadyTime now);
+  static constexpr std::chrono::seconds kDeferredOutboundPoll{1};
   void QueueChildDelete(Entry& entry, ChildSa& child, const std::string& why, bool remove_now);
   void QueueIkeRekey(Entry& entry);
+  // Queues the rekey of `child` (§2.8), or, FAQ 18, when its keys would be derived from the
+  // IKE SA's SK_d more often than max_child_sas allows, rekeys the IKE SA first and the child
+  // SA under its successor.
+  void QueueChildRekey(Entry& entry, ChildSa& child, SteadyTime now);
+  // FAQ 18: the IKE SA may derive no more child SA keys before it is rekeyed.
+  static bool ChildLimitReached(const IkeSa& sa);
   // A random point of [start + (fraction - jitter) * life, start + fraction * life] (§2.8.1).
   SteadyTime Jittered(SteadyTime start, SteadyTime hard_expiry);
   // After CREATE_CHILD_SA exchanges (either role): deletes what a rekey replaced, retries
@@ -123,6 +133,9 @@ class IkeManager {
   void AfterIkeRekey(Entry& entry, const class RekeyIkeSaTask& task, SteadyTime now);
   Entry* FindIkeSa(const std::string& id, Status* error);
   void Send(Outbox& out);
+  // Requests of an IKE SA's successor (§2.18), sent after what the current call answered (the
+  // rekey response must reach the peer before the first request on the new IKE SA).
+  Outbox after_;
   uint64_t NewSpi();
   int64_t UnixNow() const;
 

@@ -17,12 +17,14 @@ struct IkeManager::Entry {
   TaskManager tasks;
   bool dead = false;
   bool reported_up = false;
-  std::set<uint32_t> reported_children;  // reqids reported up
-  std::set<uint32_t> silent_reqids;      // replaced by a rekey: their removal is not reported
+  std::set<uint32_t> reported_children;  // reqids reported up (a rekey keeps the reqid)
   SteadyTime half_open_until = SteadyTime::max();
   // FAQ 16: a negotiation for a rule that allows fallback to clear, until the peer answers.
   SteadyTime fallback_at = SteadyTime::max();
   bool peer_answered = false;  // any datagram for this SA came in
+  // RFC 7296 §2.4: when the data path last received ESP/AH from the peer on a child SA of this
+  // IKE SA, as far as the last liveness timer saw (its inbound SAs' last use).
+  SteadyTime esp_inbound{};
   // RFC 3948 §2.3: the next NAT keepalive (only while we are behind a NAT).
   SteadyTime keepalive_at = SteadyTime::min();
   // FAQ 18: child SAs asked for while the IKE SA is rekeyed first; made under the successor.
@@ -32,6 +34,9 @@ struct IkeManager::Entry {
     Selectors remote_ts;
   };
   std::vector<PendingChild> pending_children;
+  // FAQ 18: child SAs (our inbound SPIs) whose rekey waits for the IKE SA's rekey, because it
+  // would derive keys from SK_d once more than max_child_sas allows.
+  std::vector<uint32_t> pending_rekeys;
   bool ike_rekey_queued = false;
 };
 

@@ -81,7 +81,7 @@ Status IkeManager::InitiateChild(const std::string& ike_id, const std::string& r
     }
   }
   const uint32_t max = sa.config->max_child_sas;
-  if (max != 0 && sa.children_created >= max) {
+  if (ChildLimitReached(sa)) {
     // FAQ 18: "generate a new key every N sessions": the IKE SA is rekeyed first, and the
     // child SA is made under the new one.
     entry->pending_children.push_back({rule_name, local_ts, remote_ts});
@@ -99,6 +99,39 @@ Status IkeManager::InitiateChild(const std::string& ike_id, const std::string& r
   entry->tasks.Flush(now, out);
   Settle(*entry, out);
   return Status::Ok();
+}
+
+// FAQ 18 ("Session key PFS"): without session key PFS, "new session keys are derived from
+// current master key keying material, subject to the number of times the master key keying
+// material can be used to derive the session key". The master key is the IKE SA's SK_d and a
+// session key a child SA's KEYMAT (RFC 7296 §2.17). A child SA's rekey derives KEYMAT from
+// SK_d exactly as a new child SA does (in the FAQ's IKEv1 a rekey is simply another quick
+// mode), so the limit counts every child SA keyed under the IKE SA: the one of IKE_AUTH, new
+// ones and rekeys, in either role (IkeSa::children_created). With PFS the derivation still
+// feeds SK_d into prf+, so those count too; a rekeyed IKE SA starts from 0. When the next
+// derivation we would start exceeds the limit, the IKE SA is rekeyed first. The peer's requests
+// are answered regardless (its own policy limits it).
+bool IkeManager::ChildLimitReached(const IkeSa& sa) {
+  const uint32_t max = sa.config->max_child_sas;
+  return max != 0 && sa.children_created >= max;
+}
+
+void IkeManager::QueueChildRekey(Entry& entry, ChildSa& child, SteadyTime now) {
+  IkeSa& sa = entry.sa;
+  child.rekey_queued = true;
+  if (ChildLimitReached(sa) && sa.state == IkeSaState::kEstablished) {
+    entry.pending_rekeys.push_back(child.spi_in);
+    if (!entry.ike_rekey_queued) QueueIkeRekey(entry);
+    options_.observer->OnLog(&sa, "FAQ 18: " + std::to_string(sa.children_created) +
+                                      " child SA keys derived under this IKE SA (limit " +
+                                      std::to_string(sa.config->max_child_sas) +
+                                      "): rekeying it before child-" + std::to_string(child.reqid));
+    return;
+  }
+  (void)now;
+  auto task = CreateChildSaTask::Rekey(sa, installer_, *options_.random, child.spi_in);
+  task->set_now_unix(UnixNow());
+  entry.tasks.Queue(std::move(task));
 }
 
 void IkeManager::QueueIkeRekey(Entry& entry) {
@@ -127,10 +160,7 @@ Status IkeManager::Rekey(const std::string& id, SteadyTime now) {
       if (e->dead) continue;
       for (ChildSa& c : e->sa.children) {
         if (c.reqid != *reqid || c.state != ChildSaState::kInstalled) continue;
-        c.rekey_queued = true;
-        auto task = CreateChildSaTask::Rekey(e->sa, installer_, *options_.random, c.spi_in);
-        task->set_now_unix(UnixNow());
-        e->tasks.Queue(std::move(task));
+        if (!c.rekey_queued) QueueChildRekey(*e, c, now);
         e->tasks.Flush(now, out);
         Settle(*e, out);
         return Status::Ok();
@@ -154,10 +184,7 @@ void IkeManager::OnExpire(dataplane::SaProtocol protocol, uint32_t spi, bool har
         }
       } else if (c.state == ChildSaState::kInstalled && !c.rekey_queued) {
         // Soft byte (or time) lifetime: rekey before the hard one (§2.8).
-        c.rekey_queued = true;
-        auto task = CreateChildSaTask::Rekey(e->sa, installer_, *options_.random, c.spi_in);
-        task->set_now_unix(UnixNow());
-        e->tasks.Queue(std::move(task));
+        QueueChildRekey(*e, c, now);
         options_.observer->OnLog(&e->sa, "child-" + std::to_string(c.reqid) +
                                              ": soft lifetime reached in the data path, rekeying");
       }
@@ -171,7 +198,7 @@ void IkeManager::OnExpire(dataplane::SaProtocol protocol, uint32_t spi, bool har
 void IkeManager::QueueChildDelete(Entry& entry, ChildSa& child, const std::string& why,
                                   bool remove_now) {
   options_.observer->OnLog(&entry.sa, "child-" + std::to_string(child.reqid) + " deleted: " + why);
-  if (remove_now) installer_.Remove(child);
+  if (remove_now) installer_.Remove(entry.sa, child);
   child.state = ChildSaState::kDeleting;
   entry.tasks.QueueFront(std::make_unique<InformationalTask>(
       entry.sa, installer_, InformationalTask::Kind::kDeleteChildSas,
@@ -208,6 +235,38 @@ void IkeManager::CheckIdle(Entry& entry, ChildSa& child, SteadyTime now) {
   child.idle_check_at = child.last_active + timeout;
 }
 
+void IkeManager::PromoteDeferred(Entry& entry, bool poll, SteadyTime now) {
+  IkeSa& sa = entry.sa;
+  for (ChildSa& c : sa.children) {
+    // A redundant pair (§2.8.1) or one being deleted is never sent on.
+    if (!c.deferred_outbound || c.state == ChildSaState::kRekeyed ||
+        c.state == ChildSaState::kDeleting) {
+      continue;
+    }
+    const char* why = nullptr;
+    if (sa.FindChildByInboundSpi(c.replaces_spi_in) == nullptr) {
+      why = "the old pair is gone";
+    } else if (poll && now >= c.deferred_check_at) {
+      // §2.8: "... until it receives traffic on it": the initiator has installed the new SAs.
+      auto counters = options_.backend->QuerySa(SaProtocolOf(c), c.spi_in);
+      if (counters.ok() && counters->packets > 0) {
+        why = "the peer sends on the new SA";
+      } else {
+        c.deferred_check_at = now + kDeferredOutboundPoll;
+      }
+    }
+    if (why == nullptr) continue;
+    const uint32_t spi_out = c.spi_out;
+    Status s = installer_.InstallDeferred(c);
+    c.deferred_check_at = SteadyTime::max();
+    options_.observer->OnLog(&sa, "child-" + std::to_string(c.reqid) + ": " + why +
+                                      (s.ok() ? ", sending on the new outbound SA "
+                                              : ", the data path refused the new outbound SA ") +
+                                      std::to_string(spi_out) + " (§2.8)" +
+                                      (s.ok() ? "" : ": " + s.error().ToString()));
+  }
+}
+
 void IkeManager::RunSaTimers(Entry& entry, SteadyTime now) {
   IkeSa& sa = entry.sa;
   if (sa.state == IkeSaState::kConnecting || sa.state == IkeSaState::kDead) return;
@@ -232,21 +291,34 @@ void IkeManager::RunSaTimers(Entry& entry, SteadyTime now) {
       continue;
     }
     if (c.state == ChildSaState::kInstalled && !c.rekey_queued && now >= c.rekey_at) {
-      c.rekey_queued = true;
       options_.observer->OnLog(
           &sa, "child-" + std::to_string(c.reqid) + ": soft lifetime reached, rekeying (§2.8)");
-      auto task = CreateChildSaTask::Rekey(sa, installer_, *options_.random, c.spi_in);
-      task->set_now_unix(UnixNow());
-      entry.tasks.Queue(std::move(task));
+      QueueChildRekey(entry, c, now);
     }
     if (c.state == ChildSaState::kInstalled && now >= c.idle_check_at) CheckIdle(entry, c, now);
   }
-  // §2.4: nothing heard from the peer for a while: an empty INFORMATIONAL; retransmissions
-  // exhausted end the IKE SA and its children.
+  PromoteDeferred(entry, /*poll=*/true, now);
+  // §2.4: no cryptographically protected traffic from the peer for a while, neither IKE nor
+  // ESP/AH: an empty INFORMATIONAL; retransmissions exhausted end the IKE SA and its children.
   if (sa.state == IkeSaState::kEstablished && entry.tasks.Idle() &&
-      now >= sa.last_inbound + t.dpd_interval) {
-    entry.tasks.Queue(
-        std::make_unique<InformationalTask>(sa, installer_, InformationalTask::Kind::kLiveness));
+      now >= std::max(sa.last_inbound, entry.esp_inbound) + t.dpd_interval) {
+    // "... if no cryptographically protected messages (IKE or ESP) have been received": ESP
+    // the data path received and authenticated recently (its inbound SAs' last use) makes the
+    // check unnecessary; it moves to one interval after that packet.
+    const int64_t unix_now = UnixNow();
+    int64_t last_esp = 0;
+    for (const ChildSa& c : sa.children) {
+      if (auto in = options_.backend->QuerySa(SaProtocolOf(c), c.spi_in); in.ok()) {
+        last_esp = std::max(last_esp, in->last_used_unix);
+      }
+    }
+    const int64_t age = unix_now - last_esp;
+    if (last_esp > 0 && age >= 0 && std::chrono::seconds(age) < t.dpd_interval) {
+      entry.esp_inbound = now - std::chrono::seconds(age);
+    } else {
+      entry.tasks.Queue(
+          std::make_unique<InformationalTask>(sa, installer_, InformationalTask::Kind::kLiveness));
+    }
   }
   // RFC 3948 §2.3: keep our NAT's mapping alive.
   if (sa.nat_local && now >= entry.keepalive_at) {
@@ -266,15 +338,17 @@ SteadyTime IkeManager::SaDeadline(const Entry& entry) const {
     next = std::min(next, sa.rekey_at);
   }
   for (const ChildSa& c : sa.children) {
+    if (c.deferred_outbound) next = std::min(next, c.deferred_check_at);
     if (c.state != ChildSaState::kDeleting) next = std::min(next, c.expire_at);
     if (c.state == ChildSaState::kInstalled) {
       if (!c.rekey_queued) next = std::min(next, c.rekey_at);
       next = std::min(next, c.idle_check_at);
     }
   }
+  const SteadyTime last_protected = std::max(sa.last_inbound, entry.esp_inbound);
   if (sa.state == IkeSaState::kEstablished && entry.tasks.Idle() &&
-      sa.last_inbound <= SteadyTime::max() - sa.config->timers.dpd_interval) {
-    next = std::min(next, sa.last_inbound + sa.config->timers.dpd_interval);
+      last_protected <= SteadyTime::max() - sa.config->timers.dpd_interval) {
+    next = std::min(next, last_protected + sa.config->timers.dpd_interval);
   }
   if (sa.nat_local) next = std::min(next, entry.keepalive_at);
   return next;
@@ -301,6 +375,15 @@ void IkeManager::AfterChildExchange(Entry& entry, Task& task, SteadyTime now) {
         entry.tasks.Queue(std::move(child));
       }
       entry.pending_children.clear();
+      // FAQ 18 yields to the lifetimes: a child SA due for its rekey is rekeyed under this IKE
+      // SA after all rather than left to expire.
+      for (uint32_t spi : entry.pending_rekeys) {
+        if (sa.FindChildByInboundSpi(spi) == nullptr) continue;
+        auto task = CreateChildSaTask::Rekey(sa, installer_, *options_.random, spi);
+        task->set_now_unix(UnixNow());
+        entry.tasks.Queue(std::move(task));
+      }
+      entry.pending_rekeys.clear();
     }
     return;
   }
@@ -379,14 +462,30 @@ void IkeManager::AfterIkeRekey(Entry& old, const RekeyIkeSaTask& task, SteadyTim
 
   auto move_children = [this, now](Entry& from, Entry& to) {
     for (ChildSa& c : from.sa.children) {
-      // A rekey queued on the old IKE SA will not run there: the timer queues it again.
+      // A rekey queued on the old IKE SA will not run there: the timer queues it again (or it
+      // is queued again below).
       if (c.state == ChildSaState::kInstalled) c.rekey_queued = false;
       to.sa.children.push_back(std::move(c));
     }
     from.sa.children.clear();
     to.reported_children.insert(from.reported_children.begin(), from.reported_children.end());
     from.reported_children.clear();
-    to.silent_reqids.insert(from.silent_reqids.begin(), from.silent_reqids.end());
+    // §2.18: "... new child SAs ... are created on the new IKE SA": requests for child SAs not
+    // yet sent on the old IKE SA, and those waiting for this rekey (FAQ 18), go to the new one.
+    auto queued = from.tasks.TakeQueued([](const Task& t) {
+      const auto* c = dynamic_cast<const CreateChildSaTask*>(&t);
+      return c != nullptr && c->role() == Role::kInitiator;
+    });
+    std::vector<uint32_t> rekeys = std::move(from.pending_rekeys);
+    from.pending_rekeys.clear();
+    for (auto& t : queued) {
+      auto& c = static_cast<CreateChildSaTask&>(*t);
+      if (c.is_rekey()) {
+        rekeys.push_back(c.rekey_spi_in());
+      } else {
+        from.pending_children.push_back({c.rule(), c.local_ts(), c.remote_ts()});
+      }
+    }
     for (auto& p : from.pending_children) {
       auto child = CreateChildSaTask::NewChild(to.sa, installer_, *options_.random, p.rule,
                                                p.local_ts, p.remote_ts);
@@ -394,10 +493,16 @@ void IkeManager::AfterIkeRekey(Entry& old, const RekeyIkeSaTask& task, SteadyTim
       to.tasks.Queue(std::move(child));
     }
     from.pending_children.clear();
+    for (uint32_t spi : rekeys) {
+      ChildSa* c = to.sa.FindChildByInboundSpi(spi);
+      if (c == nullptr || c->state != ChildSaState::kInstalled || c->rekey_queued) continue;
+      c->rekey_queued = true;
+      auto task = CreateChildSaTask::Rekey(to.sa, installer_, *options_.random, spi);
+      task->set_now_unix(UnixNow());
+      to.tasks.Queue(std::move(task));
+    }
     from.reported_up = false;  // its end is not a loss either
-    Outbox out;
-    to.tasks.Flush(now, out);
-    Send(out);
+    to.tasks.Flush(now, after_);  // sent after our rekey response, if we answered (Settle)
   };
   auto delete_sa = [this](Entry& e) {
     e.reported_up = false;

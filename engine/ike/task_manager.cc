@@ -177,7 +177,10 @@ void TaskManager::HandleResponse(ByteSpan raw, const codec::Message& message,
   request_datagrams_.clear();
   ++next_request_id_;
   Finish(std::move(active_), Role::kInitiator, status, active_started_, now);
-  if (status != TaskStatus::kDeleteSa) Flush(now, out);
+  // The next queued request goes out when the manager has acted on this result (it flushes
+  // after every message): after an IKE SA rekey, requests still queued move to the new IKE SA
+  // (RFC 7296 §2.18) instead of starting on the old one.
+  (void)out;
 }
 
 void TaskManager::HandleRequest(ByteSpan raw, const codec::Message& message,

@@ -53,6 +53,20 @@ class TaskManager {
   bool Busy() const { return active_ != nullptr; }
   const Task* active() const { return active_.get(); }  // our outstanding request's; may be null
   bool Idle() const { return active_ == nullptr && queue_.empty(); }
+  // Takes the queued (not yet sent) tasks `pick` selects, in queue order (§2.18: requests for
+  // child SAs move to the IKE SA's successor).
+  std::vector<std::unique_ptr<Task>> TakeQueued(const std::function<bool(const Task&)>& pick) {
+    std::vector<std::unique_ptr<Task>> taken;
+    for (auto it = queue_.begin(); it != queue_.end();) {
+      if (pick(**it)) {
+        taken.push_back(std::move(*it));
+        it = queue_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    return taken;
+  }
   size_t queued() const { return queue_.size(); }
 
   // Sends the next queued request when none is outstanding.

@@ -151,6 +151,8 @@ TaskStatus CreateChildSaTask::BuildRequest(OutMessage& out) {
       return Fail(FailureReason::kInternal, prepared.error().ToString(), TaskStatus::kFailed);
     }
     request_ = std::move(prepared).value();
+    // §2.8: the new child SA keeps the old one's reqid (its identity; the policies stay).
+    if (old) request_->reqid = old->reqid;
     if (group != codec::DhGroup::kNone) OfferOtherGroups(request_->offer, *sa_.config, group);
   } else if (group != codec::DhGroup::kNone) {
     // §1.3: the retry after INVALID_KE_PAYLOAD offers and uses the group the responder named.
@@ -164,6 +166,9 @@ TaskStatus CreateChildSaTask::BuildRequest(OutMessage& out) {
     OfferOtherGroups(request_->offer, *sa_.config, group);
   }
   if (old) {
+    // Rekeying an SA whose outbound half we still hold back (we answered its rekey): the peer
+    // has the new pair, so send on it now (§2.8).
+    if (old->deferred_outbound) (void)installer_.InstallDeferred(*old);
     old->state = ChildSaState::kRekeying;
     // §1.3.3: N(REKEY_SA) names the SA being rekeyed by the SPI the peer sends to.
     out.AddNotify(NotifyType::kRekeySa, {}, old->algorithms.protocol, SpiBytes(old->spi_in));
@@ -203,7 +208,7 @@ TaskStatus CreateChildSaTask::ProcessResponse(const InMessage& in, SteadyTime no
       auto it = std::find_if(sa_.children.begin(), sa_.children.end(),
                              [&](const ChildSa& c) { return c.spi_in == rekey_spi_in_; });
       if (it != sa_.children.end()) {
-        installer_.Remove(*it);
+        installer_.Remove(sa_, *it);
         sa_.children.erase(it);
       }
     } else {
@@ -220,6 +225,12 @@ TaskStatus CreateChildSaTask::ProcessResponse(const InMessage& in, SteadyTime no
     ReleaseSpi();
     return Fail(FailureReason::kInvalidMessage, "CREATE_CHILD_SA response lacks Nr",
                 TaskStatus::kFailed);
+  }
+  if (const ChildSa* old = rekey_spi_in_ != 0 ? sa_.FindChildByInboundSpi(rekey_spi_in_) : nullptr;
+      old != nullptr && old->peer_rekey) {
+    // §2.8.1: the peer rekeyed it too; if our new SA is the redundant one we never send on it.
+    request_->defer_outbound =
+        NonceLess(MinNonce(nonce_i_, nonce->nonce), old->peer_rekey->lower_nonce);
   }
   ChildOutcome outcome =
       CompleteChildRequest(*request_, in, sa_, installer_, nonce_i_, nonce->nonce, now, now_unix_);
@@ -311,6 +322,9 @@ TaskStatus CreateChildSaTask::ProcessRequest(const InMessage& in, SteadyTime now
   }
   nonce_r_ = RandomBytes(random_, kNonceSize);
   ResponderChild params{rule, /*in_ike_auth=*/false, nonce->nonce, nonce_r_, &random_};
+  // §2.8: a rekey keeps the reqid; we install the new inbound SA now and hold the outbound one
+  // back until the initiator deletes the old SA or sends on the new one.
+  if (old != nullptr) params.rekey_reqid = old->reqid;
   reply_.exchange = codec::ExchangeType::kCreateChildSa;
   ChildOutcome outcome = RespondChild(params, in, sa_, installer_, reply_, now, now_unix_, &error_);
   if (!outcome.child) {

@@ -48,6 +48,11 @@ class CreateChildSaTask final : public Task {
   void set_pfs_group(codec::DhGroup group) { pfs_override_ = group; }
 
   bool is_rekey() const { return rekey_spi_in_ != 0; }
+  Role role() const { return role_; }
+  // Initiator of a new child SA: what it asks for (to queue it again elsewhere, §2.18).
+  const std::string& rule() const { return rule_; }
+  const Selectors& local_ts() const { return local_ts_; }
+  const Selectors& remote_ts() const { return remote_ts_; }
   uint32_t rekey_spi_in() const { return rekey_spi_in_; }  // the child SA rekeyed (ours)
   // A child SA was created (new or rekeyed), in either role.
   bool created() const { return created_; }

@@ -34,7 +34,9 @@ void InformationalTask::RemoveChild(uint32_t spi_in) {
   auto it = std::find_if(sa_.children.begin(), sa_.children.end(),
                          [&](const ChildSa& c) { return c.spi_in == spi_in; });
   if (it == sa_.children.end()) return;
-  installer_.Remove(*it);
+  // §2.8: a rekey's responder adds the new outbound SA (held back until now) before the old
+  // SA goes; then the old SAs, and the policies unless the new pair shares the reqid.
+  installer_.Remove(sa_, *it);
   removed_.push_back(*it);
   sa_.children.erase(it);
 }
