@@ -500,7 +500,29 @@ void EngineService::AttachIke(IkeRuntime* runtime) {
   if (runtime != nullptr) PublishToIke(*state_->effective);
 }
 
+void EngineService::AttachDataPath(dataplane::FilterTableSink* sink,
+                                   const dataplane::DataplaneCounterSource* counters) {
+  std::lock_guard lock(mu_);
+  data_path_ = sink;
+  data_path_counters_.store(counters);
+  if (sink != nullptr) PublishToIke(*state_->effective);
+}
+
+std::optional<dataplane::DataplaneCounters> EngineService::DataPathCounters() const {
+  if (const auto* c = data_path_counters_.load()) return c->Counters();
+  return std::nullopt;
+}
+
+std::vector<dataplane::RulePeerTraffic> EngineService::DataPathRulePeerCounters() const {
+  if (const auto* c = data_path_counters_.load()) return c->RulePeerCounters();
+  return {};
+}
+
+// Must hold mu_ (the data path's sink is guarded by it).
 void EngineService::PublishToIke(const Effective& e) const {
+  if (data_path_ != nullptr) {
+    data_path_->OnFilterTable(e.policy ? &*e.policy : nullptr, e.classifier);
+  }
   if (IkeRuntime* ike = ike_.load()) {
     ike->ApplyPolicy(e.policy ? &*e.policy : nullptr, e.classifier->table());
   }

@@ -19,6 +19,8 @@
 
 #include "engine/common/clock.h"
 #include "engine/common/result.h"
+#include "engine/dataplane/dataplane_counters.h"
+#include "engine/dataplane/filter_table_sink.h"
 #include "engine/policy/classifier.h"
 #include "engine/policy/compiler.h"
 #include "engine/ike/snapshot.h"
@@ -178,6 +180,14 @@ class EngineService {
   // The IKE engine, once the daemon has started it (not owned; nullptr: none). The policy in
   // force is handed to it now and on every change.
   void AttachIke(IkeRuntime* runtime);
+  // The data path, when it classifies packets itself (userspace, issue 4): handed the policy in
+  // force now and on every change; its counters feed DataPathCounters. Not owned; nullptr
+  // detaches (before the data path goes).
+  void AttachDataPath(dataplane::FilterTableSink* sink,
+                      const dataplane::DataplaneCounterSource* counters);
+  // nullopt: no packet-carrying data path attached.
+  std::optional<dataplane::DataplaneCounters> DataPathCounters() const;
+  std::vector<dataplane::RulePeerTraffic> DataPathRulePeerCounters() const;
   SaList ListSas() const;
   IkeStatistics GetStatistics() const;
   // Tears down "ike-<n>" (sending Delete) or "child-<reqid>".
@@ -222,6 +232,8 @@ class EngineService {
   mutable std::mutex effective_mu_;
   std::unique_ptr<State> state_;
   std::atomic<IkeRuntime*> ike_{nullptr};
+  dataplane::FilterTableSink* data_path_ = nullptr;  // guarded by mu_
+  std::atomic<const dataplane::DataplaneCounterSource*> data_path_counters_{nullptr};
 };
 
 }  // namespace ipsec::engine::service

@@ -64,6 +64,20 @@ void AddOptions(CLI::App& app, Config& c) {
   app.add_flag("--force-udp-encapsulation", c.force_udp_encapsulation,
                "Send ESP in UDP 4500 even when no NAT is detected (firewalls or NetworkPolicies "
                "that pass UDP but not IP protocol 50; RFC 7296 2.23)");
+  app.add_option("--dataplane", c.dataplane,
+                 "ESP data path: userspace (TUN), recording (none: IKE only), auto (userspace "
+                 "when root with /dev/net/tun)")
+      ->check(CLI::IsMember({"auto", "userspace", "recording"}))
+      ->capture_default_str();
+  app.add_option("--tun-name", c.tun_name, "TUN device of the userspace data path")
+      ->capture_default_str();
+  app.add_option("--tun-mtu", c.tun_mtu, "MTU of the TUN device (ESP overhead subtracted)")
+      ->check(CLI::Range(576, 9000))
+      ->capture_default_str();
+  app.add_option("--dataplane-workers", c.dataplane_workers,
+                 "TUN -> ESP threads of the userspace data path (one more for ESP -> TUN)")
+      ->check(CLI::Range(1, 7))
+      ->capture_default_str();
   app.add_option("--ike-listen", c.ike_listen,
                  "Address for the IKE sockets (repeatable; default 0.0.0.0 and ::)");
   app.add_option("--cluster-peer", c.cluster_peers,

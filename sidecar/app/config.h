@@ -50,6 +50,12 @@ struct Config {
   uint32_t retransmit_base_ms = 1000;  // first retransmission; doubles each time
   uint32_t retransmit_tries = 5;       // then the IKE SA is given up
   std::string debug_key_export_dir;    // Wireshark key tables; empty: off (debug only)
+  // The ESP data path (issue 4; docs/dataplane.md): userspace (TUN + our ESP engine), recording
+  // (carries nothing: IKE only), auto (userspace when root with /dev/net/tun, else recording).
+  std::string dataplane = "auto";
+  std::string tun_name = "ipsec0";
+  uint32_t tun_mtu = 1400;          // 1500 minus ESP's worst-case tunnel overhead
+  uint32_t dataplane_workers = 1;   // TUN -> ESP threads (plus one ESP -> TUN thread)
   // Anti-DoS (RFC 7296 §2.6 cookies, FAQ 59 half-open limits); defaults as engine::ike::DosLimits.
   // Raised only for load tests from one source (bench/ike_setup_bench).
   uint32_t dos_cookie_threshold = 10;

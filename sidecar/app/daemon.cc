@@ -11,6 +11,8 @@
 
 #include "api/handlers/router.h"
 #include "api/http/server.h"
+#include "engine/crypto/random.h"
+#include "engine/dataplane/userspace/userspace_backend.h"
 #include "engine/service/engine_service.h"
 #include "engine/service/ike_runtime.h"
 #include "sidecar/app/certificate_loader.h"
@@ -106,9 +108,37 @@ Result<SecretBytes> ReadSecretFile(const std::string& path) {
   return secret;
 }
 
+using engine::dataplane::userspace::UserspaceBackend;
+
+// The ESP data path --dataplane asks for (docs/dataplane.md). nullptr: the recording one (IKE
+// only). "auto" takes userspace when it can (root, /dev/net/tun) and says so either way.
+Result<std::unique_ptr<UserspaceBackend>> MakeDataPath(const Config& c, EventSink& events) {
+  if (c.dataplane == "recording") return std::unique_ptr<UserspaceBackend>();
+  if (c.dataplane == "auto" && (geteuid() != 0 || access("/dev/net/tun", R_OK | W_OK) != 0)) {
+    events.Emit(Event{"dataplane.recording", Severity::kWarning,
+                      "no userspace data path (needs root and /dev/net/tun): IKE negotiates, "
+                      "no packet is protected"});
+    return std::unique_ptr<UserspaceBackend>();
+  }
+  static engine::crypto::SystemRandom spi_random;  // outlives every backend
+  auto backend = UserspaceBackend::Create({.tun_name = c.tun_name,
+                                           .tun_mtu = static_cast<int>(c.tun_mtu),
+                                           .tx_workers = c.dataplane_workers,
+                                           .random = &spi_random});
+  if (!backend.ok() && c.dataplane == "auto") {
+    events.Emit(Event{"dataplane.recording", Severity::kError,
+                      "the userspace data path failed to start; no packet is protected"}
+                    .With("error", backend.error().ToString()));
+    return std::unique_ptr<UserspaceBackend>();
+  }
+  return backend;
+}
+
 Result<std::unique_ptr<engine::service::IkeRuntime>> StartIke(
-    const Config& c, EventSink& events, engine::service::KeyExportSink* key_export) {
+    const Config& c, EventSink& events, engine::service::KeyExportSink* key_export,
+    std::unique_ptr<engine::dataplane::Backend> backend) {
   engine::service::IkeRuntime::Options o;
+  o.backend = std::move(backend);  // null: the recording one
   o.key_export = key_export;  // DEBUG ONLY: null unless --debug-export-keys-dir
   for (const auto& a : c.ike_listen) o.listen_addresses.push_back(*IpAddress::Parse(a));
   o.ike_port = c.ike_port;
@@ -205,10 +235,24 @@ int Daemon::Run() {
     key_writer = std::move(writer).value();
   }
   std::unique_ptr<engine::service::IkeRuntime> ike;
+  UserspaceBackend* data_path = nullptr;  // owned by `ike`
   if (config_.ike_enabled) {
-    auto started = StartIke(config_, events, key_writer.get());
+    auto backend = MakeDataPath(config_, events);
+    if (!backend.ok()) return Fail(events, "cannot start the userspace data path", backend.error());
+    data_path = backend->get();
+    auto started = StartIke(config_, events, key_writer.get(), std::move(backend).value());
     if (!started.ok()) return Fail(events, "cannot start the IKE engine", started.error());
     ike = std::move(started).value();
+    if (data_path != nullptr) {
+      // After IKE's NAT-T socket: ours joins its SO_REUSEPORT group (esp_io.h).
+      if (Status s = data_path->Start(ike->nat_t_port()); !s.ok()) {
+        return Fail(events, "cannot start the userspace data path", s.error());
+      }
+      service.AttachDataPath(data_path, data_path);
+      events.Emit(Event{"dataplane.started", Severity::kInfo, "userspace ESP data path up"}
+                      .With("tun", data_path->tun_name())
+                      .With("mtu", std::to_string(config_.tun_mtu)));
+    }
     service.AttachIke(ike.get());
   }
 
@@ -280,6 +324,7 @@ int Daemon::Run() {
   if (ike) {
     // Drain: Deletes for every SA while the API still answers, within the grace period.
     ike->Drain(std::chrono::seconds(config_.drain_seconds));
+    service.AttachDataPath(nullptr, nullptr);
     service.AttachIke(nullptr);
   }
   server.Stop();

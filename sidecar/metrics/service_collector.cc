@@ -4,6 +4,7 @@
 
 #include "engine/policy/names.h"
 #include "sidecar/metrics/families.h"
+#include "sidecar/metrics/dataplane_families.h"
 #include "sidecar/metrics/ike_families.h"
 
 namespace ipsec::sidecar::metrics {
@@ -65,6 +66,7 @@ std::vector<prometheus::MetricFamily> ServiceCollector::Collect() const {
   AddPolicyFamilies(service_.Counters(), out);
   AddEffectiveFamilies(service_.GetEffective().get(), out);
   AddIkeFamilies(service_.GetStatistics(), out);
+  AddDataplaneFamilies(service_, out);
   return out;
 }
 
