@@ -75,7 +75,7 @@ TEST(DeployTest, EveryShippedPolicyIsValidAndCompiles) {
       }
     }
   }
-  EXPECT_EQ(policies, 2);
+  EXPECT_EQ(policies, 3);
 }
 
 // The long options ipsec-sidecar --help lists.
