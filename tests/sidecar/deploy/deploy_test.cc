@@ -65,7 +65,8 @@ void ExpectPolicyCompiles(const std::string& where, const std::string& yaml) {
 TEST(DeployTest, EveryShippedPolicyIsValidAndCompiles) {
   int policies = 0;
   for (const char* file :
-       {"deploy/base/cluster-policy.yaml", "deploy/examples/two-tier/namespace-policy.yaml"}) {
+       {"deploy/base/cluster-policy.yaml", "deploy/examples/two-tier/namespace-policy.yaml",
+        "deploy/examples/strongswan-gateway/namespace-policy.yaml"}) {
     for (const Json& doc : Documents(file)) {
       if (doc.value("kind", "") != "ConfigMap") continue;
       for (auto& [key, value] : doc["data"].items()) {
