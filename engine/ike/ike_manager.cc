@@ -236,7 +236,12 @@ Result<IkeManager::AcquireResult> IkeManager::OnAcquire(
                                         " " + acquire.source.ToString() + " -> " +
                                         acquire.destination.ToString() + ": negotiating rule '" +
                                         rule->name + "' with " + peer.ToString());
-  auto id = Initiate(rule->name, Endpoint{ours, options_.ike_port},
+  // Tunnel mode: the IKE SA runs between the tunnel endpoints, not the inner addresses.
+  IpAddress local = ours;
+  if (rule->tunnel_endpoint && options_.local_address_for) {
+    if (auto a = options_.local_address_for(peer)) local = *a;
+  }
+  auto id = Initiate(rule->name, Endpoint{local, options_.ike_port},
                      Endpoint{peer, options_.peer_ike_port}, now, packet);
   if (!id.ok()) return id.error();
   result.sa = *id;

@@ -7,6 +7,7 @@
 // path's Backend. A state machine without I/O or clocks of its own: callers pass `now` and call
 // OnTimer() at NextDeadline(). Not thread-safe: one thread (the IKE event loop) owns it.
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -38,6 +39,10 @@ class IkeManager {
     uint16_t ike_port = 500;          // our IKE port, for negotiations the data path starts
     uint16_t peer_ike_port = 500;     // the peer's
     bool force_udp_encapsulation = false;  // IkeSa::force_encapsulation for every SA
+    // Our address toward a tunnel endpoint (the kernel's source address selection), for
+    // negotiations the data path starts in tunnel mode: the packet's own source is then an
+    // inner address the peer may not reach. Empty or nullopt: the packet's source.
+    std::function<std::optional<IpAddress>(const IpAddress& peer)> local_address_for;
   };
   explicit IkeManager(Options options);
   ~IkeManager();

@@ -256,6 +256,10 @@ Result<std::unique_ptr<IkeRuntime>> IkeRuntime::Start(Options options) {
   m.nat_t_port = rt->transport_->nat_t_port();
   m.peer_nat_t_port = rt->options_.peer_nat_t_port;
   m.force_udp_encapsulation = rt->options_.force_udp_encapsulation;
+  m.local_address_for = [](const IpAddress& peer) -> std::optional<IpAddress> {
+    auto a = net::SourceAddressFor(peer);
+    return a.ok() ? std::optional<IpAddress>(*a) : std::nullopt;
+  };
   rt->manager_ = std::make_unique<ike::IkeManager>(m);
   rt->data_path_events_ = std::make_unique<DataPathEvents>(*rt);
   rt->backend_->SetEvents(rt->data_path_events_.get());

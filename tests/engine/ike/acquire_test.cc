@@ -106,6 +106,45 @@ TEST_F(AcquireTest, FirstPacketStartsTheNegotiationOfItsRule) {
   EXPECT_EQ(net_.a.manager->Statistics().acquires_total, 2u);
 }
 
+// Tunnel mode between inner addresses: the packet's source (10.199.1.1) is not where IKE runs;
+// the IKE SA goes between our address toward the tunnel endpoint and the endpoint.
+TEST_F(AcquireTest, TunnelModeAcquireRunsIkeFromOurAddressTowardTheEndpoint) {
+  auto inner = [](const char* local, const char* remote, const char* endpoint) {
+    auto c = testing::SimpleConfig(local, remote, "secret");
+    c->rules[0].tunnel_endpoint = IpAddress::Parse(endpoint);
+    c->rules[0].filter_entries = {7, 8};
+    return c;
+  };
+  IkeManager::Options o;
+  o.random = &net_.a.random;
+  o.observer = &net_.a.observer;
+  o.sink = &net_.a;
+  o.backend = &net_.a.backend;
+  o.clock = &net_.a.clock;
+  std::vector<IpAddress> asked;
+  o.local_address_for = [&](const IpAddress& peer) -> std::optional<IpAddress> {
+    asked.push_back(peer);
+    return IpAddress::Parse("10.1.0.1");
+  };
+  net_.a.manager = std::make_unique<IkeManager>(o);
+  net_.a.manager->SetConfig(inner("10.199.1.1", "10.199.2.1", "10.2.0.1"));
+  net_.b.manager->SetConfig(inner("10.199.2.1", "10.199.1.1", "10.1.0.1"));
+  ASSERT_TRUE(net_.a.backend.FireAcquire(Packet("10.199.1.1", "10.199.2.1", 7)));
+  EXPECT_TRUE(Last(a_events_).started);
+  ASSERT_EQ(asked.size(), 1u);
+  EXPECT_EQ(asked[0].ToString(), "10.2.0.1");
+  net_.DeliverAll();
+  ASSERT_EQ(net_.b.observer.child_up, 1) << net_.b.observer.Log();
+  auto s = net_.a.manager->Snapshot(net_.now);
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].local, "10.1.0.1:500");
+  EXPECT_EQ(s[0].remote, "10.2.0.1:500");
+  ASSERT_EQ(s[0].children.size(), 1u);
+  // §2.9: the packet's selector first, then the rule's.
+  EXPECT_EQ(s[0].children[0].local_ts,
+            (std::vector<std::string>{"10.199.1.1[tcp/40000]", "10.199.1.1"}));
+}
+
 TEST_F(AcquireTest, AcquiresThatNoRuleOwnsAreRefused) {
   net_.a.manager->SetConfig(ConfigA());
   ASSERT_TRUE(net_.a.backend.FireAcquire(Packet("10.1.0.1", "10.2.0.1", 99)));
