@@ -20,7 +20,7 @@ enum class DropReason : uint8_t {
   kMalformed,    // not a well-formed IP or ESP packet
   kTooBig,       // larger than the path allows after ESP (ICMP "fragmentation needed" sent)
   kSendError,    // the socket or the TUN refused it
-  kNoPolicy,     // the SA exists but the packet matched no installed policy
+  kNoPolicy,     // nothing may carry it: link-local or multicast chatter on the TUN
 };
 inline constexpr int kDropReasonCount = 11;
 const char* Name(DropReason reason);  // replay, integrity, no_sa, ...

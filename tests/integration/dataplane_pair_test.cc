@@ -166,6 +166,28 @@ TEST_P(DataplanePairTest, PingAndTcpThroughEsp) {
   std::printf("[ %s ] iperf3 -c %s -t 2 through ESP:\n%s\n", mode.name.c_str(),
               lab_->PodV4(1).c_str(), iperf.out.c_str());
   ASSERT_TRUE(capture->Stop(&error)) << error;
+  for (int i = 0; i < 2; ++i) {  // for the log: where packets were lost, if anywhere
+    std::string m = Metrics(i), lines;
+    for (size_t pos = 0; (pos = m.find("\nipsec_dataplane_", pos)) != std::string::npos;) {
+      size_t end = m.find('\n', pos + 1);
+      std::string line = m.substr(pos + 1, end - pos - 1);
+      if (line.find("} 0") == std::string::npos) lines += "  " + line + "\n";
+      pos = end;
+    }
+    std::printf("[ %s ] pod %d data path counters:\n%s", mode.name.c_str(), i, lines.c_str());
+  }
+
+  // Enforcement: plaintext that bypasses the TUN (the data path's own mark, 0x1e5ec) leaves pod A,
+  // and pod B's nftables drops it (counted), as the policy requires security.
+  CommandResult bypass = lab_->Exec(
+      lab_->pod(0), {"ping", "-c", "2", "-i", "0.2", "-W", "1", "-m", "124396", lab_->PodV4(1)});
+  EXPECT_NE(bypass.exit_code, 0) << "plaintext ping got through: " << bypass.out;
+  CommandResult nft =
+      lab_->Exec(lab_->pod(1), {"nft", "list", "chain", "inet", "ipsec_ipsec0", "input"});
+  EXPECT_NE(nft.out.find("counter packets 2 "), std::string::npos)
+      << nft.out << bypass.out << bypass.err
+      << lab_->Exec(lab_->pod(0), {"nft", "list", "chain", "inet", "ipsec_ipsec0", "output"}).out
+      << lab_->Exec(lab_->pod(0), {"ip", "route", "get", lab_->PodV4(1), "mark", "0x1e5ec"}).out;
 
   // Proof on the wire: ESP (raw, or in UDP 4500), and no ICMP or iperf3 TCP in clear.
   Tshark tshark;

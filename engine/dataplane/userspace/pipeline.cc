@@ -18,6 +18,11 @@ bool PortsApply(const esp::IpPacketInfo& p) {
   return p.has_ports && p.protocol != esp::kNextHeaderIcmp && p.protocol != esp::kNextHeaderIcmpv6;
 }
 
+bool IsLinkLocal(const IpAddress& a) {
+  if (a.is_v4()) return (a.value() >> 16) == 0xa9fe;    // 169.254.0.0/16
+  return (a.value() >> 118) == (Uint128{0xfe80} >> 6);  // fe80::/10
+}
+
 DropReason FromEsp(esp::DropReason r) {
   switch (r) {
     case esp::DropReason::kReplay:
@@ -112,6 +117,12 @@ void Pipeline::Outbound(WorkerContext& w, uint8_t* buffer, size_t capacity, size
   key.destination_port = ports ? info->destination_port : 0;
   const policy::Classifier::Verdict v = w.classifier->Lookup(key);
   if (v.action == policy::Action::kBlock) return Count(w.index, DropReason::kPolicyBlock);
+  if (info->destination.IsMulticast() || info->destination.IsLimitedBroadcast() ||
+      IsLinkLocal(info->destination)) {
+    // The kernel's own chatter on the TUN (IPv6 MLD, router solicitations): never for the wire
+    // from here (sent on, it would come back through the TUN's multicast route).
+    return Count(w.index, DropReason::kNoPolicy);
+  }
   if (v.action == policy::Action::kPermit || v.never_secured) {
     Add(Of(w).passed);
     if (!io_.SendClear(w.index, packet, length)) Count(w.index, DropReason::kSendError);

@@ -9,10 +9,15 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 namespace ipsec::engine::dataplane::userspace {
 namespace {
+
+// Packets the kernel queues for us before it drops (the default 500 overflowed under a TCP
+// stream while a worker was busy, and each drop cost the stream a retransmit).
+constexpr int kTxQueueLength = 4096;
 
 Error SysError(const std::string& what, int error) {
   return MakeError(ErrorCode::kUnavailable, what + ": " + std::strerror(error));
@@ -26,8 +31,16 @@ Status ConfigureLink(const std::string& name, int mtu) {
   std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
   ifr.ifr_mtu = mtu;
   Status result = Status::Ok();
+  // No IPv6 link-local address on the TUN: the kernel then sends no router solicitations or
+  // MLD reports into it. Best effort (no IPv6: no file).
+  if (FILE* f = std::fopen(("/proc/sys/net/ipv6/conf/" + name + "/addr_gen_mode").c_str(), "w")) {
+    std::fputs("1", f);
+    std::fclose(f);
+  }
   if (::ioctl(s, SIOCSIFMTU, &ifr) != 0) {
     result = SysError("set MTU of " + name, errno);
+  } else if (ifr.ifr_qlen = kTxQueueLength; ::ioctl(s, SIOCSIFTXQLEN, &ifr) != 0) {
+    result = SysError("set the queue length of " + name, errno);
   } else if (::ioctl(s, SIOCGIFFLAGS, &ifr) != 0) {
     result = SysError("get flags of " + name, errno);
   } else {
