@@ -6,12 +6,15 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 
 namespace ipsec::engine::dataplane::userspace {
 namespace {
 
 constexpr int kPollMs = 200;
-constexpr size_t kTxBatch = 64;  // TUN reads per wake-up before the flags are looked at again
+constexpr size_t kTxBatch = 64;
+constexpr auto kNftReadInterval =
+    std::chrono::seconds(2);  // TUN reads per wake-up before the flags are looked at again
 
 }  // namespace
 
@@ -125,9 +128,36 @@ void UserspaceBackend::RxLoop(unsigned index) {
   }
 }
 
+void UserspaceBackend::ReadNftLocked() const {
+  CommandOutcome o = runner_.Run({"nft", "list", "table", "inet", "ipsec_" + tun_->name()});
+  nft_read_ = std::chrono::steady_clock::now();
+  if (o.exit_code != 0) return;
+  uint64_t sums[2] = {};
+  size_t pos = 0;
+  while ((pos = o.output.find("counter packets ", pos)) != std::string::npos) {
+    pos += 16;
+    const uint64_t n = std::strtoull(o.output.c_str() + pos, nullptr, 10);
+    const size_t eol = o.output.find('\n', pos);
+    const std::string rest = o.output.substr(pos, eol == std::string::npos ? eol : eol - pos);
+    if (rest.find("\"plaintext") != std::string::npos) sums[0] += n;
+    if (rest.find("\"block") != std::string::npos) sums[1] += n;
+  }
+  nft_last_[0] = sums[0];
+  nft_last_[1] = sums[1];
+}
+
 void UserspaceBackend::OnFilterTable(const policy::Policy* policy,
                                      std::shared_ptr<const policy::Classifier> classifier) {
   std::lock_guard lock(network_mu_);
+  {
+    // The table is about to be replaced: keep what its counters counted.
+    std::lock_guard nft(nft_mu_);
+    ReadNftLocked();
+    for (int i = 0; i < 2; ++i) {
+      nft_base_[i] += nft_last_[i];
+      nft_last_[i] = 0;
+    }
+  }
   if (classifier) {
     const PodNetworkPlan plan =
         BuildPodNetworkPlan({.tun_name = tun_->name(), .route_table = options_.route_table},
@@ -193,7 +223,14 @@ Result<SaCounters> UserspaceBackend::QuerySa(SaProtocol protocol, uint32_t spi) 
 
 void UserspaceBackend::SetEvents(BackendEvents* events) { pipeline_->SetEvents(events); }
 
-DataplaneCounters UserspaceBackend::Counters() const { return pipeline_->Counters(); }
+DataplaneCounters UserspaceBackend::Counters() const {
+  DataplaneCounters c = pipeline_->Counters();
+  std::lock_guard lock(nft_mu_);
+  if (std::chrono::steady_clock::now() - nft_read_ >= kNftReadInterval) ReadNftLocked();
+  c.drops[static_cast<int>(DropReason::kPlaintext)] += nft_base_[0] + nft_last_[0];
+  c.drops[static_cast<int>(DropReason::kPolicyBlock)] += nft_base_[1] + nft_last_[1];
+  return c;
+}
 
 std::vector<RulePeerTraffic> UserspaceBackend::RulePeerCounters() const {
   return sas_->RulePeerCounters();

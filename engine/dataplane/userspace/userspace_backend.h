@@ -15,6 +15,7 @@
 // Stop (or the destructor): threads joined, rules and nftables removed, the TUN closed.
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -82,8 +83,17 @@ class UserspaceBackend final : public Backend,
   void RxLoop(unsigned index);
   void RequestFlush();
 
+  // nftables' drop counters (plaintext where IPsec is required, blocked traffic outside the
+  // TUN) folded into Counters(): read at most every kNftReadInterval; a table replaced by a
+  // policy change adds its last counts to the base, so the sums stay monotonic.
+  void ReadNftLocked() const;
+
   Options options_;
-  ProcessRunner runner_;
+  mutable ProcessRunner runner_;
+  mutable std::mutex nft_mu_;
+  mutable uint64_t nft_base_[2] = {};  // [0] plaintext, [1] block; guarded by nft_mu_
+  mutable uint64_t nft_last_[2] = {};
+  mutable std::chrono::steady_clock::time_point nft_read_{};
   std::unique_ptr<TunDevice> tun_;
   std::unique_ptr<PodNetwork> network_;
   std::unique_ptr<SaTable> sas_;
