@@ -100,11 +100,21 @@ Status SaTable::AddSa(const SaConfig& sa) {
   return Status::Ok();
 }
 
-Status SaTable::DeleteSa(SaProtocol protocol, uint32_t spi) {
+Status SaTable::DeleteSa(SaProtocol protocol, uint32_t spi, Clock::time_point now) {
   (void)protocol;
   std::lock_guard lock(writer_mu_);
+  auto current = std::atomic_load(&current_);
+  if (current->inbound.count(spi) != 0 && current->outbound.count(spi) == 0) {
+    // Deleted for IKE, still accepting for kInboundLinger (Sweep removes it).
+    if (!lingering_.emplace(spi, now + kInboundLinger).second) {
+      return MakeError(ErrorCode::kNotFound, "no SA " + std::to_string(spi));
+    }
+    any_lingering_.store(true, std::memory_order_release);
+    return Status::Ok();
+  }
   auto next = CopyLocked();
   bool found = next->inbound.erase(spi) > 0;
+  lingering_.erase(spi);
   if (auto it = next->outbound.find(spi); it != next->outbound.end()) {
     auto& list = next->outbound_by_reqid[it->second->config.reqid];
     list.erase(std::remove(list.begin(), list.end(), it->second), list.end());
@@ -115,6 +125,23 @@ Status SaTable::DeleteSa(SaProtocol protocol, uint32_t spi) {
   if (!found) return MakeError(ErrorCode::kNotFound, "no SA " + std::to_string(spi));
   PublishLocked(std::move(next));
   return Status::Ok();
+}
+
+void SaTable::Sweep(Clock::time_point now) {
+  if (!any_lingering_.load(std::memory_order_acquire)) return;
+  std::lock_guard lock(writer_mu_);
+  std::shared_ptr<Snapshot> next;
+  for (auto it = lingering_.begin(); it != lingering_.end();) {
+    if (it->second > now) {
+      ++it;
+      continue;
+    }
+    if (!next) next = CopyLocked();
+    next->inbound.erase(it->first);
+    it = lingering_.erase(it);
+  }
+  any_lingering_.store(!lingering_.empty(), std::memory_order_release);
+  if (next) PublishLocked(std::move(next));
 }
 
 Status SaTable::UpdateEndpoints(SaProtocol protocol, uint32_t spi, const Endpoint& local,

@@ -15,6 +15,7 @@
 // old inbound SA keeps accepting until IKE deletes it.
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -74,12 +75,21 @@ bool SelectorsCover(const std::vector<TrafficSelector>& ts, const IpAddress& add
 
 class SaTable {
  public:
+  using Clock = std::chrono::steady_clock;
+  // A deleted inbound SA keeps accepting for this long (RFC 4301 §4.4.2.1 leaves the timing of
+  // the removal to the implementation): packets in flight when IKE deletes it, and a rekey
+  // collision (RFC 7296 §2.8.1), where the peer may send on the redundant SA until our Delete
+  // reaches it, are not lost. Its SPI is not handed out again meanwhile.
+  static constexpr Clock::duration kInboundLinger = std::chrono::seconds(2);
+
   explicit SaTable(unsigned workers);
 
   // Writers (any thread; serialized). The esp contexts are created here; key material is not
   // kept in the stored config.
   Status AddSa(const SaConfig& sa);
-  Status DeleteSa(SaProtocol protocol, uint32_t spi);
+  Status DeleteSa(SaProtocol protocol, uint32_t spi, Clock::time_point now = Clock::now());
+  // Removes lingering inbound SAs whose time is up (any thread; cheap when there are none).
+  void Sweep(Clock::time_point now);
   Status UpdateEndpoints(SaProtocol protocol, uint32_t spi, const Endpoint& local,
                          const Endpoint& remote, bool udp_encapsulation);
   Status AddPolicy(const PolicyConfig& policy);
@@ -108,6 +118,8 @@ class SaTable {
   mutable std::mutex writer_mu_;
   std::shared_ptr<const Snapshot> current_;  // atomic_load/atomic_store only
   std::atomic<uint64_t> generation_{1};
+  std::map<uint32_t, Clock::time_point> lingering_;  // guarded by writer_mu_: SPI -> removal
+  std::atomic<bool> any_lingering_{false};
   std::map<std::pair<std::string, std::string>, std::shared_ptr<RulePeerStats>>
       rule_peer_;  // guarded by writer_mu_; entries never removed (bounded by rules x peers)
 };

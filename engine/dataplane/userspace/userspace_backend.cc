@@ -91,6 +91,7 @@ void UserspaceBackend::TxLoop(unsigned index) {
   while (!stopping_.load(std::memory_order_relaxed)) {
     if (::poll(fds, nfds, kPollMs) < 0 && errno != EINTR) break;
     if (stopping_.load(std::memory_order_relaxed)) break;
+    if (index == 0) sas_->Sweep(std::chrono::steady_clock::now());
     pipeline_->Refresh(w);
     if (index == 0 && (fds[2].revents & POLLIN)) {
       uint64_t n;

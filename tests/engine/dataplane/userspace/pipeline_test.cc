@@ -274,5 +274,24 @@ TEST_F(PipelineTest, NewOutboundSaOfTheReqidTakesOverAndOldInboundStillAccepts) 
   EXPECT_EQ(rp[0].packets[static_cast<int>(TrafficDirection::kOutbound)], 3u);
 }
 
+TEST_F(PipelineTest, DeletedInboundSaLingersThenGoes) {
+  InstallAtoB(0x7001);
+  SendFromA(UdpPacket(V4("10.0.0.1"), V4("10.0.0.2"), 1, 2));
+  SendFromA(UdpPacket(V4("10.0.0.1"), V4("10.0.0.2"), 1, 2));
+  const auto now = SaTable::Clock::now();
+  ASSERT_TRUE(b_sas_.DeleteSa(SaProtocol::kEsp, 0x7001, now).ok());
+  EXPECT_FALSE(b_sas_.DeleteSa(SaProtocol::kEsp, 0x7001, now).ok());  // gone for IKE
+  EXPECT_TRUE(b_sas_.SpiInUse(0x7001));                               // not handed out again
+  ReceiveAtB(a_io_.esp[0].bytes);  // in flight when IKE deleted it: still accepted
+  EXPECT_EQ(b_io_.delivered.size(), 1u);
+  b_sas_.Sweep(now + SaTable::kInboundLinger / 2);
+  EXPECT_TRUE(b_sas_.SpiInUse(0x7001));
+  b_sas_.Sweep(now + SaTable::kInboundLinger + std::chrono::milliseconds(1));
+  EXPECT_FALSE(b_sas_.SpiInUse(0x7001));
+  ReceiveAtB(a_io_.esp[1].bytes);
+  EXPECT_EQ(b_io_.delivered.size(), 1u);
+  EXPECT_EQ(DropsB(DropReason::kNoSa), 1u);
+}
+
 }  // namespace
 }  // namespace ipsec::engine::dataplane::userspace
