@@ -81,7 +81,7 @@ std::vector<std::string> Daemon::Argv() const {
   std::vector<std::string> argv = {"ip",
                                    "netns",
                                    "exec",
-                                   lab_.pod(pod_),
+                                   Namespace(),
                                    SidecarBinary(),
                                    "--api-listen=127.0.0.1:9443",
                                    "--metrics-listen=0.0.0.0:9090",
@@ -128,7 +128,7 @@ CommandResult Daemon::Ctl(const std::vector<std::string>& args,
   std::vector<std::string> argv = {IpsecctlBinary(), "--api=127.0.0.1:9443",
                                    "--token-file=" + token_file()};
   argv.insert(argv.end(), args.begin(), args.end());
-  return lab_.Exec(lab_.pod(pod_), argv, stdin_text);
+  return lab_.Exec(Namespace(), argv, stdin_text);
 }
 
 CommandResult Daemon::Http(const std::string& method, const std::string& path,
@@ -142,7 +142,7 @@ CommandResult Daemon::Http(const std::string& method, const std::string& path,
     argv.insert(argv.end(), {"-H", "Content-Type: application/json", "--data-binary", "@-"});
   }
   argv.push_back("http://127.0.0.1:9443" + path);
-  CommandResult r = lab_.Exec(lab_.pod(pod_), argv, body, std::chrono::seconds(15));
+  CommandResult r = lab_.Exec(Namespace(), argv, body, std::chrono::seconds(15));
   // Reorder to "<status>\n<body>" so callers can check the status first.
   auto nl = r.out.rfind('\n');
   if (nl != std::string::npos) r.out = r.out.substr(nl + 1) + "\n" + r.out.substr(0, nl);

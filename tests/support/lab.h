@@ -49,6 +49,8 @@ class Daemon {
     std::vector<std::string> extra_args;
     std::string node_address;  // --node-address
     bool write_token = true;
+    // Runs in this namespace instead of the lab pod's (e.g. a NatPod's, behind a NAT).
+    std::string netns;
   };
   Daemon(const Lab& lab, int pod, Options options);
   ~Daemon();
@@ -80,6 +82,9 @@ class Daemon {
 
  private:
   std::vector<std::string> Argv() const;
+  const std::string& Namespace() const {
+    return options_.netns.empty() ? lab_.pod(pod_) : options_.netns;
+  }
   const Lab& lab_;
   int pod_;
   Options options_;
