@@ -494,6 +494,7 @@ int Main(int argc, char** argv) {
   std::string out_path;
   bool shipped = true;
   std::string only;
+  std::vector<std::string> daemon_args;  // --daemon-arg: more flags for our daemon
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--burst" && i + 1 < argc) {
@@ -504,6 +505,8 @@ int Main(int argc, char** argv) {
       out_path = argv[++i];
     } else if (a == "--only" && i + 1 < argc) {
       only = argv[++i];  // ours | charon
+    } else if (a == "--daemon-arg" && i + 1 < argc) {
+      daemon_args.push_back(argv[++i]);  // e.g. --dataplane=recording
     } else if (a == "--verbose-charon") {
       g_verbose_charon = true;
     } else if (a == "--no-shipped-limits") {
@@ -511,7 +514,7 @@ int Main(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: %s [--burst N] [--total N (0: no memory phase)] [--out FILE] "
-                   "[--no-shipped-limits]\n",
+                   "[--no-shipped-limits] [--only ours|charon] [--daemon-arg ARG]...\n",
                    argv[0]);
       return 2;
     }
@@ -546,7 +549,13 @@ int Main(int argc, char** argv) {
          << "machine: nproc " << sysconf(_SC_NPROCESSORS_ONLN) << ", " << CpuModel() << ", "
          << uts.sysname << " " << uts.release << "\n"
          << "loadavg at start: " << LoadAvg() << "\n"
-         << "burst " << burst << ", memory at " << total << " SAs\n\n";
+         << "burst " << burst << ", memory at " << total << " SAs\n";
+  if (!daemon_args.empty()) {
+    report << "daemon extra args:";
+    for (const auto& a : daemon_args) report << " " << a;
+    report << "\n";
+  }
+  report << "\n";
   std::fputs(report.str().c_str(), stdout);
 
   std::vector<PhaseResult> results;
@@ -555,6 +564,7 @@ int Main(int argc, char** argv) {
     testing::Daemon::Options opts;
     opts.extra_args = std::move(args);
     opts.extra_args.push_back("--log-level=warning");
+    for (const auto& a : daemon_args) opts.extra_args.push_back(a);
     resp.daemon = std::make_unique<testing::Daemon>(*lab, 1, opts);
     PhaseResult r;
     r.name = name;

@@ -33,14 +33,20 @@ int64_t SecondsUntil(SteadyTime when, SteadyTime now) {
 }  // namespace
 
 IkeManager::IkeManager(Options options)
-    : options_(options), installer_(*options.backend), dos_(*options.random) {
+    : options_(options),
+      installer_(*options.backend),
+      dos_(*options.random),
+      dh_pool_(options.dh_reuse) {
   if (options_.clock == nullptr) options_.clock = &system_clock_;
   config_ = std::make_shared<IkeConfig>();
 }
 
 IkeManager::~IkeManager() = default;
 
-void IkeManager::SetConfig(std::shared_ptr<const IkeConfig> config) { config_ = std::move(config); }
+void IkeManager::SetConfig(std::shared_ptr<const IkeConfig> config) {
+  InvalidateDeadlines();
+  config_ = std::move(config);
+}
 
 int64_t IkeManager::UnixNow() const { return options_.clock->UnixSeconds(); }
 
@@ -80,6 +86,7 @@ IkeManager::Entry& IkeManager::Create(bool initiator, const Endpoint& local,
   (initiator ? sa.spi_i : sa.spi_r) = spi;
   Entry& ref = *entry;
   sas_[spi] = std::move(entry);
+  MarkDeadlineDirty(spi);
   return ref;
 }
 
@@ -87,6 +94,7 @@ Result<std::string> IkeManager::Initiate(const std::string& rule_name, const End
                                          const Endpoint& peer, SteadyTime now,
                                          std::optional<RuleTraffic> traffic) {
   now_ = now;
+  InvalidateDeadlines();
   const NegotiateRule* rule = config_->FindRule(rule_name);
   if (rule == nullptr) {
     return MakeError(ErrorCode::kNotFound,
@@ -139,6 +147,10 @@ void IkeManager::OnDatagram(const Endpoint& local, const Endpoint& remote, ByteS
     return;
   }
   const codec::Header& h = message->header;
+  // IKE_SA_INIT, IKE_AUTH and INFORMATIONAL change only their own SA, which Settle marks, or
+  // SAs Kill marks (INITIAL_CONTACT); CREATE_CHILD_SA may move children and tasks to another
+  // SA (AfterChildExchange, AfterIkeRekey): all are read again.
+  if (h.exchange_type == ExchangeType::kCreateChildSa) InvalidateDeadlines();
   if (h.exchange_type == ExchangeType::kIkeSaInit && !h.is_response() && h.responder_spi == 0) {
     HandleInitRequest(*message, local, remote, data, now);
     return;
@@ -286,7 +298,21 @@ bool IkeManager::AdmitInitRequest(const codec::Message& message, const Endpoint&
   if (cookie != nullptr) view.cookie = &cookie->data;
   // The load: responder IKE SAs still half-open (IKE_SA_INIT answered, IKE_AUTH not done).
   PeerLoad load;
-  for (const auto& [spi, e] : sas_) {
+  // Every responder SA still half-open is in half_open_ (HandleInitRequest lists it until it is
+  // up or gone; IKE rekeys make established SAs): reading those, not every SA, keeps a burst of
+  // requests from costing O(SAs) each. And when fewer are listed than every limit that applies
+  // (DosGuard::Check compares each count with its limit), no count can reach one: none is read.
+  const DosLimits& limits = config_->dos;
+  const size_t listed = half_open_.size();
+  const bool counts_matter =
+      (cookie == nullptr && listed >= limits.cookie_threshold) ||
+      (limits.max_half_open_per_peer != 0 && listed >= limits.max_half_open_per_peer) ||
+      (limits.max_half_open_per_peer_port != 0 && listed >= limits.max_half_open_per_peer_port);
+  for (const auto& [key, spi] : half_open_) {
+    if (!counts_matter) break;
+    auto found = sas_.find(spi);
+    if (found == sas_.end()) continue;
+    const Entry* e = found->second.get();
     const IkeSa& sa = e->sa;
     if (e->dead || sa.original_initiator || sa.state != IkeSaState::kConnecting) continue;
     ++load.half_open_total;
@@ -333,8 +359,11 @@ bool IkeManager::AdmitInitRequest(const codec::Message& message, const Endpoint&
 
 std::unique_ptr<Task> IkeManager::MakeResponderTask(Entry& entry, const InMessage& request) {
   switch (request.header.exchange_type) {
-    case ExchangeType::kIkeSaInit:
-      return std::make_unique<IkeInitTask>(entry.sa, *options_.random, Role::kResponder);
+    case ExchangeType::kIkeSaInit: {
+      auto task = std::make_unique<IkeInitTask>(entry.sa, *options_.random, Role::kResponder);
+      task->set_dh_pool(&dh_pool_);  // RFC 7296 §2.12 (dh_reuse.h)
+      return task;
+    }
     case ExchangeType::kIkeAuth: {
       auto task = std::make_unique<IkeAuthTask>(entry.sa, installer_, *options_.random);
       task->set_now_unix(UnixNow());
@@ -366,6 +395,7 @@ std::unique_ptr<Task> IkeManager::MakeResponderTask(Entry& entry, const InMessag
 
 void IkeManager::Settle(Entry& entry, Outbox& out) {
   IkeSa& sa = entry.sa;
+  MarkDeadlineDirty(sa.local_spi());
   for (TaskResult& r : entry.tasks.TakeResults()) {
     FailureReason reason = entry.tasks.timed_out() ? FailureReason::kTimeout : r.task->failure();
     ++stats_.negotiations_total;
@@ -450,6 +480,7 @@ void IkeManager::Kill(Entry& entry, const std::string& why) {
   if (entry.dead) return;
   entry.dead = true;
   IkeSa& sa = entry.sa;
+  MarkDeadlineDirty(sa.local_spi());
   sa.state = IkeSaState::kDead;
   sa.failure = why;
   installer_.RemoveAll(sa);
@@ -468,6 +499,8 @@ void IkeManager::Send(Outbox& out) {
 
 void IkeManager::OnTimer(SteadyTime now) {
   now_ = now;
+  InvalidateDeadlines();
+  dh_pool_.Expire(now);  // RFC 7296 §2.12: reused key pairs live max_age at most
   std::vector<uint64_t> spis;
   for (const auto& [spi, e] : sas_) spis.push_back(spi);
   for (uint64_t spi : spis) {
@@ -487,17 +520,51 @@ void IkeManager::OnTimer(SteadyTime now) {
   }
 }
 
+SteadyTime IkeManager::EntryDeadline(const Entry& e) const {
+  return std::min({e.tasks.NextDeadline(), e.half_open_until, e.fallback_at, SaDeadline(e)});
+}
+
 SteadyTime IkeManager::NextDeadline() const {
-  SteadyTime next = SteadyTime::max();
-  for (const auto& [spi, e] : sas_) {
-    next = std::min({next, e->tasks.NextDeadline(), e->half_open_until, e->fallback_at,
-                     SaDeadline(*e)});
+  auto add = [this](uint64_t spi, const Entry& e) {
+    const SteadyTime d = EntryDeadline(e);
+    if (d == SteadyTime::max()) return;
+    deadline_index_.insert({d, spi});
+    deadline_of_.emplace(spi, d);
+  };
+  if (deadline_invalidated_ || (!deadline_index_valid_ && ++deadline_streak_ < kIndexAfter)) {
+    // Read every SA, as this did before the index: right after a method that may change any
+    // SA, and for the first calls after one, until datagrams alone have come for a while
+    // (a rebuild costs more than a scan; a burst of setups repays it).
+    if (deadline_invalidated_) deadline_streak_ = 0;
+    deadline_invalidated_ = false;
+    deadline_dirty_.clear();
+    SteadyTime next = dh_pool_.NextExpiry();
+    for (const auto& [spi, e] : sas_) next = std::min(next, EntryDeadline(*e));
+    return next;
   }
-  return next;
+  if (!deadline_index_valid_) {
+    deadline_index_.clear();
+    deadline_of_.clear();
+    for (const auto& [spi, e] : sas_) add(spi, *e);
+    deadline_index_valid_ = true;
+  } else {
+    for (uint64_t spi : deadline_dirty_) {
+      if (auto it = deadline_of_.find(spi); it != deadline_of_.end()) {
+        deadline_index_.erase({it->second, spi});
+        deadline_of_.erase(it);
+      }
+      if (auto it = sas_.find(spi); it != sas_.end()) add(spi, *it->second);
+    }
+  }
+  deadline_dirty_.clear();
+  const SteadyTime next =
+      deadline_index_.empty() ? SteadyTime::max() : deadline_index_.begin()->first;
+  return std::min(next, dh_pool_.NextExpiry());
 }
 
 Status IkeManager::Delete(const std::string& id, SteadyTime now) {
   now_ = now;
+  InvalidateDeadlines();
   auto number = [&](const char* prefix) -> std::optional<uint64_t> {
     size_t n = std::string(prefix).size();
     if (id.rfind(prefix, 0) != 0 || id.size() == n) return std::nullopt;

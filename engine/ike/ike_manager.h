@@ -11,12 +11,16 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "engine/common/clock.h"
 #include "engine/common/packet_sink.h"
 #include "engine/common/random.h"
 #include "engine/ike/child_installer.h"
+#include "engine/ike/dh_reuse.h"
 #include "engine/ike/ike_config.h"
 #include "engine/ike/ike_observer.h"
 #include "engine/ike/ike_sa.h"
@@ -43,6 +47,9 @@ class IkeManager {
     // negotiations the data path starts in tunnel mode: the packet's own source is then an
     // inner address the peer may not reach. Empty or nullopt: the packet's source.
     std::function<std::optional<IpAddress>(const IpAddress& peer)> local_address_for;
+    // RFC 7296 §2.12: how long and how often a responder's DH key pair is reused (dh_reuse.h;
+    // max_age 0: never).
+    DhReuseLimits dh_reuse;
   };
   explicit IkeManager(Options options);
   ~IkeManager();
@@ -117,6 +124,19 @@ class IkeManager {
   // Rekey, lifetime, idle, liveness and NAT keepalive timers of one SA (rekey_timers.cc).
   void RunSaTimers(Entry& entry, SteadyTime now);
   SteadyTime SaDeadline(const Entry& entry) const;
+  // NextDeadline() without reading every SA after every datagram (that was O(SAs) per
+  // datagram): each SA's next deadline in an ordered index. OnDatagram marks the SAs it may
+  // change (Settle, Kill, Create; every SA after a CREATE_CHILD_SA); every other public method
+  // that may change SAs calls InvalidateDeadlines(), and the next NextDeadline() reads them all
+  // again (and keeps scanning until datagrams alone have come kIndexAfter times: a rebuild
+  // costs more than a scan). A new such method must do the same.
+  SteadyTime EntryDeadline(const Entry& entry) const;
+  void MarkDeadlineDirty(uint64_t local_spi) { deadline_dirty_.insert(local_spi); }
+  void InvalidateDeadlines() {
+    deadline_index_valid_ = false;
+    deadline_invalidated_ = true;
+  }
+  static constexpr int kIndexAfter = 16;  // NextDeadline calls by datagrams alone
   void CheckIdle(Entry& entry, ChildSa& child, SteadyTime now);
   // RFC 7296 §2.8: a rekey's responder adds the new outbound SA it held back once the old SA is
   // gone or (`poll`: the data path's counters are read) the peer sends on the new inbound SA.
@@ -153,6 +173,13 @@ class IkeManager {
   uint64_t next_id_ = 0;
   IkeStatisticsSnapshot stats_;
   DosGuard dos_;
+  DhReusePool dh_pool_;
+  mutable std::set<std::pair<SteadyTime, uint64_t>> deadline_index_;  // (deadline, our SPI)
+  mutable std::unordered_map<uint64_t, SteadyTime> deadline_of_;      // what the index holds
+  mutable std::unordered_set<uint64_t> deadline_dirty_;               // to read again
+  mutable bool deadline_index_valid_ = false;
+  mutable bool deadline_invalidated_ = true;  // since the last NextDeadline
+  mutable int deadline_streak_ = 0;           // NextDeadline calls since, while not indexed
   // FAQ 16: (rule, peer) -> until when its traffic goes in clear.
   std::map<std::pair<std::string, IpAddress>, SteadyTime> clear_until_;
   void FallBackToClear(Entry& entry, SteadyTime now);

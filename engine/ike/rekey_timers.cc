@@ -54,6 +54,7 @@ IkeManager::Entry* IkeManager::FindIkeSa(const std::string& id, Status* error) {
 Status IkeManager::InitiateChild(const std::string& ike_id, const std::string& rule_name,
                                  SteadyTime now, std::optional<RuleTraffic> traffic) {
   now_ = now;
+  InvalidateDeadlines();
   Status error = Status::Ok();
   Entry* entry = FindIkeSa(ike_id, &error);
   if (entry == nullptr) return error;
@@ -142,6 +143,7 @@ void IkeManager::QueueIkeRekey(Entry& entry) {
 
 Status IkeManager::Rekey(const std::string& id, SteadyTime now) {
   now_ = now;
+  InvalidateDeadlines();
   Outbox out;
   if (IdNumber(id, "ike-")) {
     Status error = Status::Ok();
@@ -172,6 +174,7 @@ Status IkeManager::Rekey(const std::string& id, SteadyTime now) {
 
 void IkeManager::OnExpire(dataplane::SaProtocol protocol, uint32_t spi, bool hard, SteadyTime now) {
   now_ = now;
+  InvalidateDeadlines();
   for (auto& [local_spi, e] : sas_) {
     if (e->dead) continue;
     for (ChildSa& c : e->sa.children) {

@@ -280,10 +280,14 @@ IkeRuntime::~IkeRuntime() {
 }
 
 void IkeRuntime::Rearm() {
+  auto next = manager_->NextDeadline();
+  // Armed for that time already: keep it (after most datagrams the deadline is unchanged, and
+  // re-arming cost a timer, a cancelled wait and a timerfd update each time).
+  if (wake_id_ != 0 && next == wake_at_) return;
   if (wake_id_ != 0) loop_->CancelWake(wake_id_);
   wake_id_ = 0;
-  auto next = manager_->NextDeadline();
   if (next == Clock::time_point::max()) return;
+  wake_at_ = next;
   wake_id_ = loop_->WakeAt(next, [this] {
     wake_id_ = 0;
     manager_->OnTimer(Clock::now());

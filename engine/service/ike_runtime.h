@@ -124,6 +124,7 @@ class IkeRuntime {
   std::unique_ptr<ike::IkeManager> manager_;  // loop thread only
   std::unique_ptr<DataPathEvents> data_path_events_;
   uint64_t wake_id_ = 0;  // loop thread only
+  std::chrono::steady_clock::time_point wake_at_{};  // when wake_id_ fires; loop thread only
   mutable std::mutex warnings_mu_;
   std::vector<std::string> warnings_;
 };

@@ -44,8 +44,8 @@ TaskStatus IkeInitTask::Build(OutMessage& out, SteadyTime) {
   return role_ == Role::kInitiator ? BuildRequest(out) : BuildResponse(out);
 }
 
-TaskStatus IkeInitTask::Process(const InMessage& in, SteadyTime) {
-  return role_ == Role::kInitiator ? ProcessResponse(in) : ProcessRequest(in);
+TaskStatus IkeInitTask::Process(const InMessage& in, SteadyTime now) {
+  return role_ == Role::kInitiator ? ProcessResponse(in) : ProcessRequest(in, now);
 }
 
 Status IkeInitTask::MakeKeyExchange(codec::DhGroup group) {
@@ -172,7 +172,7 @@ TaskStatus IkeInitTask::ProcessResponse(const InMessage& in) {
   return DeriveKeys(*ke);
 }
 
-TaskStatus IkeInitTask::ProcessRequest(const InMessage& in) {
+TaskStatus IkeInitTask::ProcessRequest(const InMessage& in, SteadyTime now) {
   const auto* sa = in.Find<codec::SaPayload>(PayloadType::kSa);
   const auto* ke = in.Find<codec::KePayload>(PayloadType::kKe);
   const auto* nonce = in.Find<codec::NoncePayload>(PayloadType::kNonce);
@@ -195,7 +195,17 @@ TaskStatus IkeInitTask::ProcessRequest(const InMessage& in) {
         "initiator's KE is " + Name(ke->group) + ", we chose " + Name(choice->algorithms.dh_group),
         TaskStatus::kDeleteSa);
   }
-  if (Status s = MakeKeyExchange(choice->algorithms.dh_group); !s.ok()) {
+  if (dh_pool_ != nullptr) {
+    // RFC 7296 §2.12: a key pair reused for a limited time (dh_reuse.h).
+    auto ke_pair =
+        dh_pool_->Get(static_cast<crypto::Group>(choice->algorithms.dh_group), ke->data, now);
+    if (!ke_pair.ok()) {
+      error_ = NotifyType::kNoProposalChosen;
+      return Fail(FailureReason::kInternal, ke_pair.error().ToString(), TaskStatus::kDeleteSa);
+    }
+    responder_ke_ = std::move(ke_pair).value();
+    group_ = choice->algorithms.dh_group;
+  } else if (Status s = MakeKeyExchange(choice->algorithms.dh_group); !s.ok()) {
     error_ = NotifyType::kNoProposalChosen;
     return Fail(FailureReason::kInternal, s.error().ToString(), TaskStatus::kDeleteSa);
   }
@@ -219,18 +229,22 @@ TaskStatus IkeInitTask::BuildResponse(OutMessage& out) {
     return TaskStatus::kDeleteSa;
   }
   out.Add(PayloadType::kSa, codec::SaPayload{{*chosen_}});
-  out.Add(PayloadType::kKe, codec::KePayload{group_, sa_.key_exchange->PublicValue()});
+  out.Add(PayloadType::kKe,
+          codec::KePayload{group_, responder_ke_ ? responder_ke_->PublicValue()
+                                                 : sa_.key_exchange->PublicValue()});
   out.Add(PayloadType::kNonce, codec::NoncePayload{sa_.nonce_r});
   AddCertificateRequest(TrustStoresOf(*sa_.config), out);  // §1.2 [CERTREQ], §3.7
   AddNatDetection(out, sa_.spi_r);
   out.AddNotify(NotifyType::kIkev2FragmentationSupported);
   if (!sa_.peer_signature_hashes.empty()) AddSignatureHashes(out);  // RFC 7427 §4
   sa_.key_exchange.reset();
+  responder_ke_.reset();
   return TaskStatus::kDone;
 }
 
 TaskStatus IkeInitTask::DeriveKeys(const codec::KePayload& peer_ke) {
-  auto shared = sa_.key_exchange->ComputeShared(peer_ke.data);
+  const crypto::KeyExchange& ours = responder_ke_ ? *responder_ke_ : *sa_.key_exchange;
+  auto shared = ours.ComputeShared(peer_ke.data);
   if (!shared.ok()) {
     return Fail(FailureReason::kInvalidMessage, "peer's KE is invalid: " + shared.error().message,
                 TaskStatus::kDeleteSa);

@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "engine/common/random.h"
+#include "engine/ike/dh_reuse.h"
 #include "engine/ike/ike_sa.h"
 #include "engine/ike/task.h"
 
@@ -25,13 +26,17 @@ class IkeInitTask final : public Task {
   TaskStatus Build(OutMessage& out, SteadyTime now) override;
   TaskStatus Process(const InMessage& in, SteadyTime now) override;
 
+  // Responder: take the key pair from `pool` (RFC 7296 §2.12 reuse, dh_reuse.h); without one,
+  // a fresh key pair per IKE_SA_INIT. Not owned; must outlive the task.
+  void set_dh_pool(DhReusePool* pool) { dh_pool_ = pool; }
+
   // Responder: the cookie the manager verified, if any (nothing to do with it here).
   static constexpr int kMaxRetries = 3;  // INVALID_KE_PAYLOAD and COOKIE rounds
 
  private:
   TaskStatus BuildRequest(OutMessage& out);
   TaskStatus ProcessResponse(const InMessage& in);
-  TaskStatus ProcessRequest(const InMessage& in);
+  TaskStatus ProcessRequest(const InMessage& in, SteadyTime now);
   TaskStatus BuildResponse(OutMessage& out);
   Status MakeKeyExchange(codec::DhGroup group);
   void AddNatDetection(OutMessage& out, uint64_t spi_r) const;
@@ -48,6 +53,9 @@ class IkeInitTask final : public Task {
   std::optional<codec::Proposal> chosen_;  // responder: the proposal we answer with
   std::optional<codec::NotifyType> error_;  // responder: refuse with this
   Bytes error_data_;
+  DhReusePool* dh_pool_ = nullptr;
+  // Responder with a pool: the (possibly shared) key pair, until the response is built.
+  std::shared_ptr<const crypto::KeyExchange> responder_ke_;
 };
 
 // NAT_DETECTION_*_IP data: SHA-1(SPIi | SPIr | IP address | port) (§2.23).
