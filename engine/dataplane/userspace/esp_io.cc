@@ -122,43 +122,53 @@ IpAddress FromSockaddr(const sockaddr_storage& ss) {
   return IpAddress::FromV6Bytes(s->sin6_addr.s6_addr);
 }
 
+// Fills `msg` to send `data` to `to`:`port` from `source` (unspecified: the kernel's choice).
+// `dst`, `iov` and `control` (CMSG_SPACE(in6_pktinfo) octets) must outlive the send.
+void FillMsg(msghdr& msg, sockaddr_storage& dst, iovec& iov, uint8_t* control,
+             const IpAddress& source, const IpAddress& to, uint16_t port, const uint8_t* data,
+             size_t length) {
+  const socklen_t dst_len = ToSockaddr(to, port, dst);
+  iov = {const_cast<uint8_t*>(data), length};
+  msg = {};
+  msg.msg_name = &dst;
+  msg.msg_namelen = dst_len;
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  const auto bytes = source.ToBytes();
+  const bool unspecified = source.value() == 0;
+  if (unspecified || source.family() != to.family()) return;
+  std::memset(control, 0, CMSG_SPACE(sizeof(in6_pktinfo)));
+  msg.msg_control = control;
+  if (source.is_v4()) {
+    msg.msg_controllen = CMSG_SPACE(sizeof(in_pktinfo));
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = IPPROTO_IP;
+    c->cmsg_type = IP_PKTINFO;
+    c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
+    in_pktinfo info{};
+    std::memcpy(&info.ipi_spec_dst, bytes.data(), 4);
+    std::memcpy(CMSG_DATA(c), &info, sizeof(info));
+  } else {
+    msg.msg_controllen = CMSG_SPACE(sizeof(in6_pktinfo));
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = IPPROTO_IPV6;
+    c->cmsg_type = IPV6_PKTINFO;
+    c->cmsg_len = CMSG_LEN(sizeof(in6_pktinfo));
+    in6_pktinfo info{};
+    std::memcpy(&info.ipi6_addr, bytes.data(), 16);
+    std::memcpy(CMSG_DATA(c), &info, sizeof(info));
+  }
+}
+
 // sendmsg with the source address chosen (an unspecified one: the kernel's choice).
 bool SendFrom(int fd, const IpAddress& source, const IpAddress& to, uint16_t port,
               const uint8_t* data, size_t length) {
   if (fd < 0) return false;
   sockaddr_storage dst;
-  const socklen_t dst_len = ToSockaddr(to, port, dst);
-  iovec iov{const_cast<uint8_t*>(data), length};
-  msghdr msg{};
-  msg.msg_name = &dst;
-  msg.msg_namelen = dst_len;
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  alignas(cmsghdr) uint8_t control[CMSG_SPACE(sizeof(in6_pktinfo))] = {};
-  const auto bytes = source.ToBytes();
-  const bool unspecified = source.value() == 0;
-  if (!unspecified && source.family() == to.family()) {
-    msg.msg_control = control;
-    if (source.is_v4()) {
-      msg.msg_controllen = CMSG_SPACE(sizeof(in_pktinfo));
-      cmsghdr* c = CMSG_FIRSTHDR(&msg);
-      c->cmsg_level = IPPROTO_IP;
-      c->cmsg_type = IP_PKTINFO;
-      c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
-      in_pktinfo info{};
-      std::memcpy(&info.ipi_spec_dst, bytes.data(), 4);
-      std::memcpy(CMSG_DATA(c), &info, sizeof(info));
-    } else {
-      msg.msg_controllen = CMSG_SPACE(sizeof(in6_pktinfo));
-      cmsghdr* c = CMSG_FIRSTHDR(&msg);
-      c->cmsg_level = IPPROTO_IPV6;
-      c->cmsg_type = IPV6_PKTINFO;
-      c->cmsg_len = CMSG_LEN(sizeof(in6_pktinfo));
-      in6_pktinfo info{};
-      std::memcpy(&info.ipi6_addr, bytes.data(), 16);
-      std::memcpy(CMSG_DATA(c), &info, sizeof(info));
-    }
-  }
+  iovec iov;
+  msghdr msg;
+  alignas(cmsghdr) uint8_t control[CMSG_SPACE(sizeof(in6_pktinfo))];
+  FillMsg(msg, dst, iov, control, source, to, port, data, length);
   ssize_t n;
   do {
     n = ::sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -198,6 +208,7 @@ Result<std::unique_ptr<EspIo>> EspIo::Open(const Options& options, TunDevice& tu
     }
   }
   io->rx_buffers_.resize(kBatch * kRxBufferSize);
+  for (unsigned w = 0; w < kMaxWorkers; ++w) io->tx_.push_back(std::make_unique<TxBatch>());
   return io;
 }
 
@@ -255,14 +266,42 @@ size_t EspIo::ReceiveBatch(const Socket& s,
 }
 
 bool EspIo::SendEsp(unsigned worker, const SaConfig& sa, const uint8_t* esp, size_t length) {
-  (void)worker;
   const bool v4 = sa.remote.address.is_v4();
-  if (sa.udp_encapsulation) {
-    // RFC 3948 §2.1: from the NAT-T port the IKE SA uses, to the peer's.
-    return SendFrom(v4 ? udp4_ : udp6_, sa.local.address, sa.remote.address, sa.remote.port, esp,
-                    length);
+  // RFC 3948 §2.1: ESP-in-UDP from the NAT-T port the IKE SA uses, to the peer's; else raw.
+  const int fd = sa.udp_encapsulation ? (v4 ? udp4_ : udp6_) : (v4 ? raw4_ : raw6_);
+  const uint16_t port = sa.udp_encapsulation ? sa.remote.port : 0;
+  TxBatch* b = worker < tx_.size() ? tx_[worker].get() : nullptr;
+  if (b == nullptr || length > TxBatch::kSlot || fd < 0) {
+    return SendFrom(fd, sa.local.address, sa.remote.address, port, esp, length);
   }
-  return SendFrom(v4 ? raw4_ : raw6_, sa.local.address, sa.remote.address, 0, esp, length);
+  if (b->count == kBatch || (b->count > 0 && b->fd != fd)) Flush(worker);
+  const size_t i = b->count++;
+  b->fd = fd;
+  uint8_t* slot = b->data.data() + i * TxBatch::kSlot;
+  std::memcpy(slot, esp, length);
+  FillMsg(b->msgs[i].msg_hdr, b->names[i], b->iovs[i], b->control[i], sa.local.address,
+          sa.remote.address, port, slot, length);
+  return true;
+}
+
+void EspIo::Flush(unsigned worker) {
+  TxBatch* b = worker < tx_.size() ? tx_[worker].get() : nullptr;
+  if (b == nullptr || b->count == 0) return;
+  size_t sent = 0;
+  while (sent < b->count) {
+    const int n = ::sendmmsg(b->fd, b->msgs + sent, static_cast<unsigned>(b->count - sent),
+                             MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      // The first unsent one failed (a full socket buffer, an unreachable peer): count it and
+      // go on with the rest.
+      send_errors_.fetch_add(1, std::memory_order_relaxed);
+      ++sent;
+      continue;
+    }
+    sent += static_cast<size_t>(n);
+  }
+  b->count = 0;
 }
 
 bool EspIo::SendClear(unsigned worker, const uint8_t* packet, size_t length) {

@@ -14,11 +14,14 @@
 //                TUN, sent on with the bypass mark so routing does not bring them back.
 // Every socket carries SO_MARK kBypassMark (pod_network.h: such packets skip the TUN's table).
 //
-// Receive: recvmmsg batches. Send: one sendmsg per packet, with the SA's local address as the
-// source (IP_PKTINFO / IPV6_PKTINFO). Threads: Receive* on one (RX) thread; sends from any.
+// Receive: recvmmsg batches. Send: ESP sendmmsg batches per worker (Flush), else sendmsg; with the
+// SA's local address as the source (IP_PKTINFO / IPV6_PKTINFO). Threads: Receive* on one (RX)
+// thread; sends from any.
 
+#include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <type_traits>
@@ -48,7 +51,10 @@ class EspIo final : public PacketIo {
   template <typename F>
   size_t Receive(int fd, F&& inbound);
 
+  // Batched per worker (sendmmsg at Flush, or when the batch is full or changes socket).
   bool SendEsp(unsigned worker, const SaConfig& sa, const uint8_t* esp, size_t length) override;
+  void Flush(unsigned worker) override;
+  uint64_t send_errors() const { return send_errors_.load(std::memory_order_relaxed); }
   bool SendClear(unsigned worker, const uint8_t* packet, size_t length) override;
   bool Deliver(unsigned worker, const uint8_t* packet, size_t length) override;
 
@@ -70,6 +76,18 @@ class EspIo final : public PacketIo {
   int raw4_ = -1, raw6_ = -1, udp4_ = -1, udp6_ = -1, clear4_ = -1, clear6_ = -1;
   // RX thread only: the batch buffers.
   std::vector<uint8_t> rx_buffers_;
+  struct TxBatch {
+    static constexpr size_t kSlot = 2048;  // a TUN-MTU packet with ESP's overhead fits
+    std::vector<uint8_t> data = std::vector<uint8_t>(kBatch * kSlot);
+    mmsghdr msgs[kBatch];
+    iovec iovs[kBatch];
+    sockaddr_storage names[kBatch];
+    alignas(cmsghdr) uint8_t control[kBatch][CMSG_SPACE(sizeof(in6_pktinfo))];
+    int fd = -1;
+    size_t count = 0;
+  };
+  std::vector<std::unique_ptr<TxBatch>> tx_;  // per worker index; each used by its thread only
+  std::atomic<uint64_t> send_errors_{0};
 };
 
 template <typename F>

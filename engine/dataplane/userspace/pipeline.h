@@ -52,6 +52,8 @@ class PacketIo {
   virtual bool SendClear(unsigned worker, const uint8_t* packet, size_t length) = 0;
   // An inner packet handed to the pod (written to the TUN).
   virtual bool Deliver(unsigned worker, const uint8_t* packet, size_t length) = 0;
+  // Sends what SendEsp batched for `worker` (end of a batch). Errors are the I/O's to count.
+  virtual void Flush(unsigned worker) { (void)worker; }
 };
 
 struct WorkerContext {

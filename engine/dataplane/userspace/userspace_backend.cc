@@ -97,6 +97,7 @@ void UserspaceBackend::TxLoop(unsigned index) {
       uint64_t n;
       (void)!::read(flush_fd_, &n, sizeof(n));
       pipeline_->FlushQueue(w, buffer.data(), buffer.size());
+      late_io_.Flush(index);
     }
     for (size_t i = 0; i < kTxBatch; ++i) {
       const ssize_t n = tun_->Read(static_cast<int>(index), buffer.data() + kHeadroom,
@@ -104,6 +105,7 @@ void UserspaceBackend::TxLoop(unsigned index) {
       if (n <= 0) break;
       pipeline_->Outbound(w, buffer.data(), buffer.size(), static_cast<size_t>(n));
     }
+    late_io_.Flush(index);  // one sendmmsg for the batch
   }
 }
 
@@ -228,6 +230,9 @@ DataplaneCounters UserspaceBackend::Counters() const {
   DataplaneCounters c = pipeline_->Counters();
   std::lock_guard lock(nft_mu_);
   if (std::chrono::steady_clock::now() - nft_read_ >= kNftReadInterval) ReadNftLocked();
+  if (EspIo* io = late_io_.io.load()) {
+    c.drops[static_cast<int>(DropReason::kSendError)] += io->send_errors();
+  }
   c.drops[static_cast<int>(DropReason::kPlaintext)] += nft_base_[0] + nft_last_[0];
   c.drops[static_cast<int>(DropReason::kPolicyBlock)] += nft_base_[1] + nft_last_[1];
   return c;

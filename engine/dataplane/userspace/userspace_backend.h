@@ -115,6 +115,9 @@ class UserspaceBackend final : public Backend,
       EspIo* i = io.load();
       return i != nullptr && i->Deliver(w, p, n);
     }
+    void Flush(unsigned w) override {
+      if (EspIo* i = io.load()) i->Flush(w);
+    }
   };
   LateIo late_io_;
   std::unique_ptr<EspIo> io_;
