@@ -4,8 +4,8 @@
 // Each case checks both sides: our GET /v1/sas and /v1/stats, charon's `swanctl --list-sas`
 // (the CHILD_SA INSTALLED with the algorithms we chose), and tshark decrypting the capture with
 // the key files OUR sidecar exported (--debug-export-keys-dir): the IKE_AUTH messages, and
-// charon's ESP packets of a ping sent through charon's tunnel (we have no data path yet, so
-// charon's ESP is only received, never answered).
+// charon's ESP packets of a ping sent through charon's tunnel, and our data path's ESP replies
+// (the userspace data path, issue 4, the daemon's default as root).
 //
 // Cases are one TEST each; the fixture's helpers (StartSidecar, ApplyPolicy, StartCharon,
 // Establish*, DecryptWithOurKeys) are meant for the cases still to come (rekey, certificates,
@@ -358,11 +358,20 @@ class SidecarCharonTest : public ::testing::Test {
                                {"esp.spi", "icmp.type", "esp.icv_good", "ip.src"}, &esp, &error_))
         << error_;
     ASSERT_GE(esp.size(), 2u) << tshark.Summary(capture_->path());
+    // Charon's echo requests, and (the userspace data path, issue 4) our echo replies: both
+    // decrypted with our exported keys, both with a good ICV.
+    size_t requests = 0, replies = 0;
     for (const auto& p : esp) {
-      EXPECT_EQ(p.Get("icmp.type"), "8") << tshark.Summary(capture_->path(), "esp");
+      const bool request = p.Get("icmp.type") == "8";
+      requests += request;
+      replies += p.Get("icmp.type") == "0";
       EXPECT_EQ(p.Get("esp.icv_good"), "1");
-      EXPECT_EQ(p.All("ip.src").back(), InnerV4(1)) << "the inner packet, from charon";
+      EXPECT_EQ(p.All("ip.src").back(), request ? InnerV4(1) : InnerV4(0))
+          << tshark.Summary(capture_->path(), "esp");
     }
+    EXPECT_GE(requests, 2u) << tshark.Summary(capture_->path(), "esp");
+    EXPECT_GE(replies, 2u) << "our data path answered charon through ESP: "
+                           << tshark.Summary(capture_->path(), "esp");
   }
 
   int ike_lifetime_seconds_ = 0;  // 0: the default
