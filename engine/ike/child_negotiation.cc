@@ -1,5 +1,7 @@
 #include "engine/ike/child_negotiation.h"
 
+#include <algorithm>
+
 namespace ipsec::engine::ike {
 namespace {
 
@@ -54,7 +56,12 @@ ChildOutcome Finish(IkeSa& sa, ChildInstaller& installer, ChildSa child,
     out.detail = keys.error().ToString();
     return out;
   }
-  const double soft = sa.config->timers.rekey_fraction;
+  // §2.8.1: both peers count the same bytes (and often start the same second), so a fixed
+  // soft lifetime makes them rekey together and collide. Each side draws its point in
+  // [rekey_fraction - rekey_jitter, rekey_fraction] from its own random inbound SPI.
+  const IkeTimers& timers = sa.config->timers;
+  const double u = static_cast<double>(child.spi_in % 4096) / 4096.0;
+  const double soft = std::max(0.0, timers.rekey_fraction - timers.rekey_jitter * u);
   if (Status s = installer.Install(sa, child, *keys, we_initiated, method.lifetime_kilobytes,
                                    method.lifetime_seconds, soft, scope);
       !s.ok()) {

@@ -57,6 +57,32 @@ TEST_F(TwoPeersTest, PskHandshakeInstallsMatchingChildSas) {
   EXPECT_EQ(snapshot[0].children[0].local_ts, std::vector<std::string>{"10.1.0.1"});
 }
 
+// §2.8.1: the two sides' soft lifetimes differ (each draws from its own inbound SPI), so both
+// rarely start a rekey together; both stay within [fraction - jitter, fraction] of the hard one.
+TEST_F(TwoPeersTest, SoftLifetimesDifferBetweenThePeers) {
+  Configure();
+  Initiate();
+  net_.DeliverAll();
+  auto a = net_.a.manager->Snapshot(net_.now);
+  auto b = net_.b.manager->Snapshot(net_.now);
+  ASSERT_EQ(a.size(), 1u);
+  ASSERT_EQ(b.size(), 1u);
+  ASSERT_EQ(a[0].children.size(), 1u);
+  ASSERT_EQ(b[0].children.size(), 1u);
+  const auto& ca = a[0].children[0];
+  const auto& cb = b[0].children[0];
+  EXPECT_NE(ca.rekey_in_seconds, cb.rekey_in_seconds);
+  for (const auto* c : {&ca, &cb}) {
+    EXPECT_GE(c->rekey_in_seconds, static_cast<int64_t>(c->expire_in_seconds * 0.85) - 1);
+    EXPECT_LE(c->rekey_in_seconds, static_cast<int64_t>(c->expire_in_seconds * 0.9) + 1);
+  }
+  for (const auto& sa : net_.a.backend.Sas()) {
+    if (sa.lifetime.hard_bytes == 0) continue;
+    EXPECT_GE(sa.lifetime.soft_bytes, sa.lifetime.hard_bytes * 85 / 100);
+    EXPECT_LE(sa.lifetime.soft_bytes, sa.lifetime.hard_bytes * 90 / 100);
+  }
+}
+
 TEST_F(TwoPeersTest, WrongPskFailsOnBothSidesWithAuthenticationFailed) {
   Configure("secret", "other");
   Initiate();
