@@ -14,7 +14,6 @@ RUN scripts/build.sh Release ipsec-sidecar ipsecctl ipsec-injector \
 FROM debian:12-slim AS runtime
 COPY scripts/install-deps.sh /usr/local/lib/ipsec-sidecar/install-deps.sh
 RUN /usr/local/lib/ipsec-sidecar/install-deps.sh --runtime-only \
- && apt-get install -y -qq --no-install-recommends curl \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /var/lib/ipsec-sidecar ipsec \
  && install -d -o ipsec -g ipsec -m 0700 /var/lib/ipsec-sidecar \
@@ -22,8 +21,10 @@ RUN /usr/local/lib/ipsec-sidecar/install-deps.sh --runtime-only \
 COPY --from=build /src/build/sidecar/app/ipsec-sidecar /usr/local/bin/ipsec-sidecar
 COPY --from=build /src/build/sidecar/ipsecctl/ipsecctl /usr/local/bin/ipsecctl
 COPY --from=build /src/build/sidecar/injector/ipsec-injector /usr/local/bin/ipsec-injector
-# The policy engine and API need no privilege; the data path (next milestones) needs
-# NET_ADMIN (and /dev/net/tun), granted by the manifests, never --privileged.
+# The image's default user suits ipsec-injector and the policy engine alone. The sidecar's
+# data path needs NET_ADMIN, NET_RAW and NET_BIND_SERVICE (TUN, routes, nftables, raw ESP, UDP
+# 500) and /dev/net/tun: the manifests run it as UID 0 with only those capabilities, never
+# privileged (deploy/components/sidecar). tests/deploy/dockerfile_test.sh checks this file.
 USER ipsec
 EXPOSE 9443 9090
 HEALTHCHECK --interval=10s --timeout=3s CMD curl -sf http://127.0.0.1:9443/healthz || exit 1

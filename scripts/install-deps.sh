@@ -9,10 +9,12 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
-# Libraries the binaries link against at run time (the slim runtime image uses only these).
+# What the binaries need at run time (the slim runtime image uses only these): their
+# libraries, ip and nft (the data path programs the pod's routes and nftables), curl (the
+# container's probes ask /healthz and /readyz on loopback).
 RUNTIME_PKGS=(
   libssl3 libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libyaml-cpp0.7
-  iproute2 nftables ca-certificates
+  iproute2 nftables ca-certificates curl
 )
 # Build: compiler, CMake, and the fixed library choices (Beast from Boost 1.81, OpenSSL 3,
 # nlohmann/json, prometheus-cpp, GoogleTest/GoogleMock, Google Benchmark), plus CLI11 (ipsecctl
