@@ -349,7 +349,15 @@ std::vector<RuleSaStatus> IkeRuntime::RuleStatus() {
     for (const auto& sa : manager_->Snapshot(Clock::now())) {
       for (auto& status : out) {
         if (sa.rule == status.rule && sa.state != "connecting") ++status.ike_sas;
-        for (const auto& c : sa.children) status.child_sas += c.rule == status.rule;
+        for (const auto& c : sa.children) {
+          if (c.rule != status.rule) continue;
+          ++status.child_sas;
+          if (c.state == "installed" && c.expire_in_seconds >= 0 &&
+              (status.min_expire_in_seconds < 0 ||
+               c.expire_in_seconds < status.min_expire_in_seconds)) {
+            status.min_expire_in_seconds = c.expire_in_seconds;
+          }
+        }
       }
     }
     return out;

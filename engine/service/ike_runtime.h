@@ -68,6 +68,9 @@ struct RuleSaStatus {
   bool tunnel = false;          // has a tunnel endpoint (a gateway it should always reach)
   uint32_t ike_sas = 0;         // IKE SAs authenticated under it
   uint32_t child_sas = 0;       // child SAs for it
+  // Seconds to the soonest hard expiry among its installed (not yet replaced) child SAs; -1:
+  // none. Rekeys start at 85-90% of the lifetime, so a value near 0 is a rekey that failed.
+  int64_t min_expire_in_seconds = -1;
 };
 
 class IkeRuntime {

@@ -97,6 +97,19 @@ void AddRules(const service::IkeStatistics& s, std::vector<prometheus::MetricFam
     AddSample(rules, r.child_sas, {{"rule", r.rule}, {"kind", "established"}});
   }
   out.push_back(std::move(rules));
+  auto expiry = GaugeFamily(
+      "ipsec_rule_child_sa_expiry_seconds",
+      "Per negotiating rule: seconds until the soonest hard expiry among its installed child SAs "
+      "(absent while it has none). Rekeys start at 85-90% of the lifetime, so a small value is "
+      "an SA about to expire without a rekey.");
+  n = 0;
+  for (const auto& r : s.rules) {
+    if (n++ == kMaxRuleSeries) break;
+    if (r.min_expire_in_seconds >= 0) {
+      AddSample(expiry, static_cast<double>(r.min_expire_in_seconds), {{"rule", r.rule}});
+    }
+  }
+  out.push_back(std::move(expiry));
 }
 
 }  // namespace

@@ -152,6 +152,14 @@ TEST_F(PrometheusTest, SaNegotiationAndThroughputSeriesExistAndMove) {
   EXPECT_GT(Sum(R"(sum(rate(ipsec_dataplane_bytes_total{direction="outbound"}[10s])))"), 0);
   EXPECT_GT(Sum(R"(sum(rate(ipsec_dataplane_packets_total{direction="inbound"}[10s])))"), 0);
   EXPECT_EQ(Query(R"(ipsec_child_sa_bytes_total{rule="pods", direction="outbound"})").size(), 2u);
+  // The soonest hard expiry per rule: the policy's 3600 s default lifetime, counting down.
+  json expiry = Query(R"(ipsec_rule_child_sa_expiry_seconds{rule="pods"})");
+  ASSERT_EQ(expiry.size(), 2u) << last_query_;
+  for (const auto& e : expiry) {
+    const double left = std::stod(e["value"][1].get<std::string>());
+    EXPECT_GT(left, 3000);
+    EXPECT_LE(left, 3600);
+  }
   // Negotiation latency is a histogram with observations.
   EXPECT_GT(Sum("sum(ipsec_ike_negotiation_duration_seconds_count)"), 0);
 }
@@ -217,7 +225,7 @@ TEST_F(PrometheusTest, DashboardAndAlertsNameOnlyExportedMetricsAndEvaluate) {
         << r.out;
     ++evaluated;
   }
-  EXPECT_EQ(evaluated, 6);
+  EXPECT_EQ(evaluated, 7);
 }
 
 }  // namespace
