@@ -1,6 +1,7 @@
 #include "engine/dataplane/userspace/sa_table.h"
 
 #include <algorithm>
+#include <cstddef>
 
 namespace ipsec::engine::dataplane::userspace {
 namespace {
@@ -48,6 +49,7 @@ SaTable::SaTable(unsigned workers)
     : workers_(std::max(1u, workers)), current_(std::make_shared<const Snapshot>()) {}
 
 std::shared_ptr<Snapshot> SaTable::CopyLocked() const {
+  // Copies shard and chunk pointers only; ShardedMap::Edit copies the one shard a change needs.
   return std::make_shared<Snapshot>(*std::atomic_load(&current_));
 }
 
@@ -89,13 +91,19 @@ Status SaTable::AddSa(const SaConfig& sa) {
   state->config.algorithms.integrity_key = SecretBytes();
   std::lock_guard lock(writer_mu_);
   state->rule_peer = RulePeerLocked(sa.rule, sa.peer);
-  auto next = CopyLocked();
-  auto& by_spi = sa.direction == SaDirection::kInbound ? next->inbound : next->outbound;
-  if (by_spi.count(sa.spi) != 0) {
+  const auto current = std::atomic_load(&current_);
+  if ((sa.direction == SaDirection::kInbound ? current->inbound : current->outbound)
+          .count(sa.spi)) {
     return MakeError(ErrorCode::kAlreadyExists, "SA " + std::to_string(sa.spi) + " exists");
   }
-  by_spi[sa.spi] = state;
-  if (sa.direction == SaDirection::kOutbound) next->outbound_by_reqid[sa.reqid].push_back(state);
+  auto next = CopyLocked();
+  uint64_t copied = 0;
+  auto& by_spi = sa.direction == SaDirection::kInbound ? next->inbound : next->outbound;
+  by_spi.Edit(sa.spi, &copied)[sa.spi] = state;
+  if (sa.direction == SaDirection::kOutbound) {
+    next->outbound_by_reqid.Edit(sa.reqid, &copied)[sa.reqid].push_back(state);
+  }
+  CountCopiedLocked(copied);
   PublishLocked(std::move(next));
   return Status::Ok();
 }
@@ -112,17 +120,23 @@ Status SaTable::DeleteSa(SaProtocol protocol, uint32_t spi, Clock::time_point no
     any_lingering_.store(true, std::memory_order_release);
     return Status::Ok();
   }
+  const bool in = current->inbound.count(spi) != 0;
+  const auto* out = current->outbound.find(spi);
+  if (!in && out == nullptr) return MakeError(ErrorCode::kNotFound, "no SA " + std::to_string(spi));
   auto next = CopyLocked();
-  bool found = next->inbound.erase(spi) > 0;
+  uint64_t copied = 0;
+  if (in) next->inbound.Edit(spi, &copied).erase(spi);
   lingering_.erase(spi);
-  if (auto it = next->outbound.find(spi); it != next->outbound.end()) {
-    auto& list = next->outbound_by_reqid[it->second->config.reqid];
-    list.erase(std::remove(list.begin(), list.end(), it->second), list.end());
-    if (list.empty()) next->outbound_by_reqid.erase(it->second->config.reqid);
-    next->outbound.erase(it);
-    found = true;
+  if (out != nullptr) {
+    const std::shared_ptr<SaState> state = out->second;
+    const uint32_t reqid = state->config.reqid;
+    auto& by_reqid = next->outbound_by_reqid.Edit(reqid, &copied);
+    auto& list = by_reqid[reqid];
+    list.erase(std::remove(list.begin(), list.end(), state), list.end());
+    if (list.empty()) by_reqid.erase(reqid);
+    next->outbound.Edit(spi, &copied).erase(spi);
   }
-  if (!found) return MakeError(ErrorCode::kNotFound, "no SA " + std::to_string(spi));
+  CountCopiedLocked(copied);
   PublishLocked(std::move(next));
   return Status::Ok();
 }
@@ -131,16 +145,18 @@ void SaTable::Sweep(Clock::time_point now) {
   if (!any_lingering_.load(std::memory_order_acquire)) return;
   std::lock_guard lock(writer_mu_);
   std::shared_ptr<Snapshot> next;
+  uint64_t copied = 0;
   for (auto it = lingering_.begin(); it != lingering_.end();) {
     if (it->second > now) {
       ++it;
       continue;
     }
     if (!next) next = CopyLocked();
-    next->inbound.erase(it->first);
+    next->inbound.Edit(it->first, &copied).erase(it->first);
     it = lingering_.erase(it);
   }
   any_lingering_.store(!lingering_.empty(), std::memory_order_release);
+  CountCopiedLocked(copied);
   if (next) PublishLocked(std::move(next));
 }
 
@@ -149,39 +165,98 @@ Status SaTable::UpdateEndpoints(SaProtocol protocol, uint32_t spi, const Endpoin
   (void)protocol;
   std::lock_guard lock(writer_mu_);
   auto next = CopyLocked();
+  uint64_t copied = 0;
   for (auto* map : {&next->inbound, &next->outbound}) {
-    auto it = map->find(spi);
-    if (it == map->end()) continue;
+    const auto* entry = map->find(spi);
+    if (entry == nullptr) continue;
     // Snapshots are immutable: a new state with the new endpoints shares the old one's
     // contexts and counters; workers holding the old snapshot finish with the old endpoints.
-    auto old = it->second;
+    auto old = entry->second;
     auto fresh = std::make_shared<SaState>(*old);
     fresh->config.local = local;
     fresh->config.remote = remote;
     fresh->config.udp_encapsulation = udp_encapsulation;
-    it->second = fresh;
+    map->Edit(spi, &copied)[spi] = fresh;
     if (map == &next->outbound) {
-      for (auto& sa : next->outbound_by_reqid[fresh->config.reqid]) {
+      const uint32_t reqid = fresh->config.reqid;
+      for (auto& sa : next->outbound_by_reqid.Edit(reqid, &copied)[reqid]) {
         if (sa == old) sa = fresh;
       }
     }
+    CountCopiedLocked(copied);
     PublishLocked(std::move(next));
     return Status::Ok();
   }
   return MakeError(ErrorCode::kNotFound, "no SA " + std::to_string(spi));
 }
 
+// Removes reqid's outbound policy (if any) from next's chunked list: copies its chunk only,
+// merging it with a neighbour when both fit in one chunk (so deletes do not leave the list
+// fragmented into many small chunks).
+void SaTable::RemoveOutboundPolicyLocked(Snapshot& next, uint32_t reqid, bool* removed) {
+  *removed = false;
+  auto where = policy_chunk_.find(reqid);
+  if (where == policy_chunk_.end()) return;
+  auto& chunks = next.outbound_policies.chunks_;
+  size_t i = 0;
+  while (i < chunks.size() && chunks[i].get() != where->second) ++i;
+  policy_chunk_.erase(where);
+  if (i == chunks.size()) return;  // not reached: the map follows the current snapshot
+  auto fresh = std::make_shared<PolicyChunk>();
+  uint64_t copied = 0;
+  for (const auto& p : chunks[i]->policies) {
+    if (p.reqid != reqid) fresh->policies.push_back(p);
+    ++copied;
+  }
+  *removed = fresh->policies.size() != chunks[i]->policies.size();
+  // Merge with the next (older) chunk when both fit: newest first is kept.
+  if (i + 1 < chunks.size() &&
+      fresh->policies.size() + chunks[i + 1]->policies.size() <= PolicyList::kChunk) {
+    for (const auto& p : chunks[i + 1]->policies) fresh->policies.push_back(p);
+    copied += chunks[i + 1]->policies.size();
+    chunks.erase(chunks.begin() + static_cast<std::ptrdiff_t>(i) + 1);
+  }
+  // And with the previous (newer) one: every two adjacent chunks then hold more than kChunk
+  // policies, so there are at most 2n/kChunk + 1 chunks.
+  if (i > 0 && fresh->policies.size() + chunks[i - 1]->policies.size() <= PolicyList::kChunk) {
+    const auto& newer = chunks[i - 1]->policies;
+    fresh->policies.insert(fresh->policies.begin(), newer.begin(), newer.end());
+    copied += newer.size();
+    chunks.erase(chunks.begin() + static_cast<std::ptrdiff_t>(i) - 1);
+    --i;
+  }
+  CountCopiedLocked(copied);
+  if (fresh->policies.empty()) {
+    chunks.erase(chunks.begin() + static_cast<std::ptrdiff_t>(i));
+    return;
+  }
+  for (const auto& p : fresh->policies) policy_chunk_[p.reqid] = fresh.get();
+  chunks[i] = std::move(fresh);
+}
+
 Status SaTable::AddPolicy(const PolicyConfig& policy) {
   std::lock_guard lock(writer_mu_);
   auto next = CopyLocked();
   if (policy.direction == SaDirection::kInbound) {
-    next->inbound_policies[policy.reqid] = policy;
+    uint64_t copied = 0;
+    next->inbound_policies.Edit(policy.reqid, &copied)[policy.reqid] = policy;
+    CountCopiedLocked(copied);
   } else {
-    auto& list = next->outbound_policies;
-    list.erase(std::remove_if(list.begin(), list.end(),
-                              [&](const PolicyConfig& p) { return p.reqid == policy.reqid; }),
-               list.end());
-    list.insert(list.begin(), policy);
+    bool removed = false;
+    RemoveOutboundPolicyLocked(*next, policy.reqid, &removed);
+    // Newest first: into the front chunk while it has room, else a new front chunk.
+    auto& chunks = next->outbound_policies.chunks_;
+    auto fresh = std::make_shared<PolicyChunk>();
+    fresh->policies.push_back(policy);
+    if (!chunks.empty() && chunks.front()->policies.size() < PolicyList::kChunk) {
+      const auto& front = chunks.front()->policies;
+      fresh->policies.insert(fresh->policies.end(), front.begin(), front.end());
+      CountCopiedLocked(front.size());
+      chunks.front() = fresh;
+    } else {
+      chunks.insert(chunks.begin(), fresh);
+    }
+    for (const auto& p : fresh->policies) policy_chunk_[p.reqid] = fresh.get();
   }
   PublishLocked(std::move(next));
   return Status::Ok();
@@ -189,19 +264,21 @@ Status SaTable::AddPolicy(const PolicyConfig& policy) {
 
 Status SaTable::DeletePolicy(uint32_t reqid, SaDirection direction) {
   std::lock_guard lock(writer_mu_);
-  auto next = CopyLocked();
-  size_t removed = 0;
-  if (direction == SaDirection::kInbound) {
-    removed = next->inbound_policies.erase(reqid);
-  } else {
-    auto& list = next->outbound_policies;
-    const size_t before = list.size();
-    list.erase(std::remove_if(list.begin(), list.end(),
-                              [&](const PolicyConfig& p) { return p.reqid == reqid; }),
-               list.end());
-    removed = before - list.size();
+  const auto current = std::atomic_load(&current_);
+  if (direction == SaDirection::kInbound ? current->inbound_policies.count(reqid) == 0
+                                         : policy_chunk_.count(reqid) == 0) {
+    return MakeError(ErrorCode::kNotFound, "no policy " + std::to_string(reqid));
   }
-  if (removed == 0) return MakeError(ErrorCode::kNotFound, "no policy " + std::to_string(reqid));
+  auto next = CopyLocked();
+  if (direction == SaDirection::kInbound) {
+    uint64_t copied = 0;
+    next->inbound_policies.Edit(reqid, &copied).erase(reqid);
+    CountCopiedLocked(copied);
+  } else {
+    bool removed = false;
+    RemoveOutboundPolicyLocked(*next, reqid, &removed);
+    if (!removed) return MakeError(ErrorCode::kNotFound, "no policy " + std::to_string(reqid));
+  }
   PublishLocked(std::move(next));
   return Status::Ok();
 }
@@ -210,8 +287,8 @@ Result<SaCounters> SaTable::Query(SaProtocol protocol, uint32_t spi) const {
   (void)protocol;
   auto s = Load();
   const SaState* state = nullptr;
-  if (auto it = s->inbound.find(spi); it != s->inbound.end()) state = it->second.get();
-  if (auto it = s->outbound.find(spi); it != s->outbound.end()) state = it->second.get();
+  if (const auto* e = s->inbound.find(spi)) state = e->second.get();
+  if (const auto* e = s->outbound.find(spi)) state = e->second.get();
   if (state == nullptr) return MakeError(ErrorCode::kNotFound, "no SA " + std::to_string(spi));
   SaCounters c;
   c.bytes = state->stats->bytes.load(std::memory_order_relaxed);
@@ -245,13 +322,15 @@ const SaState* SaTable::LookupOutbound(const Snapshot& s, const IpAddress& sourc
                                        const IpAddress& destination, uint8_t protocol,
                                        uint16_t source_port, uint16_t destination_port,
                                        bool has_ports) {
-  for (const PolicyConfig& p : s.outbound_policies) {
-    if (!SelectorsCover(p.local_ts, source, protocol, source_port, has_ports) ||
-        !SelectorsCover(p.remote_ts, destination, protocol, destination_port, has_ports)) {
-      continue;
+  for (const auto& chunk : s.outbound_policies.chunks()) {
+    for (const PolicyConfig& p : chunk->policies) {
+      if (!SelectorsCover(p.local_ts, source, protocol, source_port, has_ports) ||
+          !SelectorsCover(p.remote_ts, destination, protocol, destination_port, has_ports)) {
+        continue;
+      }
+      const auto* sas = s.outbound_by_reqid.find(p.reqid);
+      if (sas != nullptr && !sas->second.empty()) return sas->second.back().get();
     }
-    auto it = s.outbound_by_reqid.find(p.reqid);
-    if (it != s.outbound_by_reqid.end() && !it->second.empty()) return it->second.back().get();
   }
   return nullptr;
 }

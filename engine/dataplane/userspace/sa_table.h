@@ -5,15 +5,19 @@
 //
 // Concurrency (RCU-like): writers (IKE's loop thread, serialized by writer_mu_) copy the
 // current immutable Snapshot, change the copy and publish it with an atomic store, bumping
-// generation(). Workers keep the snapshot they loaded and reload it only when the generation
-// moved (one relaxed load per batch), so the per-packet path takes no lock and touches no
-// shared reference count. A deleted SA lives on while a worker still holds a snapshot with it.
-// Per-SA counters are relaxed atomics inside the SA state, shared by every snapshot.
+// generation(). The snapshot's maps are sharded (ShardedMap, PolicyList): the copy shares every
+// shard but the one a change touches, so a change costs O(n/256 + 256), not O(n) (10,000 IKE
+// SAs set up one by one copied the whole table each time: 5.7 ms CPU per SA). Workers keep the
+// snapshot they loaded and reload it only when the generation moved (one relaxed load per batch),
+// so the per-packet path takes no lock and touches no shared reference count. A deleted SA lives on
+// while a worker still holds a snapshot with it. Per-SA counters are relaxed atomics inside the SA
+// state, shared by every snapshot.
 //
 // Make-before-break (RFC 7296 §2.8): each reqid keeps its outbound SAs in the order added; the
 // newest carries the traffic, so a rekey switches when the new outbound SA is added, and the
 // old inbound SA keeps accepting until IKE deletes it.
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -59,14 +63,90 @@ struct SaState {
   std::shared_ptr<RulePeerStats> rule_peer;
 };
 
+// A uint32 key -> V map split into kShards immutable shards: a writer copies only the shard it
+// changes (O(n/kShards) entries plus kShards pointers), never the whole map. Readers see the
+// std::unordered_map shape: find() returns the entry (nullptr: none), end() is nullptr.
+template <class V>
+class ShardedMap {
+ public:
+  static constexpr size_t kShards = 256;
+  using Shard = std::unordered_map<uint32_t, V>;
+  using value_type = typename Shard::value_type;
+
+  ShardedMap() { shards_.fill(Empty()); }
+
+  const value_type* find(uint32_t key) const {
+    const Shard& shard = *shards_[Index(key)];
+    auto it = shard.find(key);
+    return it == shard.end() ? nullptr : &*it;
+  }
+  static constexpr const value_type* end() { return nullptr; }
+  size_t count(uint32_t key) const { return find(key) != nullptr ? 1 : 0; }
+  size_t size() const {
+    size_t n = 0;
+    for (const auto& s : shards_) n += s->size();
+    return n;
+  }
+
+  // Writer side (on a private copy of the snapshot): a fresh copy of key's shard, installed in
+  // this map, to change. *copied counts the entries copied.
+  Shard& Edit(uint32_t key, uint64_t* copied) {
+    auto& slot = shards_[Index(key)];
+    auto fresh = std::make_shared<Shard>(*slot);
+    *copied += slot->size();
+    Shard& out = *fresh;
+    slot = std::move(fresh);
+    return out;
+  }
+
+ private:
+  static size_t Index(uint32_t key) {
+    // Fibonacci hashing: sequential reqids and random SPIs both spread over the shards.
+    return static_cast<uint32_t>(key * 0x9E3779B1u) >> 24;
+  }
+  static const std::shared_ptr<const Shard>& Empty() {
+    static const std::shared_ptr<const Shard> empty = std::make_shared<const Shard>();
+    return empty;
+  }
+  static_assert(kShards == 256, "Index() yields 8 bits");
+
+  std::array<std::shared_ptr<const Shard>, kShards> shards_;
+};
+
+// Outbound policies newest first, in immutable chunks of at most kChunk policies: adding or
+// removing one copies one chunk and the chunk pointers (O(kChunk + n/kChunk)).
+struct PolicyChunk {
+  std::vector<PolicyConfig> policies;  // newest first
+};
+class PolicyList {
+ public:
+  static constexpr size_t kChunk = 64;
+  const std::vector<std::shared_ptr<const PolicyChunk>>& chunks() const { return chunks_; }
+  template <class F>
+  void ForEach(F&& f) const {
+    for (const auto& c : chunks_) {
+      for (const auto& p : c->policies) f(p);
+    }
+  }
+  size_t size() const {
+    size_t n = 0;
+    for (const auto& c : chunks_) n += c->policies.size();
+    return n;
+  }
+
+ private:
+  friend class SaTable;
+  std::vector<std::shared_ptr<const PolicyChunk>> chunks_;  // newest first
+};
+
 struct Snapshot {
-  std::unordered_map<uint32_t, std::shared_ptr<SaState>> inbound;   // by SPI
-  std::unordered_map<uint32_t, std::shared_ptr<SaState>> outbound;  // by SPI
+  ShardedMap<std::shared_ptr<SaState>> inbound;   // by SPI
+  ShardedMap<std::shared_ptr<SaState>> outbound;  // by SPI
   // reqid -> its outbound SAs, oldest first; back() carries the traffic.
-  std::unordered_map<uint32_t, std::vector<std::shared_ptr<SaState>>> outbound_by_reqid;
+  ShardedMap<std::vector<std::shared_ptr<SaState>>> outbound_by_reqid;
   // Outbound policies, newest first (a rekey's policy wins over an older identical one).
-  std::vector<PolicyConfig> outbound_policies;
-  std::unordered_map<uint32_t, PolicyConfig> inbound_policies;  // by reqid
+  PolicyList outbound_policies;
+  ShardedMap<PolicyConfig> inbound_policies;  // by reqid
 };
 
 // Whether `ts` (empty: any) covers the given address/protocol/port.
@@ -101,6 +181,8 @@ class SaTable {
   uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
   std::shared_ptr<const Snapshot> Load() const { return std::atomic_load(&current_); }
   std::vector<RulePeerTraffic> RulePeerCounters() const;
+  // Test hook: map entries and policies writers have copied so far (the cost of changes).
+  uint64_t copied_entries() const { return copied_.load(std::memory_order_relaxed); }
 
   // The outbound SA for a packet: the newest policy whose selectors cover it, then its reqid's
   // newest outbound SA. nullptr: none (negotiate).
@@ -113,6 +195,8 @@ class SaTable {
   std::shared_ptr<Snapshot> CopyLocked() const;
   void PublishLocked(std::shared_ptr<Snapshot> next);
   std::shared_ptr<RulePeerStats> RulePeerLocked(const std::string& rule, const std::string& peer);
+  void RemoveOutboundPolicyLocked(Snapshot& next, uint32_t reqid, bool* removed);
+  void CountCopiedLocked(uint64_t n) { copied_.fetch_add(n, std::memory_order_relaxed); }
 
   const unsigned workers_;
   mutable std::mutex writer_mu_;
@@ -122,6 +206,9 @@ class SaTable {
   std::atomic<bool> any_lingering_{false};
   std::map<std::pair<std::string, std::string>, std::shared_ptr<RulePeerStats>>
       rule_peer_;  // guarded by writer_mu_; entries never removed (bounded by rules x peers)
+  // guarded by writer_mu_: reqid -> the chunk of the current snapshot holding its outbound policy
+  std::unordered_map<uint32_t, const PolicyChunk*> policy_chunk_;
+  std::atomic<uint64_t> copied_{0};
 };
 
 }  // namespace ipsec::engine::dataplane::userspace
