@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "tests/interop/lab_configs.h"
+#include "bench/bench_machine.h"
 #include "tests/support/lab.h"
 #include "tests/support/lab_nat.h"
 #include "tests/support/strongswan.h"
@@ -59,27 +60,8 @@ struct Figures {
   std::string detail;    // every run's figures
 };
 
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
-std::string CpuModel() {
-  std::istringstream in(ReadText("/proc/cpuinfo"));
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  }
-  return "unknown";
-}
 
-std::string LoadAvg() {
-  std::string l = ReadText("/proc/loadavg");
-  while (!l.empty() && l.back() == '\n') l.pop_back();
-  return l;
-}
 
 double Median(std::vector<double> v) {
   if (v.empty()) return 0;

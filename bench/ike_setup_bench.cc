@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "bench/vici_client.h"
+#include "bench/bench_machine.h"
 #include "tests/support/lab.h"
 #include "tests/support/strongswan.h"
 #include "tests/support/strongswan_config.h"
@@ -55,12 +56,6 @@ constexpr const char* kPsk = "bench-psk-0123456789abcdef";
 constexpr const char* kInitiatorInner = "10.199.1.1";
 constexpr const char* kResponderInner = "10.199.2.1";
 
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // VmRSS of `pid` in KiB (0 if unreadable).
 long RssKib(pid_t pid) {
@@ -93,20 +88,7 @@ std::string Comm(pid_t pid) {
   return c;
 }
 
-std::string LoadAvg() {
-  std::string l = ReadText("/proc/loadavg");
-  while (!l.empty() && l.back() == '\n') l.pop_back();
-  return l;
-}
 
-std::string CpuModel() {
-  std::istringstream in(ReadText("/proc/cpuinfo"));
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  }
-  return "unknown";
-}
 
 bool g_verbose_charon = false;
 

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "tests/integration/integration_util.h"
 #include "tests/support/lab.h"
 
 namespace ipsec::testing {
@@ -25,11 +26,6 @@ std::string PolicyPath(const std::string& name) {
   return std::string(IPSEC_TEST_POLICIES) + "/" + name;
 }
 
-json Body(const CommandResult& r) {
-  auto nl = r.out.find('\n');
-  return json::parse(nl == std::string::npos ? "" : r.out.substr(nl + 1), nullptr, false);
-}
-int Status(const CommandResult& r) { return std::atoi(r.out.c_str()); }
 
 class DaemonTest : public ::testing::Test {
  protected:

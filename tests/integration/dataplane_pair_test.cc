@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "tests/integration/integration_util.h"
 #include "tests/support/lab.h"
 #include "tests/support/tshark.h"
 
@@ -25,20 +26,7 @@ using namespace std::chrono_literals;
 
 constexpr const char kPsk[] = "dataplane-pair-psk-8d21c7e4";
 
-json Body(const CommandResult& r) {
-  auto nl = r.out.find('\n');
-  return json::parse(nl == std::string::npos ? "" : r.out.substr(nl + 1), nullptr, false);
-}
-int Status(const CommandResult& r) { return std::atoi(r.out.c_str()); }
 
-bool WaitFor(const std::function<bool()>& done, std::chrono::seconds budget = 10s) {
-  auto deadline = std::chrono::steady_clock::now() + budget;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(100ms);
-  }
-  return done();
-}
 
 // Everything between the two pods' addresses is secured; tunnel mode with the peer as the
 // tunnel endpoint, or transport mode.

@@ -17,6 +17,7 @@
 #include <sstream>
 #include <thread>
 
+#include "tests/integration/integration_util.h"
 #include "tests/support/lab.h"
 
 namespace ipsec::testing {
@@ -35,14 +36,6 @@ std::string Source(const std::string& relative) {
   return s.str();
 }
 
-bool WaitFor(const std::function<bool()>& done, std::chrono::seconds budget) {
-  auto deadline = std::chrono::steady_clock::now() + budget;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(250ms);
-  }
-  return done();
-}
 
 // Transport mode between the two pods, everything secured.
 json Policy(const std::string& me, const std::string& peer) {

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "tests/integration/integration_util.h"
 #include "tests/support/lab.h"
 
 namespace ipsec::testing {
@@ -23,11 +24,6 @@ using namespace std::chrono_literals;
 
 constexpr const char kPsk[] = "pair-test-psk-5f2c9a71e0";
 
-json Body(const CommandResult& r) {
-  auto nl = r.out.find('\n');
-  return json::parse(nl == std::string::npos ? "" : r.out.substr(nl + 1), nullptr, false);
-}
-int Status(const CommandResult& r) { return std::atoi(r.out.c_str()); }
 
 struct Suite {
   std::string name;
@@ -67,14 +63,6 @@ json PairPolicy(const std::string& me, const std::string& peer, const std::strin
                                    json::array({{{"type", "psk"}, {"preshared_key", psk}}})}}})}};
 }
 
-bool WaitFor(const std::function<bool()>& done, std::chrono::seconds budget = 10s) {
-  auto deadline = std::chrono::steady_clock::now() + budget;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(100ms);
-  }
-  return done();
-}
 
 class SidecarPairTest : public ::testing::Test {
  protected:
