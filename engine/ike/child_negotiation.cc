@@ -142,6 +142,11 @@ ChildOutcome CompleteChildRequest(ChildRequest& r, const InMessage& in, IkeSa& s
   }
   auto choice = AcceptChildReply(r.offer, *sa_reply);
   if (!choice.ok()) return Failure(FailureReason::kInvalidMessage, choice.error().message);
+  if (choice->algorithms.protocol == codec::ProtocolId::kAh && sa.UdpEncapsulated()) {
+    return Failure(FailureReason::kNoProposalChosen,
+                   "the peer chose AH, which cannot cross the NAT between us (RFC 3715 §2.1; "
+                   "RFC 3948 encapsulates ESP only): offer ESP");
+  }
   Selectors local = FromPayload(*tsi);
   Selectors remote = FromPayload(*tsr);
   // §2.9: the responder may only narrow what we proposed.
@@ -213,10 +218,20 @@ ChildOutcome RespondChild(const ResponderChild& p, const InMessage& in, IkeSa& s
   dh.ignore_offered = p.in_ike_auth;
   dh.wanted = p.rule->session_key_pfs ? sa.algorithms.dh_group : codec::DhGroup::kNone;
   dh.required = p.rule->session_key_pfs && !p.in_ike_auth;
-  auto choice = ChooseChildProposal(*offer, p.rule->security_methods, dh);
+  // AH cannot cross a NAT (RFC 3715 §2.1: its ICV covers the addresses a NAT rewrites; RFC
+  // 3948 encapsulates ESP only): with UDP encapsulation only ESP proposals are eligible.
+  codec::SaPayload eligible = *offer;
+  if (sa.UdpEncapsulated()) {
+    std::erase_if(eligible.proposals,
+                  [](const codec::Proposal& pr) { return pr.protocol == codec::ProtocolId::kAh; });
+  }
+  auto choice = ChooseChildProposal(eligible, p.rule->security_methods, dh);
   if (!choice.ok()) {
     return refuse(NotifyType::kNoProposalChosen, FailureReason::kNoProposalChosen,
-                  choice.error().message);
+                  choice.error().message +
+                      (eligible.proposals.size() != offer->proposals.size()
+                           ? " (AH proposals are not eligible across a NAT, RFC 3715 §2.1)"
+                           : ""));
   }
   const policy::SecurityMethod* method = MethodFor(*p.rule, choice->algorithms);
   auto spi = installer.AllocateSpi(choice->algorithms.protocol);

@@ -94,6 +94,16 @@ Status ValidateSecurityMethod(const SecurityMethod& m, const std::string& path, 
                    "ah_integrity applies only to protocols ah and ah+esp; set it to none or "
                    "change the protocol");
   }
+  if (m.protocol == IpsecProtocol::kAhEsp) {
+    // FAQ 46's AH+ESP bundle is an IKEv1 notion: an IKEv2 child SA carries exactly one
+    // protocol (RFC 7296 §3.3, "one protocol per proposal"; §1.7 dropped IKEv1's SA bundles),
+    // and nothing negotiates two child SAs as one (docs/dataplane.md, "AH+ESP"). Refused rather
+    // than quietly negotiating ESP alone without the header protection the method asks for.
+    return Invalid(path + "/protocol",
+                   "'ah+esp' bundles (FAQ 46) cannot be negotiated with IKEv2, which carries one "
+                   "protocol per child SA (RFC 7296 §1.7, §3.3); use 'esp' (confidentiality; "
+                   "ESP-null for integrity only, FAQ 45) or 'ah' (integrity of the IP header too)");
+  }
   if (m.lifetime_seconds == 0) {
     return Invalid(path + "/lifetime_seconds",
                    "the session key lifetime must be greater than 0 seconds (default 3600)");

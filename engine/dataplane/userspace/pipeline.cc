@@ -131,7 +131,7 @@ void Pipeline::Outbound(WorkerContext& w, uint8_t* buffer, size_t capacity, size
   const SaState* sa =
       SaTable::LookupOutbound(*w.snapshot, info->source, info->destination, info->protocol,
                               info->source_port, info->destination_port, info->has_ports);
-  if (sa == nullptr || !sa->outbound) {
+  if (sa == nullptr || !sa->CarriesOutbound()) {
     auto pushed = queue_.Push(info->destination, packet, length, Clock::now());
     Add(Of(w).queued);
     for (size_t i = 0; i < pushed.dropped; ++i) Count(w.index, DropReason::kQueueFull);
@@ -147,6 +147,7 @@ void Pipeline::Outbound(WorkerContext& w, uint8_t* buffer, size_t capacity, size
     }
     return;
   }
+  if (sa->ah_outbound) return OutboundAh(w, *sa, buffer, capacity, length);  // ah_path.cc
   size_t payload_offset = kHeadroom;
   size_t payload_length = length;
   uint8_t next_header = info->family == IpFamily::kV4 ? esp::kNextHeaderIpv4 : esp::kNextHeaderIpv6;

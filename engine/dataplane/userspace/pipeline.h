@@ -85,6 +85,10 @@ class Pipeline {
   // transport-mode header). `from`: the outer source address.
   void Inbound(WorkerContext& w, uint8_t* buffer, size_t capacity, size_t offset, size_t length,
                const IpAddress& from);
+  // AH (RFC 4302; ah_path.cc): buffer[offset, offset + length) holds a whole IP packet with AH
+  // right after its (IPv4 or IPv6 base) header; offset >= kHeadroom / 2.
+  void InboundAh(WorkerContext& w, uint8_t* buffer, size_t capacity, size_t offset,
+                 size_t length);
   // Packets that waited for an SA, retried (on a worker, after an SA was installed).
   void FlushQueue(WorkerContext& w, uint8_t* buffer, size_t capacity);
 
@@ -101,6 +105,10 @@ class Pipeline {
   WorkerCounters& Of(const WorkerContext& w) { return counters_[w.index % kMaxWorkers]; }
   void Account(WorkerContext& w, const SaState& sa, TrafficDirection d, size_t bytes);
   void Acquire(WorkerContext& w, const BackendEvents::Acquire& a);
+  // AH out (ah_path.cc): protects the packet at buffer[kHeadroom, + length) with sa's AH SA,
+  // both modes, and sends it on whole through PacketIo::SendClear.
+  void OutboundAh(WorkerContext& w, const SaState& sa, uint8_t* buffer, size_t capacity,
+                  size_t length);
 
   SaTable& sas_;
   AcquireQueue& queue_;

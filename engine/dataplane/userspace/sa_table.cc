@@ -36,6 +36,17 @@ bool Covers(const TrafficSelector& t, const IpAddress& a, uint8_t protocol, uint
 
 }  // namespace
 
+Status CheckAhEncapsulation(SaProtocol protocol, bool udp_encapsulation) {
+  if (protocol == SaProtocol::kAh && udp_encapsulation) {
+    // RFC 3948 §1 defines UDP encapsulation for ESP only, and AH's ICV covers the IP addresses
+    // a NAT rewrites (RFC 3715 §2.1): AH cannot cross a NAT.
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "AH cannot cross a NAT (RFC 3715 §2.1; RFC 3948 encapsulates ESP only): "
+                     "use ESP, e.g. ESP-null for integrity only (FAQ 45)");
+  }
+  return Status::Ok();
+}
+
 bool SelectorsCover(const std::vector<TrafficSelector>& ts, const IpAddress& address,
                     uint8_t protocol, uint16_t port, bool has_ports) {
   if (ts.empty()) return true;
@@ -70,14 +81,21 @@ std::shared_ptr<RulePeerStats> SaTable::RulePeerLocked(const std::string& rule,
 }
 
 Status SaTable::AddSa(const SaConfig& sa) {
-  if (sa.protocol != SaProtocol::kEsp) {
-    return MakeError(ErrorCode::kUnimplemented,
-                     "the userspace data path carries ESP only (AH: "
-                     "not yet)");
-  }
+  if (Status s = CheckAhEncapsulation(sa.protocol, sa.udp_encapsulation); !s.ok()) return s;
   auto state = std::make_shared<SaState>();
   const esp::SaParams params = ToParams(sa, workers_);
-  if (sa.direction == SaDirection::kInbound) {
+  if (sa.protocol == SaProtocol::kAh) {
+    // RFC 4302: AH on whole IP packets (ah_path.cc carries them).
+    if (sa.direction == SaDirection::kInbound) {
+      auto in = esp::AhInboundSa::Create(params);
+      if (!in.ok()) return in.error();
+      state->ah_inbound = std::move(in).value();
+    } else {
+      auto out = esp::AhOutboundSa::Create(params);
+      if (!out.ok()) return out.error();
+      state->ah_outbound = std::move(out).value();
+    }
+  } else if (sa.direction == SaDirection::kInbound) {
     auto in = esp::InboundSa::Create(params);
     if (!in.ok()) return in.error();
     state->inbound = std::move(in).value();
@@ -169,6 +187,10 @@ Status SaTable::UpdateEndpoints(SaProtocol protocol, uint32_t spi, const Endpoin
   for (auto* map : {&next->inbound, &next->outbound}) {
     const auto* entry = map->find(spi);
     if (entry == nullptr) continue;
+    if (Status s = CheckAhEncapsulation(entry->second->config.protocol, udp_encapsulation);
+        !s.ok()) {
+      return s;  // a NAT appeared (MOBIKE, RFC 4555): an AH SA cannot follow
+    }
     // Snapshots are immutable: a new state with the new endpoints shares the old one's
     // contexts and counters; workers holding the old snapshot finish with the old endpoints.
     auto old = entry->second;

@@ -30,6 +30,7 @@
 
 #include "engine/dataplane/backend.h"
 #include "engine/dataplane/dataplane_counters.h"
+#include "engine/esp/ah.h"
 #include "engine/esp/inbound_sa.h"
 #include "engine/esp/outbound_sa.h"
 
@@ -53,12 +54,16 @@ struct SaStats {
 };
 
 // One installed SA: its configuration (keys wiped: they live only in the esp contexts), its
-// ESP context and counters.
+// ESP or AH context and counters. Exactly one of the four contexts is set.
 struct SaState {
   SaConfig config;
   // Shared, so that an endpoint update (a new SaState) keeps the contexts and counters.
-  std::shared_ptr<esp::InboundSa> inbound;    // direction kInbound, ESP
-  std::shared_ptr<esp::OutboundSa> outbound;  // direction kOutbound, ESP
+  std::shared_ptr<esp::InboundSa> inbound;         // direction kInbound, ESP
+  std::shared_ptr<esp::OutboundSa> outbound;       // direction kOutbound, ESP
+  std::shared_ptr<esp::AhInboundSa> ah_inbound;    // direction kInbound, AH (RFC 4302)
+  std::shared_ptr<esp::AhOutboundSa> ah_outbound;  // direction kOutbound, AH
+  // An outbound SA that can protect packets (ESP or AH).
+  bool CarriesOutbound() const { return outbound != nullptr || ah_outbound != nullptr; }
   std::shared_ptr<SaStats> stats = std::make_shared<SaStats>();
   std::shared_ptr<RulePeerStats> rule_peer;
 };
@@ -148,6 +153,9 @@ struct Snapshot {
   PolicyList outbound_policies;
   ShardedMap<PolicyConfig> inbound_policies;  // by reqid
 };
+
+// Refuses an AH SA that would need UDP encapsulation (a NAT in the way): kInvalidArgument.
+Status CheckAhEncapsulation(SaProtocol protocol, bool udp_encapsulation);
 
 // Whether `ts` (empty: any) covers the given address/protocol/port.
 bool SelectorsCover(const std::vector<TrafficSelector>& ts, const IpAddress& address,

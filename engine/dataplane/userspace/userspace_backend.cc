@@ -58,6 +58,9 @@ Status UserspaceBackend::Start(uint16_t nat_t_port) {
   if (io_) return MakeError(ErrorCode::kFailedPrecondition, "already started");
   auto io = EspIo::Open({.nat_t_port = nat_t_port}, *tun_);
   if (!io.ok()) return io.error();
+  auto ah = AhSockets::Open();
+  if (!ah.ok()) return ah.error();
+  ah_io_ = std::move(ah).value();
   io_ = std::move(io).value();
   late_io_.io.store(io_.get());
   for (unsigned i = 0; i < options_.tx_workers; ++i) {
@@ -75,6 +78,7 @@ void UserspaceBackend::Stop() {
   threads_.clear();
   late_io_.io.store(nullptr);
   io_.reset();
+  ah_io_.reset();
 }
 
 void UserspaceBackend::RequestFlush() {
@@ -113,6 +117,10 @@ void UserspaceBackend::RxLoop(unsigned index) {
   WorkerContext w(index);
   std::vector<pollfd> fds;
   for (int fd : io_->receive_fds()) fds.push_back({fd, POLLIN, 0});
+  for (int fd : ah_io_->receive_fds()) fds.push_back({fd, POLLIN, 0});
+  auto inbound_ah = [&](uint8_t* buffer, size_t offset, size_t length) {
+    pipeline_->InboundAh(w, buffer, AhSockets::kRxBufferSize, offset, length);
+  };
   fds.push_back({stop_fd_, POLLIN, 0});
   auto inbound = [&](uint8_t* buffer, size_t offset, size_t length, const IpAddress& from) {
     pipeline_->Inbound(w, buffer, EspIo::kRxBufferSize, offset, length, from);
@@ -123,6 +131,10 @@ void UserspaceBackend::RxLoop(unsigned index) {
     pipeline_->Refresh(w);
     for (size_t i = 0; i + 1 < fds.size(); ++i) {
       if (!(fds[i].revents & POLLIN)) continue;
+      if (ah_io_->Owns(fds[i].fd)) {
+        ah_io_->Receive(fds[i].fd, inbound_ah);  // AH (RFC 4302): whole IP packets
+        continue;
+      }
       // A few batches per socket, then the others get a turn.
       for (int round = 0; round < 4; ++round) {
         if (io_->Receive(fds[i].fd, inbound) < EspIo::kBatch) break;

@@ -28,6 +28,7 @@
 #include "engine/dataplane/dataplane_counters.h"
 #include "engine/dataplane/filter_table_sink.h"
 #include "engine/dataplane/userspace/acquire_queue.h"
+#include "engine/dataplane/userspace/ah_io.h"
 #include "engine/dataplane/userspace/command_runner.h"
 #include "engine/dataplane/userspace/esp_io.h"
 #include "engine/dataplane/userspace/pipeline.h"
@@ -121,6 +122,7 @@ class UserspaceBackend final : public Backend,
   };
   LateIo late_io_;
   std::unique_ptr<EspIo> io_;
+  std::unique_ptr<AhSockets> ah_io_;  // IP protocol 51 in (ah_io.h)
   std::unique_ptr<Pipeline> pipeline_;
   int stop_fd_ = -1;   // eventfd: written once at Stop, never read (wakes every thread)
   int flush_fd_ = -1;  // eventfd: TX worker 0 retries queued packets

@@ -183,6 +183,12 @@ const Case kCases[] = {
      nullptr, ""},
     {"AhEspWithoutAhIntegrity", [](Policy& p) { Method(p).protocol = IpsecProtocol::kAhEsp; },
      "/filter_actions/2/security_methods/0/ah_integrity", "'ah+esp' needs"},
+    {"AhEspRefusedIkev2HasNoBundles",
+     [](Policy& p) {
+       Method(p).protocol = IpsecProtocol::kAhEsp;
+       Method(p).ah_integrity = IntegrityAlgorithm::kHmacSha256_128;
+     },
+     "/filter_actions/2/security_methods/0/protocol", "one protocol per child SA"},
     {"EspWithAhIntegrity",
      [](Policy& p) { Method(p).ah_integrity = IntegrityAlgorithm::kHmacSha256_128; },
      "/filter_actions/2/security_methods/0/ah_integrity", "only to protocols ah and ah+esp"},
