@@ -3,6 +3,7 @@
 #include <linux/filter.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -15,6 +16,12 @@
 
 #ifndef SO_ATTACH_REUSEPORT_CBPF
 #define SO_ATTACH_REUSEPORT_CBPF 51
+#endif
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
 #endif
 
 namespace ipsec::engine::dataplane::userspace {
@@ -63,7 +70,7 @@ Status AttachSteering(int fd) {
   return Status::Ok();
 }
 
-Result<int> OpenUdp(int family, uint16_t port) {
+Result<int> OpenUdp(int family, uint16_t port, bool gro) {
   int fd = Open(family, SOCK_DGRAM, IPPROTO_UDP);
   if (fd < 0) return SysError("UDP socket", -fd);
   const int one = 1;
@@ -93,6 +100,8 @@ Result<int> OpenUdp(int family, uint16_t port) {
     ::close(fd);
     return s.error();
   }
+  // UDP GRO (Linux 5.0): a datagram may hold several ESP packets; best effort.
+  if (gro) ::setsockopt(fd, IPPROTO_UDP, UDP_GRO, &one, sizeof(one));
   return fd;
 }
 
@@ -195,12 +204,16 @@ Result<std::unique_ptr<EspIo>> EspIo::Open(const Options& options, TunDevice& tu
     }
   }
   if (options.nat_t_port != 0) {
-    auto u4 = OpenUdp(AF_INET, options.nat_t_port);
+    auto u4 = OpenUdp(AF_INET, options.nat_t_port, options.udp_gro);
     if (!u4.ok()) return u4.error();
     io->udp4_ = *u4;
     io->rx_.push_back({io->udp4_, Kind::kUdp4});
+    // UDP GSO (Linux 4.18): a socket option the kernel knows; else one message per packet.
+    const int zero = 0;
+    io->udp_gso_ = options.udp_gso &&
+                   ::setsockopt(io->udp4_, IPPROTO_UDP, UDP_SEGMENT, &zero, sizeof(zero)) == 0;
     if (io->raw6_ >= 0) {
-      auto u6 = OpenUdp(AF_INET6, options.nat_t_port);
+      auto u6 = OpenUdp(AF_INET6, options.nat_t_port, options.udp_gro);
       if (u6.ok()) {
         io->udp6_ = *u6;
         io->rx_.push_back({io->udp6_, Kind::kUdp6});
@@ -209,6 +222,7 @@ Result<std::unique_ptr<EspIo>> EspIo::Open(const Options& options, TunDevice& tu
   }
   io->rx_buffers_.resize(kBatch * kRxBufferSize);
   for (unsigned w = 0; w < kMaxWorkers; ++w) io->tx_.push_back(std::make_unique<TxBatch>());
+  io->rx_deliver_.resize(kMaxWorkers);
   return io;
 }
 
@@ -227,10 +241,13 @@ std::vector<int> EspIo::receive_fds() const {
 size_t EspIo::ReceiveBatch(const Socket& s,
                            void (*cb)(void*, uint8_t*, size_t, size_t, const IpAddress&),
                            void* ctx) {
+  static constexpr size_t kControl = 64;  // UDP_GRO's int; IPV6_PKTINFO
   mmsghdr msgs[kBatch];
   iovec iovs[kBatch];
   sockaddr_storage names[kBatch];
+  alignas(cmsghdr) uint8_t control[kBatch][kControl];
   std::memset(msgs, 0, sizeof(msgs));
+  const bool udp = s.kind == Kind::kUdp4 || s.kind == Kind::kUdp6;
   for (size_t i = 0; i < kBatch; ++i) {
     iovs[i].iov_base = rx_buffers_.data() + i * kRxBufferSize + kHeadroom;
     iovs[i].iov_len = kRxBufferSize - kHeadroom - kTailroom;
@@ -238,12 +255,17 @@ size_t EspIo::ReceiveBatch(const Socket& s,
     msgs[i].msg_hdr.msg_iovlen = 1;
     msgs[i].msg_hdr.msg_name = &names[i];
     msgs[i].msg_hdr.msg_namelen = sizeof(names[i]);
+    if (udp) {
+      msgs[i].msg_hdr.msg_control = control[i];
+      msgs[i].msg_hdr.msg_controllen = kControl;
+    }
   }
   int n;
   do {
     n = ::recvmmsg(s.fd, msgs, kBatch, MSG_DONTWAIT, nullptr);
   } while (n < 0 && errno == EINTR);
   if (n <= 0) return 0;
+  uint64_t gro_datagrams = 0, gro_segments = 0;
   for (int i = 0; i < n; ++i) {
     uint8_t* buffer = rx_buffers_.data() + i * kRxBufferSize;
     size_t offset = kHeadroom;
@@ -257,10 +279,35 @@ size_t EspIo::ReceiveBatch(const Socket& s,
       from = info->source;
       offset += info->header_length;
       length = std::min(length, info->total_length) - info->header_length;
-    } else if (s.kind == Kind::kUdp4 || s.kind == Kind::kUdp6) {
-      if (length < esp::kEspHeaderSize || esp::Load32(buffer + offset) == 0) continue;
+    } else if (udp) {
+      // UDP GRO: the datagram holds ESP packets of `segment` octets (the last may be shorter),
+      // each handed over on its own (RFC 3948 §2.1 framing per packet).
+      size_t segment = length;
+      for (cmsghdr* c = CMSG_FIRSTHDR(&msgs[i].msg_hdr); c != nullptr;
+           c = CMSG_NXTHDR(&msgs[i].msg_hdr, c)) {
+        if (c->cmsg_level == IPPROTO_UDP && c->cmsg_type == UDP_GRO &&
+            c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+          int g;
+          std::memcpy(&g, CMSG_DATA(c), sizeof(g));
+          if (g > 0) segment = static_cast<size_t>(g);
+        }
+      }
+      if (segment < length) {
+        ++gro_datagrams;
+        gro_segments += (length + segment - 1) / segment;
+      }
+      for (size_t at = 0; at < length; at += segment) {
+        const size_t part = std::min(segment, length - at);
+        if (part < esp::kEspHeaderSize || esp::Load32(buffer + offset + at) == 0) continue;
+        cb(ctx, buffer, offset + at, part, from);
+      }
+      continue;
     }
     cb(ctx, buffer, offset, length, from);
+  }
+  if (gro_datagrams != 0) {
+    gro_datagrams_.fetch_add(gro_datagrams, std::memory_order_relaxed);
+    gro_segments_.fetch_add(gro_segments, std::memory_order_relaxed);
   }
   return static_cast<size_t>(n);
 }
@@ -274,34 +321,112 @@ bool EspIo::SendEsp(unsigned worker, const SaConfig& sa, const uint8_t* esp, siz
   if (b == nullptr || length > TxBatch::kSlot || fd < 0) {
     return SendFrom(fd, sa.local.address, sa.remote.address, port, esp, length);
   }
-  if (b->count == kBatch || (b->count > 0 && b->fd != fd)) Flush(worker);
+  if (b->count == TxBatch::kSlots || (b->count > 0 && b->fd != fd)) Flush(worker);
   const size_t i = b->count++;
   b->fd = fd;
   uint8_t* slot = b->data.data() + i * TxBatch::kSlot;
   std::memcpy(slot, esp, length);
-  FillMsg(b->msgs[i].msg_hdr, b->names[i], b->iovs[i], b->control[i], sa.local.address,
+  b->iovs[i] = {slot, length};
+  // UDP GSO: this packet joins the previous message when it goes to the same peer from the
+  // same address and is not longer than that message's segments.
+  if (b->open && sa.udp_encapsulation && udp_gso_ && length <= b->segment_size &&
+      b->segments[b->messages - 1] < kMaxGsoSegments && b->message_bytes + length <= kMaxGsoBytes &&
+      port == b->port && sa.remote.address == b->remote && sa.local.address == b->local) {
+    msghdr& m = b->msgs[b->messages - 1].msg_hdr;
+    ++m.msg_iovlen;
+    b->message_bytes += length;
+    if (++b->segments[b->messages - 1] == 2) {
+      // The segment size, after the IP_PKTINFO the message may already carry.
+      uint8_t* control = b->control[b->messages - 1];
+      if (m.msg_control == nullptr) m.msg_controllen = 0;
+      m.msg_control = control;
+      auto* c = reinterpret_cast<cmsghdr*>(control + m.msg_controllen);
+      c->cmsg_level = IPPROTO_UDP;
+      c->cmsg_type = UDP_SEGMENT;
+      c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+      const auto size = static_cast<uint16_t>(b->segment_size);
+      std::memcpy(CMSG_DATA(c), &size, sizeof(size));
+      m.msg_controllen += CMSG_SPACE(sizeof(uint16_t));
+    }
+    if (length < b->segment_size) b->open = false;  // a shorter one ends the message
+    return true;
+  }
+  const size_t m = b->messages++;
+  FillMsg(b->msgs[m].msg_hdr, b->names[m], b->iovs[i], b->control[m], sa.local.address,
           sa.remote.address, port, slot, length);
+  b->segments[m] = 1;
+  b->open = sa.udp_encapsulation && udp_gso_;
+  b->segment_size = length;
+  b->message_bytes = length;
+  b->local = sa.local.address;
+  b->remote = sa.remote.address;
+  b->port = port;
   return true;
 }
 
+void EspIo::SendOneByOne(TxBatch& b, size_t message) {
+  msghdr& m = b.msgs[message].msg_hdr;
+  for (size_t k = 0; k < m.msg_iovlen; ++k) {
+    msghdr one = m;
+    one.msg_iov = m.msg_iov + k;
+    one.msg_iovlen = 1;
+    // Only the IP_PKTINFO part of the control data (UDP_SEGMENT was appended after it).
+    auto* first = m.msg_control ? CMSG_FIRSTHDR(&m) : nullptr;
+    if (first != nullptr && first->cmsg_level == IPPROTO_UDP) {
+      one.msg_control = nullptr;
+      one.msg_controllen = 0;
+    } else if (first != nullptr) {
+      one.msg_controllen = CMSG_SPACE(first->cmsg_len - CMSG_LEN(0));
+    }
+    ssize_t n;
+    do {
+      n = ::sendmsg(b.fd, &one, MSG_DONTWAIT | MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) send_errors_.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
 void EspIo::Flush(unsigned worker) {
+  if (worker < rx_deliver_.size() && rx_deliver_[worker]) {
+    rx_deliver_[worker]->gro.Flush(*rx_deliver_[worker]);
+  }
   TxBatch* b = worker < tx_.size() ? tx_[worker].get() : nullptr;
   if (b == nullptr || b->count == 0) return;
+  uint64_t gso_messages = 0, gso_segments = 0;
   size_t sent = 0;
-  while (sent < b->count) {
-    const int n = ::sendmmsg(b->fd, b->msgs + sent, static_cast<unsigned>(b->count - sent),
+  while (sent < b->messages) {
+    const int n = ::sendmmsg(b->fd, b->msgs + sent, static_cast<unsigned>(b->messages - sent),
                              MSG_DONTWAIT | MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
-      // The first unsent one failed (a full socket buffer, an unreachable peer): count it and
-      // go on with the rest.
-      send_errors_.fetch_add(1, std::memory_order_relaxed);
+      const int error = errno;
+      if (b->segments[sent] > 1 && (error == EIO || error == EINVAL || error == ENOPROTOOPT)) {
+        // The kernel refused UDP GSO (no checksum offload on the route's device, an old
+        // kernel): one message per packet from now on.
+        udp_gso_ = false;
+        SendOneByOne(*b, sent);
+      } else {
+        // A full socket buffer, an unreachable peer: count the message's packets, go on.
+        send_errors_.fetch_add(b->segments[sent], std::memory_order_relaxed);
+      }
       ++sent;
       continue;
+    }
+    for (size_t k = sent; k < sent + static_cast<size_t>(n); ++k) {
+      if (b->segments[k] > 1) {
+        ++gso_messages;
+        gso_segments += b->segments[k];
+      }
     }
     sent += static_cast<size_t>(n);
   }
   b->count = 0;
+  b->messages = 0;
+  b->open = false;
+  if (gso_messages != 0) {
+    gso_messages_.fetch_add(gso_messages, std::memory_order_relaxed);
+    gso_segments_.fetch_add(gso_segments, std::memory_order_relaxed);
+  }
 }
 
 bool EspIo::SendClear(unsigned worker, const uint8_t* packet, size_t length) {
@@ -313,7 +438,32 @@ bool EspIo::SendClear(unsigned worker, const uint8_t* packet, size_t length) {
 }
 
 bool EspIo::Deliver(unsigned worker, const uint8_t* packet, size_t length) {
-  return tun_.Write(static_cast<int>(worker % tun_.queue_count()), packet, length) == 0;
+  const int queue = static_cast<int>(worker % tun_.queue_count());
+  if (!tun_.vnet_hdr() || worker >= rx_deliver_.size()) {
+    return tun_.Write(queue, packet, length) == 0;
+  }
+  auto& d = rx_deliver_[worker];
+  if (!d) d = std::make_unique<RxDeliver>(*this, queue);
+  d->gro.Add(packet, length, *d);  // written now or at Flush; write errors counted there
+  return true;
+}
+
+void EspIo::RxDeliver::Write(const offload::VnetHdr& h, const uint8_t* packet, size_t length) {
+  if (io.tun_.Write(queue, h, packet, length) != 0) {
+    io.send_errors_.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+EspIo::OffloadStats EspIo::offload_stats() const {
+  OffloadStats s;
+  s.gso_messages = gso_messages_.load(std::memory_order_relaxed);
+  s.gso_segments = gso_segments_.load(std::memory_order_relaxed);
+  s.gro_datagrams = gro_datagrams_.load(std::memory_order_relaxed);
+  s.gro_segments = gro_segments_.load(std::memory_order_relaxed);
+  for (const auto& d : rx_deliver_) {
+    if (d) s.tun_merged += d->gro.merged();
+  }
+  return s;
 }
 
 }  // namespace ipsec::engine::dataplane::userspace

@@ -14,9 +14,15 @@
 //                TUN, sent on with the bypass mark so routing does not bring them back.
 // Every socket carries SO_MARK kBypassMark (pod_network.h: such packets skip the TUN's table).
 //
-// Receive: recvmmsg batches. Send: ESP sendmmsg batches per worker (Flush), else sendmsg; with the
-// SA's local address as the source (IP_PKTINFO / IPV6_PKTINFO). Threads: Receive* on one (RX)
-// thread; sends from any.
+// Receive: recvmmsg batches; the ESP-in-UDP sockets have UDP_GRO (a datagram may hold several
+// ESP packets of the cmsg's segment size, the last may be shorter: split here). Send: ESP
+// sendmmsg batches per worker (Flush), else sendmsg; with the SA's local address as the source
+// (IP_PKTINFO / IPV6_PKTINFO). ESP-in-UDP uses UDP GSO (UDP_SEGMENT cmsg): consecutive packets
+// of one batch to the same peer with the same length (the last may be shorter), at most 64 and
+// 64 KB, go as one message; the kernel cuts them (falls back to one message each when refused).
+// Deliver (ESP -> TUN), with the TUN's offloads: offload::TcpCoalescer per worker merges TCP
+// segments of a flow into one super-packet written at Flush (GRO); else one write per packet.
+// Threads: Receive* on one thread per socket; sends and Deliver from any, per worker index.
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -28,6 +34,7 @@
 #include <vector>
 
 #include "engine/common/result.h"
+#include "engine/dataplane/userspace/offload.h"
 #include "engine/dataplane/userspace/pipeline.h"
 #include "engine/dataplane/userspace/tun_device.h"
 
@@ -38,6 +45,8 @@ class EspIo final : public PacketIo {
   struct Options {
     uint16_t nat_t_port = 0;  // 0: no ESP-in-UDP socket (no IKE NAT-T socket to join)
     bool ipv6 = true;         // also the IPv6 sockets (when the kernel has IPv6)
+    bool udp_gso = true;      // UDP_SEGMENT for ESP-in-UDP out (when the kernel has it)
+    bool udp_gro = true;      // UDP_GRO on the ESP-in-UDP sockets
   };
   // Not owned: `tun` outlives this object.
   static Result<std::unique_ptr<EspIo>> Open(const Options& options, TunDevice& tun);
@@ -47,12 +56,14 @@ class EspIo final : public PacketIo {
   std::vector<int> receive_fds() const;
 
   // Reads every waiting packet of `fd` (at most `batch` per call) and hands each to `inbound`
-  // as (buffer, offset of the ESP packet, its length, outer source). Returns the count.
+  // as (buffer, offset of the ESP packet, its length, outer source). Returns the count of
+  // datagrams read (a UDP GRO datagram is handed over as its segments).
   template <typename F>
   size_t Receive(int fd, F&& inbound);
 
   // Batched per worker (sendmmsg at Flush, or when the batch is full or changes socket).
   bool SendEsp(unsigned worker, const SaConfig& sa, const uint8_t* esp, size_t length) override;
+  // Sends the worker's ESP batch and writes its coalesced TUN packets.
   void Flush(unsigned worker) override;
   uint64_t send_errors() const { return send_errors_.load(std::memory_order_relaxed); }
   bool SendClear(unsigned worker, const uint8_t* packet, size_t length) override;
@@ -60,6 +71,17 @@ class EspIo final : public PacketIo {
 
   static constexpr size_t kBatch = 32;
   static constexpr size_t kRxBufferSize = kHeadroom + 65536 + kTailroom;
+  static constexpr size_t kMaxGsoSegments = 64;
+  static constexpr size_t kMaxGsoBytes = 65000;  // one UDP datagram's payload, with margin
+
+  struct OffloadStats {
+    uint64_t gso_messages = 0;   // UDP GSO messages sent (each >= 2 ESP packets)
+    uint64_t gso_segments = 0;   // ESP packets in them
+    uint64_t gro_datagrams = 0;  // UDP GRO datagrams received holding >= 2 ESP packets
+    uint64_t gro_segments = 0;
+    uint64_t tun_merged = 0;  // inner TCP segments merged into an earlier one (TUN GRO)
+  };
+  OffloadStats offload_stats() const;
 
  private:
   enum class Kind { kRaw4, kRaw6, kUdp4, kUdp6 };
@@ -72,21 +94,43 @@ class EspIo final : public PacketIo {
                       void (*cb)(void*, uint8_t*, size_t, size_t, const IpAddress&), void* ctx);
 
   TunDevice& tun_;
+  std::atomic<bool> udp_gso_{true};  // cleared when the kernel refuses UDP_SEGMENT
   std::vector<Socket> rx_;
   int raw4_ = -1, raw6_ = -1, udp4_ = -1, udp6_ = -1, clear4_ = -1, clear6_ = -1;
   // RX thread only: the batch buffers.
   std::vector<uint8_t> rx_buffers_;
   struct TxBatch {
+    static constexpr size_t kSlots = 128;
     static constexpr size_t kSlot = 2048;  // a TUN-MTU packet with ESP's overhead fits
-    std::vector<uint8_t> data = std::vector<uint8_t>(kBatch * kSlot);
-    mmsghdr msgs[kBatch];
-    iovec iovs[kBatch];
-    sockaddr_storage names[kBatch];
-    alignas(cmsghdr) uint8_t control[kBatch][CMSG_SPACE(sizeof(in6_pktinfo))];
+    static constexpr size_t kControl =
+        CMSG_SPACE(sizeof(in6_pktinfo)) + CMSG_SPACE(sizeof(uint16_t));
+    std::vector<uint8_t> data = std::vector<uint8_t>(kSlots * kSlot);
+    mmsghdr msgs[kSlots];
+    iovec iovs[kSlots];  // one per slot; a GSO message spans consecutive ones
+    sockaddr_storage names[kSlots];
+    alignas(cmsghdr) uint8_t control[kSlots][kControl];
+    size_t segments[kSlots];  // per message
     int fd = -1;
-    size_t count = 0;
+    size_t count = 0;     // slots used
+    size_t messages = 0;  // messages built
+    // The last message, while more packets may join it (UDP GSO).
+    bool open = false;
+    size_t segment_size = 0, message_bytes = 0;
+    IpAddress local, remote;
+    uint16_t port = 0;
   };
+  // Deliver's state per worker (created on first use).
+  struct RxDeliver final : offload::TcpCoalescer::Sink {
+    RxDeliver(EspIo& io, int queue) : io(io), queue(queue) {}
+    void Write(const offload::VnetHdr& h, const uint8_t* packet, size_t length) override;
+    EspIo& io;
+    int queue;
+    offload::TcpCoalescer gro;
+  };
+  void SendOneByOne(TxBatch& b, size_t message);
   std::vector<std::unique_ptr<TxBatch>> tx_;  // per worker index; each used by its thread only
+  std::vector<std::unique_ptr<RxDeliver>> rx_deliver_;  // per worker index, likewise
+  std::atomic<uint64_t> gso_messages_{0}, gso_segments_{0}, gro_datagrams_{0}, gro_segments_{0};
   std::atomic<uint64_t> send_errors_{0};
 };
 

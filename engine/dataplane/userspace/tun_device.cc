@@ -5,6 +5,7 @@
 #include <linux/if_tun.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -53,6 +54,44 @@ Status ConfigureLink(const std::string& name, int mtu) {
 
 }  // namespace
 
+namespace {
+
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20
+#endif
+#ifndef TUN_F_USO6
+#define TUN_F_USO6 0x40
+#endif
+
+// Opens `queues` queues of the TUN `name`; with `vnet`, each with the virtio_net_hdr and the
+// offloads (TUN_F_USO* too when the kernel accepts them: *uso). Error: every fd is closed.
+Result<std::vector<int>> OpenQueues(const std::string& name, int queues, bool vnet, bool* uso) {
+  std::vector<int> fds;
+  auto fail = [&](const std::string& what, int error) -> Error {
+    for (int fd : fds) ::close(fd);
+    return SysError(what, error);
+  };
+  *uso = false;
+  for (int q = 0; q < queues; ++q) {
+    int fd = ::open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return fail("open /dev/net/tun", errno);
+    fds.push_back(fd);
+    ifreq ifr{};
+    ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_MULTI_QUEUE | (vnet ? IFF_VNET_HDR : 0);
+    std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+    if (::ioctl(fd, TUNSETIFF, &ifr) != 0) return fail("TUNSETIFF " + name, errno);
+    if (!vnet) continue;
+    int size = static_cast<int>(offload::kVnetHdrSize);
+    if (::ioctl(fd, TUNSETVNETHDRSZ, &size) != 0) return fail("TUNSETVNETHDRSZ", errno);
+    const unsigned base = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+    if (q == 0) *uso = ::ioctl(fd, TUNSETOFFLOAD, base | TUN_F_USO4 | TUN_F_USO6) == 0;
+    if (!*uso && ::ioctl(fd, TUNSETOFFLOAD, base) != 0) return fail("TUNSETOFFLOAD", errno);
+  }
+  return fds;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<TunDevice>> TunDevice::Open(const Options& options) {
   if (options.name.empty() || options.name.size() >= IFNAMSIZ) {
     return MakeError(ErrorCode::kInvalidArgument, "TUN name must be 1-15 characters");
@@ -60,19 +99,15 @@ Result<std::unique_ptr<TunDevice>> TunDevice::Open(const Options& options) {
   std::unique_ptr<TunDevice> tun(new TunDevice());
   tun->name_ = options.name;
   tun->mtu_ = options.mtu;
-  for (int q = 0; q < std::max(1, options.queues); ++q) {
-    int fd = ::open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0) return SysError("open /dev/net/tun", errno);
-    ifreq ifr{};
-    ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_MULTI_QUEUE;
-    std::strncpy(ifr.ifr_name, options.name.c_str(), IFNAMSIZ - 1);
-    if (::ioctl(fd, TUNSETIFF, &ifr) != 0) {
-      const int error = errno;
-      ::close(fd);
-      return SysError("TUNSETIFF " + options.name, error);
-    }
-    tun->fds_.push_back(fd);
+  const int queues = std::max(1, options.queues);
+  Result<std::vector<int>> fds = MakeError(ErrorCode::kUnavailable, "not tried");
+  if (options.offload) {
+    fds = OpenQueues(options.name, queues, true, &tun->uso_);
+    tun->vnet_hdr_ = fds.ok();
   }
+  if (!fds.ok()) fds = OpenQueues(options.name, queues, false, &tun->uso_);  // no offloads
+  if (!fds.ok()) return fds.error();
+  tun->fds_ = std::move(fds).value();
   if (Status s = ConfigureLink(tun->name_, tun->mtu_); !s.ok()) return s.error();
   return tun;
 }
@@ -81,19 +116,34 @@ TunDevice::~TunDevice() {
   for (int fd : fds_) ::close(fd);
 }
 
-ssize_t TunDevice::Read(int queue, uint8_t* buffer, size_t capacity) {
+ssize_t TunDevice::Read(int queue, uint8_t* buffer, size_t capacity, offload::VnetHdr* hdr) {
+  uint8_t raw[offload::kVnetHdrSize];
+  iovec iov[2] = {{raw, sizeof(raw)}, {buffer, capacity}};
   ssize_t n;
   do {
-    n = ::read(fds_[queue], buffer, capacity);
+    n = vnet_hdr_ ? ::readv(fds_[queue], iov, 2) : ::read(fds_[queue], buffer, capacity);
   } while (n < 0 && errno == EINTR);
   if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
-  return n;
+  if (!vnet_hdr_) {
+    if (hdr != nullptr) *hdr = offload::VnetHdr{};
+    return n;
+  }
+  if (static_cast<size_t>(n) < sizeof(raw)) return -EPROTO;  // a short header: malformed
+  if (hdr != nullptr) *hdr = offload::DecodeVnetHdr(raw);
+  return n - static_cast<ssize_t>(sizeof(raw));
 }
 
 int TunDevice::Write(int queue, const uint8_t* packet, size_t length) {
+  return Write(queue, offload::VnetHdr{}, packet, length);
+}
+
+int TunDevice::Write(int queue, const offload::VnetHdr& hdr, const uint8_t* packet, size_t length) {
+  uint8_t raw[offload::kVnetHdrSize];
+  offload::EncodeVnetHdr(hdr, raw);
+  iovec iov[2] = {{raw, sizeof(raw)}, {const_cast<uint8_t*>(packet), length}};
   ssize_t n;
   do {
-    n = ::write(fds_[queue], packet, length);
+    n = vnet_hdr_ ? ::writev(fds_[queue], iov, 2) : ::write(fds_[queue], packet, length);
   } while (n < 0 && errno == EINTR);
   return n < 0 ? errno : 0;
 }

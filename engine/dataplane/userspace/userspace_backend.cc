@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 
 namespace ipsec::engine::dataplane::userspace {
 namespace {
@@ -15,6 +16,13 @@ constexpr int kPollMs = 200;
 constexpr size_t kTxBatch = 64;
 constexpr auto kNftReadInterval =
     std::chrono::seconds(2);  // TUN reads per wake-up before the flags are looked at again
+
+// For measurements only (bench/): IPSEC_DATAPLANE_NO_OFFLOAD=tun,udp_gso,udp_gro turns the named
+// offloads off, so each one's share can be measured with the same binary.
+bool OffloadOff(const char* name) {
+  const char* e = std::getenv("IPSEC_DATAPLANE_NO_OFFLOAD");
+  return e != nullptr && std::strstr(e, name) != nullptr;
+}
 
 }  // namespace
 
@@ -28,7 +36,8 @@ Result<std::unique_ptr<UserspaceBackend>> UserspaceBackend::Create(Options optio
   std::unique_ptr<UserspaceBackend> b(new UserspaceBackend(std::move(options)));
   auto tun = TunDevice::Open({.name = b->options_.tun_name,
                               .queues = static_cast<int>(b->options_.tx_workers),
-                              .mtu = b->options_.tun_mtu});
+                              .mtu = b->options_.tun_mtu,
+                              .offload = !OffloadOff("tun")});
   if (!tun.ok()) return tun.error();
   b->tun_ = std::move(tun).value();
   b->network_ = std::make_unique<PodNetwork>(
@@ -56,7 +65,10 @@ UserspaceBackend::~UserspaceBackend() {
 
 Status UserspaceBackend::Start(uint16_t nat_t_port) {
   if (io_) return MakeError(ErrorCode::kFailedPrecondition, "already started");
-  auto io = EspIo::Open({.nat_t_port = nat_t_port}, *tun_);
+  auto io = EspIo::Open({.nat_t_port = nat_t_port,
+                         .udp_gso = !OffloadOff("udp_gso"),
+                         .udp_gro = !OffloadOff("udp_gro")},
+                        *tun_);
   if (!io.ok()) return io.error();
   auto ah = AhSockets::Open();
   if (!ah.ok()) return ah.error();
@@ -89,6 +101,7 @@ void UserspaceBackend::RequestFlush() {
 void UserspaceBackend::TxLoop(unsigned index) {
   WorkerContext w(index);
   std::vector<uint8_t> buffer(kBufferSize);
+  std::vector<uint8_t> segment(kBufferSize);  // one segment of a super-packet at a time
   const int tun_fd = tun_->fd(static_cast<int>(index));
   pollfd fds[3] = {{tun_fd, POLLIN, 0}, {stop_fd_, POLLIN, 0}, {flush_fd_, POLLIN, 0}};
   const nfds_t nfds = index == 0 ? 3 : 2;
@@ -104,10 +117,30 @@ void UserspaceBackend::TxLoop(unsigned index) {
       late_io_.Flush(index);
     }
     for (size_t i = 0; i < kTxBatch; ++i) {
+      offload::VnetHdr hdr;
       const ssize_t n = tun_->Read(static_cast<int>(index), buffer.data() + kHeadroom,
-                                   buffer.size() - kHeadroom - kTailroom);
+                                   buffer.size() - kHeadroom - kTailroom, &hdr);
+      if (n == -EPROTO) {
+        pipeline_->Count(index, DropReason::kMalformed);
+        continue;
+      }
       if (n <= 0) break;
-      pipeline_->Outbound(w, buffer.data(), buffer.size(), static_cast<size_t>(n));
+      // A super-packet (TSO/USO) is cut into segments, each protected on its own; a partial
+      // checksum is completed (offload.h). Bad vnet headers are counted drops.
+      auto plan = offload::PlanSplit(hdr, buffer.data() + kHeadroom, static_cast<size_t>(n));
+      if (!plan || plan->max_segment > segment.size() - kHeadroom - kTailroom) {
+        pipeline_->Count(index, DropReason::kMalformed);
+        continue;
+      }
+      if (!plan->gso) {
+        pipeline_->Outbound(w, buffer.data(), buffer.size(), static_cast<size_t>(n));
+        continue;
+      }
+      for (size_t s = 0; s < plan->segments; ++s) {
+        const size_t len =
+            offload::WriteSegment(*plan, buffer.data() + kHeadroom, s, segment.data() + kHeadroom);
+        pipeline_->Outbound(w, segment.data(), segment.size(), len);
+      }
     }
     late_io_.Flush(index);  // one sendmmsg for the batch
   }
@@ -137,7 +170,9 @@ void UserspaceBackend::RxLoop(unsigned index) {
       }
       // A few batches per socket, then the others get a turn.
       for (int round = 0; round < 4; ++round) {
-        if (io_->Receive(fds[i].fd, inbound) < EspIo::kBatch) break;
+        const size_t got = io_->Receive(fds[i].fd, inbound);
+        late_io_.Flush(index);  // the batch's coalesced TUN writes (offload::TcpCoalescer)
+        if (got < EspIo::kBatch) break;
       }
     }
   }
