@@ -125,6 +125,7 @@ Json StatisticsToJson(const service::IkeStatistics& ike, const service::ServiceC
                 {"dos_drops_total", t.dos_drops_total},
                 {"cookies_sent_total", t.cookies_sent_total},
                 {"datagrams_dropped_total", t.datagrams_dropped_total},
+                {"fallbacks_to_clear_total", t.fallbacks_to_clear_total},
                 {"rules", std::move(rules)}}},
               {"policy",
                {{"generation", c.generation},

@@ -8,6 +8,7 @@
 // Implementations must be thread-safe: IKE calls from its event loop thread, the API reads
 // counters from others.
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -89,6 +90,17 @@ struct PolicyConfig {
   Endpoint remote;
 };
 
+// FAQ 16 ("allow unsecured communication with non IPsec-aware computers"): IKE found that the
+// peer of a negotiate rule does not answer, so the rule's traffic with it goes in clear — both
+// ways — until `until`; then the next packet tries IPsec again. Transport mode: the peer's own
+// address; tunnel mode: the rule's remote traffic behind the gateway.
+struct ClearFallback {
+  std::string rule;
+  IpAddress peer;
+  std::vector<IpRange> destinations;
+  std::chrono::steady_clock::time_point until;
+};
+
 struct SaCounters {
   uint64_t bytes = 0;
   uint64_t packets = 0;
@@ -128,6 +140,10 @@ class Backend {
   virtual Status AddPolicy(const PolicyConfig& policy) = 0;
   virtual Status DeletePolicy(uint32_t reqid, SaDirection direction) = 0;
   virtual Result<SaCounters> QuerySa(SaProtocol protocol, uint32_t spi) const = 0;
+  // FAQ 16: starts (or renews) a fallback to clear; EndClearFallback ends one before `until`
+  // (IKE negotiated with that peer after all). Keyed by (rule, peer).
+  virtual Status SetClearFallback(const ClearFallback& fallback) = 0;
+  virtual Status EndClearFallback(const std::string& rule, const IpAddress& peer) = 0;
   // Not owned; may be null. Set before the first AddSa.
   virtual void SetEvents(BackendEvents* events) = 0;
 };

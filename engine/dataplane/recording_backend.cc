@@ -90,6 +90,10 @@ const char* RecordingBackend::OperationName(Operation operation) {
       return "DeletePolicy";
     case Operation::kQuerySa:
       return "QuerySa";
+    case Operation::kSetClearFallback:
+      return "SetClearFallback";
+    case Operation::kEndClearFallback:
+      return "EndClearFallback";
   }
   return "?";
 }
@@ -250,6 +254,40 @@ Result<SaCounters> RecordingBackend::QuerySa(SaProtocol protocol, uint32_t spi) 
   auto it = sas_.find({protocol, spi});
   if (it == sas_.end()) return NotFound(SaText(protocol, spi));
   return it->second.counters;
+}
+
+Status RecordingBackend::SetClearFallback(const ClearFallback& fallback) {
+  std::lock_guard lock(mutex_);
+  std::string detail = "rule=" + fallback.rule + " peer=" + fallback.peer.ToString();
+  for (const IpRange& r : fallback.destinations) detail += " " + r.ToString();
+  Status outcome;
+  if (std::optional<Error> failure = TakeFailure(Operation::kSetClearFallback)) {
+    outcome = *failure;
+  } else {
+    fallbacks_[{fallback.rule, fallback.peer}] = fallback;
+  }
+  Log(Operation::kSetClearFallback, std::move(detail), outcome);
+  return outcome;
+}
+
+Status RecordingBackend::EndClearFallback(const std::string& rule, const IpAddress& peer) {
+  std::lock_guard lock(mutex_);
+  std::string detail = "rule=" + rule + " peer=" + peer.ToString();
+  Status outcome;
+  if (std::optional<Error> failure = TakeFailure(Operation::kEndClearFallback)) {
+    outcome = *failure;
+  } else if (fallbacks_.erase({rule, peer}) == 0) {
+    outcome = NotFound("fallback " + detail);
+  }
+  Log(Operation::kEndClearFallback, std::move(detail), outcome);
+  return outcome;
+}
+
+std::vector<ClearFallback> RecordingBackend::ClearFallbacks() const {
+  std::lock_guard lock(mutex_);
+  std::vector<ClearFallback> out;
+  for (const auto& [key, f] : fallbacks_) out.push_back(f);
+  return out;
 }
 
 void RecordingBackend::SetEvents(BackendEvents* events) {

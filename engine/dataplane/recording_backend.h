@@ -48,6 +48,8 @@ class RecordingBackend final : public Backend {
     kAddPolicy,
     kDeletePolicy,
     kQuerySa,  // counted, not logged (IKE polls it)
+    kSetClearFallback,
+    kEndClearFallback,
   };
   static const char* OperationName(Operation operation);  // "AllocateSpi", "AddSa", ...
 
@@ -67,6 +69,9 @@ class RecordingBackend final : public Backend {
   Status AddPolicy(const PolicyConfig& policy) override;
   Status DeletePolicy(uint32_t reqid, SaDirection direction) override;
   Result<SaCounters> QuerySa(SaProtocol protocol, uint32_t spi) const override;
+  // Fallbacks to clear are keyed by (rule, peer); ending one that is not there is kNotFound.
+  Status SetClearFallback(const ClearFallback& fallback) override;
+  Status EndClearFallback(const std::string& rule, const IpAddress& peer) override;
   void SetEvents(BackendEvents* events) override;
 
   // --- Driving the data path's side.
@@ -89,6 +94,7 @@ class RecordingBackend final : public Backend {
   std::optional<SaConfig> FindSa(uint32_t spi) const;  // ESP first, then AH
   std::optional<SaConfig> FindSa(SaProtocol protocol, uint32_t spi) const;
   std::vector<PolicyConfig> Policies() const;  // in installation order
+  std::vector<ClearFallback> ClearFallbacks() const;  // in force, by (rule, peer)
   std::optional<PolicyConfig> FindPolicy(uint32_t reqid, SaDirection direction) const;
   std::vector<uint32_t> ReservedSpis() const;  // allocated, neither added nor deleted yet
   // Operation names in call order, failed calls included ("AllocateSpi", "AddSa", ...).
@@ -128,6 +134,7 @@ class RecordingBackend final : public Backend {
   std::map<SaKey, SaEntry> sas_;                              // guarded by mutex_
   std::map<uint32_t, SaProtocol> reserved_;                   // guarded by mutex_
   std::map<PolicyKey, PolicyEntry> policies_;                 // guarded by mutex_
+  std::map<std::pair<std::string, IpAddress>, ClearFallback> fallbacks_;  // guarded by mutex_
   mutable std::map<Operation, std::vector<Error>> failures_;  // guarded by mutex_
   std::vector<std::pair<Operation, std::string>> log_;        // guarded by mutex_
   mutable uint64_t queries_ = 0;                              // guarded by mutex_

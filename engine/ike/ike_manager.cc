@@ -226,6 +226,7 @@ Result<IkeManager::AcquireResult> IkeManager::OnAcquire(
       return result;
     }
     clear_until_.erase(it);
+    (void)installer_.backend().EndClearFallback(rule->name, peer);  // it ends there by itself too
     options_.observer->OnFallbackToClear(rule->name, peer.ToString(), false);
   }
   for (const auto& [spi, e] : sas_) {
@@ -267,8 +268,26 @@ void IkeManager::FallBackToClear(Entry& entry, SteadyTime now) {
   // FAQ 16: the peer is not IPsec-aware; its traffic goes in clear until the idle timeout,
   // then the next packet tries IPsec again (docs/ike.md).
   const IpAddress peer = entry.sa.remote.address;
-  clear_until_[{entry.sa.rule, peer}] = now + config_->IdleTimeoutFor(peer);
+  const SteadyTime until = now + config_->IdleTimeoutFor(peer);
+  clear_until_[{entry.sa.rule, peer}] = until;
   ++stats_.fallbacks_to_clear_total;
+  // The data path sends the rule's traffic with that peer in clear (and takes it in clear)
+  // until then: the peer itself (transport mode) or what the gateway hides (tunnel mode).
+  dataplane::ClearFallback fallback{.rule = entry.sa.rule, .peer = peer, .until = until};
+  if (const NegotiateRule* rule = config_->FindRule(entry.sa.rule); rule && rule->tunnel_endpoint) {
+    for (const RuleTraffic& t : rule->traffic) {
+      if (std::find(fallback.destinations.begin(), fallback.destinations.end(),
+                    t.remote.addresses) == fallback.destinations.end()) {
+        fallback.destinations.push_back(t.remote.addresses);
+      }
+    }
+  } else {
+    fallback.destinations.push_back(IpRange::Single(peer));
+  }
+  if (Status s = installer_.backend().SetClearFallback(fallback); !s.ok()) {
+    options_.observer->OnLog(&entry.sa, "the data path refused the fallback to clear: " +
+                                            s.error().message);
+  }
   options_.observer->OnFallbackToClear(entry.sa.rule, peer.ToString(), true);
   Kill(entry, "no answer within " + std::to_string(config_->timers.fallback_wait.count()) +
                   " ms: traffic of rule '" + entry.sa.rule + "' with " + peer.ToString() +

@@ -113,6 +113,12 @@ class KeyExportingBackend final : public dataplane::Backend {
                                         uint32_t spi) const override {
     return inner_->QuerySa(protocol, spi);
   }
+  Status SetClearFallback(const dataplane::ClearFallback& fallback) override {
+    return inner_->SetClearFallback(fallback);
+  }
+  Status EndClearFallback(const std::string& rule, const IpAddress& peer) override {
+    return inner_->EndClearFallback(rule, peer);
+  }
   void SetEvents(dataplane::BackendEvents* events) override { inner_->SetEvents(events); }
   dataplane::Backend& inner() { return *inner_; }
 

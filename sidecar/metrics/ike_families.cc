@@ -82,6 +82,10 @@ void AddDefences(const service::IkeStatistics& s, std::vector<prometheus::Metric
   out.push_back(Counter("ipsec_ike_datagrams_dropped_total",
                         "IKE datagrams dropped as undecodable or for no known SA.",
                         static_cast<double>(s.totals.datagrams_dropped_total)));
+  out.push_back(Counter("ipsec_ike_fallbacks_to_clear_total",
+                        "Negotiations whose peer did not answer, so that the rule's traffic with "
+                        "it went in clear (FAQ 16: allow unsecured communication).",
+                        static_cast<double>(s.totals.fallbacks_to_clear_total)));
 }
 
 void AddRules(const service::IkeStatistics& s, std::vector<prometheus::MetricFamily>& out) {

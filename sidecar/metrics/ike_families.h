@@ -21,6 +21,7 @@
 //   ipsec_ike_sas_established_total                     counter  since start
 //   ipsec_child_sas_established_total                   counter  since start
 //   ipsec_ike_datagrams_dropped_total                   counter  undecodable, or for no SA
+//   ipsec_ike_fallbacks_to_clear_total                  counter  FAQ 16: peer did not answer
 //   ipsec_rule_sas{rule,kind="configured|established"}  gauge    per negotiating rule:
 //        configured = 1 when the rule has a tunnel endpoint (a gateway that should always be
 //        reachable), 0 for a transport rule negotiated on demand; established = its child SAs.

@@ -53,6 +53,23 @@ void Pipeline::SetEvents(BackendEvents* events) {
   events_ = events;
 }
 
+void Pipeline::SetClearFallbacks(std::vector<ClearRange> ranges) {
+  const bool any = !ranges.empty();
+  std::atomic_store(&clear_, std::make_shared<const std::vector<ClearRange>>(std::move(ranges)));
+  any_clear_.store(any, std::memory_order_release);
+}
+
+bool Pipeline::InClearFallback(const IpAddress& destination) const {
+  if (!any_clear_.load(std::memory_order_acquire)) return false;
+  auto ranges = std::atomic_load(&clear_);
+  if (!ranges) return false;
+  const Clock::time_point now = Clock::now();
+  for (const ClearRange& r : *ranges) {
+    if (now < r.until && r.destinations.Contains(destination)) return true;
+  }
+  return false;
+}
+
 void Pipeline::Refresh(WorkerContext& w) {
   const uint64_t g = sas_.generation();
   if (g != w.sa_generation || !w.snapshot) {
@@ -123,14 +140,30 @@ void Pipeline::Outbound(WorkerContext& w, uint8_t* buffer, size_t capacity, size
     // from here (sent on, it would come back through the TUN's multicast route).
     return Count(w.index, DropReason::kNoPolicy);
   }
+  auto lookup = [&] {
+    return SaTable::LookupOutbound(*w.snapshot, info->source, info->destination, info->protocol,
+                                   info->source_port, info->destination_port, info->has_ports);
+  };
+  const SaState* sa = nullptr;
   if (v.action == policy::Action::kPermit || v.never_secured) {
+    // FAQ 19: a default-response child SA's filters are "dynamic" (made from the peer's
+    // request), so no filter of ours matches its traffic: unmatched traffic an SA covers
+    // goes in it. An explicit permit filter (an exemption) always wins.
+    if (v.entry == nullptr && !v.never_secured) sa = lookup();
+    if (sa == nullptr || !sa->CarriesOutbound()) {
+      Add(Of(w).passed);
+      if (!io_.SendClear(w.index, packet, length)) Count(w.index, DropReason::kSendError);
+      return;
+    }
+  } else {
+    sa = lookup();
+  }
+  if ((sa == nullptr || !sa->CarriesOutbound()) && InClearFallback(info->destination)) {
+    // FAQ 16: the peer did not answer IKE; until the fallback ends the traffic goes in clear.
     Add(Of(w).passed);
     if (!io_.SendClear(w.index, packet, length)) Count(w.index, DropReason::kSendError);
     return;
   }
-  const SaState* sa =
-      SaTable::LookupOutbound(*w.snapshot, info->source, info->destination, info->protocol,
-                              info->source_port, info->destination_port, info->has_ports);
   if (sa == nullptr || !sa->CarriesOutbound()) {
     auto pushed = queue_.Push(info->destination, packet, length, Clock::now());
     Add(Of(w).queued);

@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <vector>
 
 #include "engine/common/endpoint.h"
 #include "engine/dataplane/backend.h"
@@ -74,6 +75,13 @@ class Pipeline {
   void SetClassifier(std::shared_ptr<const policy::Classifier> classifier);
   // Not owned; may be null. Waits for a call in flight to return (so the old target may go).
   void SetEvents(BackendEvents* events);
+  // FAQ 16: "negotiate" traffic to these destinations goes in clear while no SA covers it,
+  // until each one's time (IKE found the peer not IPsec-aware). Replaces the previous set.
+  struct ClearRange {
+    IpRange destinations;
+    Clock::time_point until;
+  };
+  void SetClearFallbacks(std::vector<ClearRange> ranges);
 
   // Once per batch: picks up new SAs and a new filter table.
   void Refresh(WorkerContext& w);
@@ -105,6 +113,7 @@ class Pipeline {
   WorkerCounters& Of(const WorkerContext& w) { return counters_[w.index % kMaxWorkers]; }
   void Account(WorkerContext& w, const SaState& sa, TrafficDirection d, size_t bytes);
   void Acquire(WorkerContext& w, const BackendEvents::Acquire& a);
+  bool InClearFallback(const IpAddress& destination) const;
   // AH out (ah_path.cc): protects the packet at buffer[kHeadroom, + length) with sa's AH SA,
   // both modes, and sends it on whole through PacketIo::SendClear.
   void OutboundAh(WorkerContext& w, const SaState& sa, uint8_t* buffer, size_t capacity,
@@ -115,6 +124,8 @@ class Pipeline {
   PacketIo& io_;
   std::shared_ptr<const policy::Classifier> classifier_;  // atomic_load/atomic_store
   std::atomic<uint64_t> classifier_generation_{1};
+  std::shared_ptr<const std::vector<ClearRange>> clear_;  // atomic_load/atomic_store
+  std::atomic<bool> any_clear_{false};                    // skips the load when none
   std::mutex events_mu_;             // held while calling events_ (rare: acquires, expiries)
   BackendEvents* events_ = nullptr;  // guarded by events_mu_
   WorkerCounters counters_[kMaxWorkers];

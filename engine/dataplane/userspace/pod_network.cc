@@ -72,6 +72,7 @@ PodNetworkPlan BuildPodNetworkPlan(const PodNetworkConfig& config, const policy:
     const bool inbound = e.direction == Direction::kInbound;
     if (!inbound && e.action == Action::kNegotiate) {
       // The packets to secure go to the TUN; the data path classifies them again.
+      plan.routed.push_back(e.destination);
       const int bits = FamilyBits(e.destination.family());
       for (const auto& p :
            policy::PrefixCover(e.destination.first.value(), e.destination.last.value(), bits)) {
@@ -102,10 +103,15 @@ PodNetworkPlan BuildPodNetworkPlan(const PodNetworkConfig& config, const policy:
   s += "table inet " + name + " {}\n";
   s += "delete table inet " + name + "\n";
   s += "table inet " + name + " {\n";
+  // FAQ 16: peers in a fallback to clear (PodNetwork::SetClearSources fills these).
+  s += "  set clear4 {\n    type ipv4_addr; flags interval, timeout;\n  }\n";
+  s += "  set clear6 {\n    type ipv6_addr; flags interval, timeout;\n  }\n";
   s += "  chain input {\n    type filter hook input priority 0; policy accept;\n";
   s += "    iifname " + tun + " accept\n";
   s += "    meta mark " + Hex(kBypassMark) + " accept\n";
   s += "    iifname \"lo\" accept\n";
+  s += "    ip saddr @clear4 accept\n";
+  s += "    ip6 saddr @clear6 accept\n";
   s += in_rules;
   s += "  }\n";
   s += "  chain output {\n    type filter hook output priority 0; policy accept;\n";
@@ -179,8 +185,84 @@ Status PodNetwork::Apply(const PodNetworkPlan& plan) {
       }
     }
   }
-  return RunChecked({"nft", "-f", "-"}, plan.nft_script);
+  routed_ = plan.routed;
+  for (const auto& [reqid, ranges] : dynamic_) {
+    for (const IpRange& r : ranges) {
+      if (Status s = RouteDynamic(r, true); !s.ok()) return s;
+    }
+  }
+  if (Status s = RunChecked({"nft", "-f", "-"}, plan.nft_script); !s.ok()) return s;
+  return clear_.empty() ? Status::Ok() : LoadClearSources();  // the new table's sets are empty
 }
+
+bool PodNetwork::Routed(const IpRange& destinations) const {
+  for (const IpRange& r : routed_) {
+    if (destinations.ContainedIn(r)) return true;
+  }
+  return false;
+}
+
+Status PodNetwork::RouteDynamic(const IpRange& destinations, bool add) {
+  if (Routed(destinations)) return Status::Ok();
+  const int bits = FamilyBits(destinations.family());
+  if (bits == 128 && !have_v6_) return Status::Ok();
+  const char* family = bits == 32 ? "-4" : "-6";
+  for (const auto& p :
+       policy::PrefixCover(destinations.first.value(), destinations.last.value(), bits)) {
+    std::vector<std::string> argv = {"ip", family, "route", add ? "replace" : "del",
+                                     PrefixText(destinations.family(), p), "dev",
+                                     config_.tun_name, "table", std::to_string(config_.route_table)};
+    if (Status s = RunChecked(argv); !s.ok() && add) return s;
+  }
+  return Status::Ok();
+}
+
+Status PodNetwork::AddDynamicRoutes(uint32_t reqid, const std::vector<IpRange>& destinations) {
+  for (const IpRange& d : destinations) {
+    if (Routed(d)) continue;
+    auto& mine = dynamic_[reqid];
+    if (std::find(mine.begin(), mine.end(), d) != mine.end()) continue;
+    mine.push_back(d);
+    if (!set_up_) continue;
+    if (Status s = RouteDynamic(d, true); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+Status PodNetwork::RemoveDynamicRoutes(uint32_t reqid) {
+  auto it = dynamic_.find(reqid);
+  if (it == dynamic_.end()) return Status::Ok();
+  const std::vector<IpRange> ranges = std::move(it->second);
+  dynamic_.erase(it);
+  for (const IpRange& d : ranges) {
+    bool used = false;  // another policy's route to the same range stays
+    for (const auto& [other, theirs] : dynamic_) {
+      used |= std::find(theirs.begin(), theirs.end(), d) != theirs.end();
+    }
+    if (!used && set_up_) (void)RouteDynamic(d, false);
+  }
+  return Status::Ok();
+}
+
+Status PodNetwork::SetClearSources(std::vector<ClearSource> sources) {
+  clear_ = std::move(sources);
+  return set_up_ ? LoadClearSources() : Status::Ok();
+}
+
+Status PodNetwork::LoadClearSources() {
+  const std::string table = "inet ipsec_" + config_.tun_name;
+  std::string script = "flush set " + table + " clear4\nflush set " + table + " clear6\n";
+  const auto now = std::chrono::steady_clock::now();
+  for (const ClearSource& c : clear_) {
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(c.until - now).count();
+    if (ms <= 0) continue;
+    if (c.sources.family() == IpFamily::kV6 && !have_v6_) continue;
+    script += "add element " + table + (c.sources.family() == IpFamily::kV4 ? " clear4" : " clear6") +
+              " { " + c.sources.ToString() + " timeout " + std::to_string(ms) + "ms }\n";
+  }
+  return RunChecked({"nft", "-f", "-"}, script);
+}
+
 
 void PodNetwork::Teardown() {
   const std::string pref = std::to_string(kRulePref);

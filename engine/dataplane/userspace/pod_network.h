@@ -24,7 +24,9 @@
 // Commands (`ip`, `nft -f -`) rather than netlink: they run at set-up and policy changes only,
 // never per packet, and an nft script replaces the whole table atomically.
 
+#include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -49,6 +51,7 @@ struct PodNetworkPlan {
   std::vector<std::string> routes_v4;  // prefixes routed into the TUN
   std::vector<std::string> routes_v6;
   std::string nft_script;  // replaces the table atomically
+  std::vector<IpRange> routed;  // the destination ranges those routes cover
 };
 
 // `policy` may be null (no policy in force: nothing routed, nothing enforced).
@@ -68,12 +71,32 @@ class PodNetwork {
   // Removes rules, routes and the nft table; idempotent, best effort.
   void Teardown();
 
+  // FAQ 19: the default response rule's child SAs have "dynamic" filters: the outbound
+  // traffic of the policy with `reqid` is routed into the TUN while the policy exists, unless
+  // the plan routes it anyway (the usual case: then nothing is run or kept). Kept across Apply.
+  Status AddDynamicRoutes(uint32_t reqid, const std::vector<IpRange>& destinations);
+  Status RemoveDynamicRoutes(uint32_t reqid);
+  // FAQ 16: plaintext from these sources is accepted (nftables set elements with a timeout:
+  // they go by themselves) while the fallback to clear lasts. Replaces the previous set; kept
+  // across Apply.
+  struct ClearSource {
+    IpRange sources;
+    std::chrono::steady_clock::time_point until;
+  };
+  Status SetClearSources(std::vector<ClearSource> sources);
+
  private:
   Status RunChecked(const std::vector<std::string>& argv, const std::string& stdin_text = "");
+  bool Routed(const IpRange& destinations) const;
+  Status RouteDynamic(const IpRange& destinations, bool add);
+  Status LoadClearSources();
   PodNetworkConfig config_;
   CommandRunner& runner_;
   bool set_up_ = false;
   bool have_v6_ = true;
+  std::vector<IpRange> routed_;                  // the plan's, since the last Apply
+  std::map<uint32_t, std::vector<IpRange>> dynamic_;  // reqid -> ranges the plan does not route
+  std::vector<ClearSource> clear_;
 };
 
 }  // namespace ipsec::engine::dataplane::userspace

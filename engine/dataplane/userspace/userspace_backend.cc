@@ -258,13 +258,63 @@ Status UserspaceBackend::DeleteSa(SaProtocol protocol, uint32_t spi) {
 }
 
 Status UserspaceBackend::AddPolicy(const PolicyConfig& policy) {
+  if (policy.direction == SaDirection::kOutbound) {
+    // FAQ 19: a default-response child SA's traffic is not routed into the TUN by the filter
+    // table (its filters are dynamic): route it while the policy exists.
+    std::vector<IpRange> destinations;
+    for (const TrafficSelector& t : policy.remote_ts) destinations.push_back(t.addresses);
+    std::lock_guard lock(network_mu_);
+    if (Status s = network_->AddDynamicRoutes(policy.reqid, destinations); !s.ok()) return s;
+  }
   Status s = sas_->AddPolicy(policy);
   if (s.ok() && policy.direction == SaDirection::kOutbound) RequestFlush();
   return s;
 }
 
 Status UserspaceBackend::DeletePolicy(uint32_t reqid, SaDirection direction) {
-  return sas_->DeletePolicy(reqid, direction);
+  Status s = sas_->DeletePolicy(reqid, direction);
+  if (direction == SaDirection::kOutbound) {
+    std::lock_guard lock(network_mu_);
+    (void)network_->RemoveDynamicRoutes(reqid);
+  }
+  return s;
+}
+
+Status UserspaceBackend::SetClearFallback(const ClearFallback& fallback) {
+  std::lock_guard lock(network_mu_);
+  fallbacks_[{fallback.rule, fallback.peer}] = fallback;
+  return ApplyClearFallbacksLocked();
+}
+
+Status UserspaceBackend::EndClearFallback(const std::string& rule, const IpAddress& peer) {
+  std::lock_guard lock(network_mu_);
+  if (fallbacks_.erase({rule, peer}) == 0) {
+    return MakeError(ErrorCode::kNotFound,
+                     "no fallback to clear for rule '" + rule + "' with " + peer.ToString());
+  }
+  return ApplyClearFallbacksLocked();
+}
+
+Status UserspaceBackend::ApplyClearFallbacksLocked() {
+  const auto now = std::chrono::steady_clock::now();
+  std::vector<Pipeline::ClearRange> ranges;
+  std::vector<PodNetwork::ClearSource> sources;
+  for (auto it = fallbacks_.begin(); it != fallbacks_.end();) {
+    if (it->second.until <= now) {
+      it = fallbacks_.erase(it);
+      continue;
+    }
+    for (const IpRange& r : it->second.destinations) {
+      ranges.push_back({r, it->second.until});
+      sources.push_back({r, it->second.until});
+    }
+    ++it;
+  }
+  // nftables first: the replies to the packets flushed below must find the peer let in.
+  Status s = network_->SetClearSources(std::move(sources));
+  pipeline_->SetClearFallbacks(std::move(ranges));
+  RequestFlush();  // the packets that waited for IKE go now, in clear
+  return s;
 }
 
 Result<SaCounters> UserspaceBackend::QuerySa(SaProtocol protocol, uint32_t spi) const {

@@ -16,6 +16,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -70,6 +71,9 @@ class UserspaceBackend final : public Backend,
   Status AddPolicy(const PolicyConfig& policy) override;
   Status DeletePolicy(uint32_t reqid, SaDirection direction) override;
   Result<SaCounters> QuerySa(SaProtocol protocol, uint32_t spi) const override;
+  // FAQ 16: the pipeline sends the destinations in clear, nftables takes their plaintext in.
+  Status SetClearFallback(const ClearFallback& fallback) override;
+  Status EndClearFallback(const std::string& rule, const IpAddress& peer) override;
   void SetEvents(BackendEvents* events) override;
 
   // DataplaneCounterSource.
@@ -130,7 +134,9 @@ class UserspaceBackend final : public Backend,
   std::vector<std::thread> threads_;
   std::mutex spi_mu_;
   std::set<uint32_t> reserved_spis_;  // guarded by spi_mu_
-  std::mutex network_mu_;             // serializes OnFilterTable
+  Status ApplyClearFallbacksLocked();
+  std::mutex network_mu_;             // serializes OnFilterTable and network_ changes
+  std::map<std::pair<std::string, IpAddress>, ClearFallback> fallbacks_;  // guarded by network_mu_
 };
 
 }  // namespace ipsec::engine::dataplane::userspace

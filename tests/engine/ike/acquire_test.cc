@@ -240,6 +240,14 @@ TEST_F(AcquireTest, FallsBackToClearWhenThePeerDoesNotAnswer) {
   EXPECT_EQ(clear[0].peer, "10.2.0.1");
   EXPECT_EQ(clear[0].expire_in_seconds, 300);  // FAQ 55: the idle timeout
   EXPECT_NE(net_.a.observer.Log().find("falls back to clear"), std::string::npos);
+  // The data path is told: the peer's own address (transport mode), until the idle timeout.
+  auto told = net_.a.backend.ClearFallbacks();
+  ASSERT_EQ(told.size(), 1u);
+  EXPECT_EQ(told[0].rule, "r");
+  EXPECT_EQ(told[0].peer.ToString(), "10.2.0.1");
+  ASSERT_EQ(told[0].destinations.size(), 1u);
+  EXPECT_EQ(told[0].destinations[0].ToString(), "10.2.0.1");
+  EXPECT_EQ(told[0].until - net_.now, std::chrono::seconds(300));
   // Meanwhile the traffic goes in clear: no negotiation, nothing sent.
   net_.wire.clear();
   ASSERT_TRUE(net_.a.backend.FireAcquire(Packet("10.1.0.1", "10.2.0.1", 7)));
@@ -252,6 +260,7 @@ TEST_F(AcquireTest, FallsBackToClearWhenThePeerDoesNotAnswer) {
   ASSERT_TRUE(net_.a.backend.FireAcquire(Packet("10.1.0.1", "10.2.0.1", 7)));
   EXPECT_TRUE(Last(a_events_).started);
   EXPECT_EQ(net_.a.observer.fallbacks_ended, 1);
+  EXPECT_TRUE(net_.a.backend.ClearFallbacks().empty());
 }
 
 TEST_F(AcquireTest, NoFallbackWithoutTheOptionOrOnceThePeerAnswered) {

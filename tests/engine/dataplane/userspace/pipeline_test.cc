@@ -293,5 +293,68 @@ TEST_F(PipelineTest, DeletedInboundSaLingersThenGoes) {
   EXPECT_EQ(DropsB(DropReason::kNoSa), 1u);
 }
 
+// FAQ 16: while IKE's fallback to clear lasts, "negotiate" traffic to the peer goes in clear
+// (the packets that waited for IKE too); an SA, when there is one, still wins; when the
+// fallback ends the next packet waits for IKE again.
+TEST_F(PipelineTest, FallbackToClearSendsInClearWhileItLasts) {
+  const auto now = Pipeline::Clock::now();
+  auto p1 = UdpPacket(V4("10.0.0.1"), V4("10.0.0.2"), 1000, 2000, 10);
+  SendFromA(p1);
+  ASSERT_EQ(a_queue_.size(), 1u);
+  ASSERT_EQ(a_events_.acquires.size(), 1u);
+  a_.SetClearFallbacks({{IpRange::Single(V4("10.0.0.2")), now + std::chrono::hours(1)}});
+  std::vector<uint8_t> buffer(kBufferSize);
+  a_.FlushQueue(wa_, buffer.data(), buffer.size());
+  ASSERT_EQ(a_io_.clear.size(), 1u);
+  EXPECT_EQ(a_io_.clear[0], p1);
+  auto p2 = UdpPacket(V4("10.0.0.1"), V4("10.0.0.2"), 1000, 2000, 20);
+  SendFromA(p2);
+  ASSERT_EQ(a_io_.clear.size(), 2u);
+  EXPECT_EQ(a_io_.clear[1], p2);
+  EXPECT_EQ(a_.Counters().passed, 2u);
+  EXPECT_EQ(a_events_.acquires.size(), 1u);
+  EXPECT_TRUE(a_io_.esp.empty());
+  // Block filters still block during a fallback.
+  SendFromA(UdpPacket(V4("10.0.0.1"), V4("10.0.0.3"), 1, 2));
+  EXPECT_EQ(DropsA(DropReason::kPolicyBlock), 1u);
+  // The fallback is over: queued again.
+  a_.SetClearFallbacks({{IpRange::Single(V4("10.0.0.2")), now - std::chrono::seconds(1)}});
+  SendFromA(UdpPacket(V4("10.0.0.1"), V4("10.0.0.2"), 1000, 2000, 30));
+  EXPECT_EQ(a_io_.clear.size(), 2u);
+  EXPECT_EQ(a_queue_.size(), 1u);
+  // An SA wins over a fallback.
+  a_.SetClearFallbacks({{IpRange::Single(V4("10.0.0.2")), now + std::chrono::hours(1)}});
+  InstallAtoB(0x7001);
+  SendFromA(UdpPacket(V4("10.0.0.1"), V4("10.0.0.2"), 1000, 2000, 40));
+  EXPECT_EQ(a_io_.clear.size(), 2u);
+  EXPECT_EQ(a_io_.esp.size(), 1u);
+}
+
+// FAQ 19: the default response rule's child SA has no filter of ours (its filters are
+// dynamic): unmatched traffic it covers goes in it; other unmatched traffic and explicit
+// permit filters (exemptions) stay in clear.
+TEST_F(PipelineTest, UnmatchedTrafficAnSaCoversGoesInItExemptionsDoNot) {
+  // B has no filter table at all; a default-response SA B -> A (local 10.0.0.2).
+  ASSERT_TRUE(b_sas_.AddSa(GcmSa(0x7101, SaDirection::kOutbound, 4, false)).ok());
+  ASSERT_TRUE(b_sas_.AddPolicy(Policy(4, SaDirection::kOutbound, false)).ok());
+  ASSERT_TRUE(a_sas_.AddSa(GcmSa(0x7101, SaDirection::kInbound, 4, true)).ok());
+  auto reply = UdpPacket(V4("10.0.0.2"), V4("10.0.0.1"), 2000, 1000, 16);
+  std::vector<uint8_t> buffer(kBufferSize);
+  std::memcpy(buffer.data() + kHeadroom, reply.data(), reply.size());
+  b_.Refresh(wb_);
+  b_.Outbound(wb_, buffer.data(), buffer.size(), reply.size());
+  ASSERT_EQ(b_io_.esp.size(), 1u);
+  EXPECT_TRUE(b_io_.clear.empty());
+  auto other = UdpPacket(V4("10.0.0.2"), V4("10.0.0.9"), 2000, 1000, 16);
+  std::memcpy(buffer.data() + kHeadroom, other.data(), other.size());
+  b_.Outbound(wb_, buffer.data(), buffer.size(), other.size());
+  EXPECT_EQ(b_io_.clear.size(), 1u);
+  // A's DNS exemption (an explicit permit) stays in clear although A -> B has an SA.
+  InstallAtoB(0x7102);
+  SendFromA(UdpPacket(V4("10.0.0.1"), V4("10.0.0.2"), 1000, 53));
+  EXPECT_EQ(a_io_.clear.size(), 1u);
+  EXPECT_TRUE(a_io_.esp.empty());
+}
+
 }  // namespace
 }  // namespace ipsec::engine::dataplane::userspace

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace ipsec::engine::dataplane::userspace {
 namespace {
 
@@ -93,6 +95,80 @@ TEST(PodNetworkTest, SetupAddsBypassRulesAndTheTableRuleAndTeardownRemovesThem) 
   for (const auto& c : runner.calls)
     deleted_nft |= c.size() > 1 && c[0] == "nft" && c[1] == "delete";
   EXPECT_TRUE(deleted_nft);
+}
+
+// FAQ 19: a default-response child SA's traffic is routed into the TUN while its policy
+// exists — unless the plan routes it anyway — and survives a policy re-apply.
+TEST(PodNetworkTest, DynamicRoutesOnlyForWhatThePlanDoesNotRoute) {
+  FakeRunner runner;
+  PodNetwork net({.tun_name = "tun9", .route_table = 123}, runner);
+  ASSERT_TRUE(net.Setup().ok());
+  policy::FilterTable t;
+  t.entries = {
+      Entry(1, policy::Direction::kOutbound, policy::Action::kNegotiate, "10.0.0.1", "10.0.0.2")};
+  t.entries[0].destination = IpRange::FromPrefix(*IpAddress::Parse("10.0.0.0"), 24);
+  policy::Policy p;
+  ASSERT_TRUE(net.Apply(BuildPodNetworkPlan({.tun_name = "tun9"}, t, &p)).ok());
+  runner.calls.clear();
+  // Inside the plan's 10.0.0.0/24: nothing to run, nothing to remember.
+  ASSERT_TRUE(net.AddDynamicRoutes(7, {IpRange::Single(*IpAddress::Parse("10.0.0.9"))}).ok());
+  EXPECT_TRUE(runner.calls.empty());
+  const IpRange other = IpRange::Single(*IpAddress::Parse("10.1.0.5"));
+  ASSERT_TRUE(net.AddDynamicRoutes(8, {other}).ok());
+  ASSERT_TRUE(net.AddDynamicRoutes(9, {other}).ok());  // a second policy, the same range
+  using V = std::vector<std::string>;
+  const V add = {"ip", "-4", "route", "replace", "10.1.0.5/32", "dev", "tun9", "table", "123"};
+  const V del = {"ip", "-4", "route", "del", "10.1.0.5/32", "dev", "tun9", "table", "123"};
+  EXPECT_EQ(std::count(runner.calls.begin(), runner.calls.end(), add), 2);
+  runner.calls.clear();
+  ASSERT_TRUE(net.Apply(BuildPodNetworkPlan({.tun_name = "tun9"}, t, &p)).ok());  // re-applied
+  EXPECT_EQ(std::count(runner.calls.begin(), runner.calls.end(), add), 1);
+  runner.calls.clear();
+  ASSERT_TRUE(net.RemoveDynamicRoutes(8).ok());
+  EXPECT_EQ(std::count(runner.calls.begin(), runner.calls.end(), del), 0);  // 9 still uses it
+  ASSERT_TRUE(net.RemoveDynamicRoutes(9).ok());
+  EXPECT_EQ(std::count(runner.calls.begin(), runner.calls.end(), del), 1);
+  ASSERT_TRUE(net.RemoveDynamicRoutes(7).ok());  // nothing kept: nothing run
+  EXPECT_EQ(runner.calls.size(), 1u);
+}
+
+// FAQ 16: a peer in a fallback to clear may send plaintext; the set's elements time out by
+// themselves, and a policy re-apply (a new table) loads them again.
+TEST(PodNetworkTest, ClearSourcesGoIntoTimedNftSets) {
+  struct ScriptRunner final : CommandRunner {
+    std::vector<std::string> scripts;
+    CommandOutcome Run(const std::vector<std::string>& argv, const std::string& in) override {
+      if (argv.size() > 1 && argv[0] == "nft" && argv[1] == "-f") scripts.push_back(in);
+      return {0, ""};
+    }
+  } runner;
+  PodNetwork net({.tun_name = "tun9", .route_table = 123}, runner);
+  ASSERT_TRUE(net.Setup().ok());
+  ASSERT_NE(runner.scripts.back().find("ip saddr @clear4 accept"), std::string::npos)
+      << runner.scripts.back();
+  const auto now = std::chrono::steady_clock::now();
+  ASSERT_TRUE(net.SetClearSources({{IpRange::Single(*IpAddress::Parse("10.0.0.2")),
+                                    now + std::chrono::seconds(300)},
+                                   {IpRange::FromPrefix(*IpAddress::Parse("10.5.0.0"), 16),
+                                    now + std::chrono::seconds(60)},
+                                   {IpRange::Single(*IpAddress::Parse("10.0.0.3")),
+                                    now - std::chrono::seconds(1)}})
+                  .ok());
+  const std::string s = runner.scripts.back();
+  EXPECT_NE(s.find("flush set inet ipsec_tun9 clear4"), std::string::npos) << s;
+  EXPECT_NE(s.find("add element inet ipsec_tun9 clear4 { 10.0.0.2 timeout 29"), std::string::npos)
+      << s;
+  EXPECT_NE(s.find("add element inet ipsec_tun9 clear4 { 10.5.0.0/16 timeout 5"), std::string::npos)
+      << s;
+  EXPECT_EQ(s.find("10.0.0.3"), std::string::npos) << s;  // over already
+  runner.scripts.clear();
+  ASSERT_TRUE(net.Apply(BuildPodNetworkPlan({.tun_name = "tun9"}, {}, nullptr)).ok());
+  ASSERT_EQ(runner.scripts.size(), 2u);  // the table, then its set elements again
+  EXPECT_NE(runner.scripts[1].find("10.0.0.2 timeout"), std::string::npos);
+  runner.scripts.clear();
+  ASSERT_TRUE(net.SetClearSources({}).ok());
+  ASSERT_EQ(runner.scripts.size(), 1u);
+  EXPECT_EQ(runner.scripts[0].find("add element"), std::string::npos);
 }
 
 }  // namespace
