@@ -14,10 +14,7 @@ Response Healthz(const RequestContext& ctx) {
 Response Readyz(const RequestContext& ctx) {
   if (ctx.service.Ready()) return JsonReply(ctx.request, status::ok, Json{{"ready", true}});
   return JsonReply(ctx.request, status::service_unavailable,
-                   Json{{"ready", false},
-                        {"reason",
-                         "the daemon has not yet loaded its state and read every policy "
-                         "source"}});
+                   Json{{"ready", false}, {"reason", ctx.service.NotReadyReason()}});
 }
 
 }  // namespace

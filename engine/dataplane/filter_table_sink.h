@@ -5,6 +5,7 @@
 
 #include <memory>
 
+#include "engine/common/result.h"
 #include "engine/policy/classifier.h"
 #include "engine/policy/model.h"
 
@@ -14,9 +15,10 @@ class FilterTableSink {
  public:
   virtual ~FilterTableSink() = default;
   // `policy` null: none in force (everything permitted). Called from the service's thread,
-  // serialized.
-  virtual void OnFilterTable(const policy::Policy* policy,
-                             std::shared_ptr<const policy::Classifier> classifier) = 0;
+  // serialized. An error: the table could not be made true in the pod (routes, nftables); the
+  // service is then not ready (/readyz) until a later table is applied.
+  virtual Status OnFilterTable(const policy::Policy* policy,
+                               std::shared_ptr<const policy::Classifier> classifier) = 0;
 };
 
 }  // namespace ipsec::engine::dataplane

@@ -504,6 +504,7 @@ void EngineService::AttachDataPath(dataplane::FilterTableSink* sink,
                                    const dataplane::DataplaneCounterSource* counters) {
   std::lock_guard lock(mu_);
   data_path_ = sink;
+  data_path_error_.clear();
   data_path_counters_.store(counters);
   if (sink != nullptr) PublishToIke(*state_->effective);
 }
@@ -521,7 +522,8 @@ std::vector<dataplane::RulePeerTraffic> EngineService::DataPathRulePeerCounters(
 // Must hold mu_ (the data path's sink is guarded by it).
 void EngineService::PublishToIke(const Effective& e) const {
   if (data_path_ != nullptr) {
-    data_path_->OnFilterTable(e.policy ? &*e.policy : nullptr, e.classifier);
+    Status s = data_path_->OnFilterTable(e.policy ? &*e.policy : nullptr, e.classifier);
+    data_path_error_ = s.ok() ? "" : s.error().message;
   }
   if (IkeRuntime* ike = ike_.load()) {
     ike->ApplyPolicy(e.policy ? &*e.policy : nullptr, e.classifier->table());
@@ -629,7 +631,16 @@ void EngineService::SetReady(bool ready) {
 
 bool EngineService::Ready() const {
   std::lock_guard lock(mu_);
-  return state_->ready;
+  return state_->ready && data_path_error_.empty();
+}
+
+std::string EngineService::NotReadyReason() const {
+  std::lock_guard lock(mu_);
+  if (!state_->ready) return "the daemon has not yet loaded its state and read every policy source";
+  if (!data_path_error_.empty()) {
+    return "the data path could not program the policy in force: " + data_path_error_;
+  }
+  return "";
 }
 
 ServiceCounters EngineService::Counters() const {

@@ -200,9 +200,12 @@ class EngineService {
   // Called when IKE logging is switched (the daemon opens or closes the IKE log).
   void OnIkeLoggingChanged(std::function<void(bool)> callback);
 
-  // Ready once the daemon has loaded its state and read every policy source.
+  // Ready once the daemon has loaded its state and read every policy source, and the data path
+  // (when attached) programmed the policy in force.
   void SetReady(bool ready);
   bool Ready() const;
+  // Why not ready ("" when ready): for /readyz.
+  std::string NotReadyReason() const;
 
   ServiceCounters Counters() const;
 
@@ -233,6 +236,7 @@ class EngineService {
   std::unique_ptr<State> state_;
   std::atomic<IkeRuntime*> ike_{nullptr};
   dataplane::FilterTableSink* data_path_ = nullptr;  // guarded by mu_
+  mutable std::string data_path_error_;              // guarded by mu_: the last apply's
   std::atomic<const dataplane::DataplaneCounterSource*> data_path_counters_{nullptr};
 };
 

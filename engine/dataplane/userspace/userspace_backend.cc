@@ -196,8 +196,8 @@ void UserspaceBackend::ReadNftLocked() const {
   nft_last_[1] = sums[1];
 }
 
-void UserspaceBackend::OnFilterTable(const policy::Policy* policy,
-                                     std::shared_ptr<const policy::Classifier> classifier) {
+Status UserspaceBackend::OnFilterTable(const policy::Policy* policy,
+                                       std::shared_ptr<const policy::Classifier> classifier) {
   std::lock_guard lock(network_mu_);
   {
     // The table is about to be replaced: keep what its counters counted.
@@ -208,16 +208,20 @@ void UserspaceBackend::OnFilterTable(const policy::Policy* policy,
       nft_last_[i] = 0;
     }
   }
+  Status applied = Status::Ok();
   if (classifier) {
     const PodNetworkPlan plan =
         BuildPodNetworkPlan({.tun_name = tun_->name(), .route_table = options_.route_table},
                             classifier->table(), policy);
-    if (Status s = network_->Apply(plan); !s.ok()) {
-      // The classifier still follows the policy: what reaches the TUN is decided right.
+    applied = network_->Apply(plan);
+    if (!applied.ok()) {
+      // The classifier still follows the policy: what reaches the TUN is decided right; the
+      // service reports not ready (/readyz) with this error.
       pipeline_->Count(0, DropReason::kSendError);
     }
   }
   pipeline_->SetClassifier(std::move(classifier));
+  return applied;
 }
 
 Result<uint32_t> UserspaceBackend::AllocateSpi(SaProtocol protocol) {

@@ -58,8 +58,8 @@ class UserspaceBackend final : public Backend,
   void Stop();
 
   // FilterTableSink: routes, nftables and the classifier follow the policy.
-  void OnFilterTable(const policy::Policy* policy,
-                     std::shared_ptr<const policy::Classifier> classifier) override;
+  Status OnFilterTable(const policy::Policy* policy,
+                       std::shared_ptr<const policy::Classifier> classifier) override;
 
   // Backend.
   const char* name() const override { return "userspace"; }
