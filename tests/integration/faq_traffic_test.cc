@@ -18,9 +18,12 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 
+#include "api/dto/text.h"
 #include "tests/integration/integration_util.h"
 #include "tests/support/lab.h"
 #include "tests/support/tshark.h"
@@ -31,13 +34,12 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-constexpr const char kPsk[] = "faq-traffic-psk-4b7e19d2";
+constexpr const char kPsk[] = "example-only-preshared-key";  // docs/examples' PSK
 
 json Psk() { return json::array({{{"type", "psk"}, {"preshared_key", kPsk}}}); }
 
-// A rule securing everything between `me` and `peer` (transport mode), with the FAQ's options.
-json RulePolicy(const std::string& me, const std::string& peer, bool fallback,
-                bool accept_unsecured, bool default_response) {
+// A rule requiring security between `me` and `peer` (transport mode), no default response.
+json RequirePolicy(const std::string& me, const std::string& peer) {
   return {{"name", "faq"},
           {"filter_lists",
            json::array({{{"name", "peer"},
@@ -45,8 +47,6 @@ json RulePolicy(const std::string& me, const std::string& peer, bool fallback,
           {"filter_actions",
            json::array({{{"name", "secure"},
                          {"type", "negotiate"},
-                         {"allow_fallback_to_clear", fallback},
-                         {"accept_unsecured", accept_unsecured},
                          {"security_methods", json::array({{{"protocol", "esp"},
                                                             {"esp_encryption", "aes128gcm16"},
                                                             {"esp_integrity", "none"}}})}}})},
@@ -54,20 +54,30 @@ json RulePolicy(const std::string& me, const std::string& peer, bool fallback,
                                   {"filter_list", "peer"},
                                   {"filter_action", "secure"},
                                   {"auth_methods", Psk()}}})},
-          {"default_response_rule", {{"active", default_response}, {"auth_methods", Psk()}}}};
+          {"default_response_rule", {{"active", false}}}};
 }
 
-// No rule at all: only the default response rule (FAQ 19), as on a client.
-json DefaultResponseOnly() {
-  return {{"name", "faq"}, {"default_response_rule", {{"active", true}, {"auth_methods", Psk()}}}};
+// One of docs/examples (the documented FAQ policies, with the lab's 10.99.1.0/24 and
+// 10.99.2.0/24 pods and their example PSK), renamed "faq".
+json Example(const std::string& file) {
+  std::ifstream in(std::string(IPSEC_SOURCE_DIR) + "/docs/examples/" + file);
+  std::stringstream text;
+  text << in.rdbuf();
+  auto j = api::dto::ParseYaml(text.str());
+  if (!j.ok() || !j->is_object()) {
+    ADD_FAILURE() << "docs/examples/" << file << " does not parse";
+    return json::object();
+  }
+  json policy = *j;
+  policy["name"] = "faq";
+  return policy;
 }
 
 class FaqTrafficTest : public ::testing::Test {
  protected:
   void SetUp() override {
     for (const char* tool : {"tcpdump", "tshark", "nft", "ping", "curl"}) {
-      CommandResult which =
-          ipsec::testing::Run({"sh", "-c", std::string("command -v ") + tool});
+      CommandResult which = ipsec::testing::Run({"sh", "-c", std::string("command -v ") + tool});
       ASSERT_EQ(which.exit_code, 0) << tool << " is missing: run scripts/install-deps.sh";
     }
     std::string error;
@@ -140,7 +150,8 @@ class FaqTrafficTest : public ::testing::Test {
 
 TEST_F(FaqTrafficTest, Faq16FallsBackToClearWithAPeerWithoutIpsec) {
   StartDaemon(0);  // pod B runs no IPsec
-  Apply(0, RulePolicy(lab_->PodV4(0), lab_->PodV4(1), /*fallback=*/true, false, false));
+  ASSERT_EQ(lab_->PodV4(1).rfind("10.99.2.", 0), 0u) << "docs/examples' subnets";
+  Apply(0, Example("fallback-to-clear.yaml"));
   std::string error;
   auto capture = Capture::Start(lab_->pod(0), "eth0", dir_.path() + "/fallback.pcap", &error,
                                 "host " + lab_->PodV4(1));
@@ -167,34 +178,31 @@ TEST_F(FaqTrafficTest, Faq16FallsBackToClearWithAPeerWithoutIpsec) {
   EXPECT_EQ(stats["ike"].value("fallbacks_to_clear_total", 0), 1) << stats.dump();
   EXPECT_TRUE(Children(0).empty());
   // B's plaintext is let in by the fallback's set only: the policy still drops plaintext from B.
-  CommandResult set = lab_->Exec(lab_->pod(0), {"nft", "list", "set", "inet", "ipsec_ipsec0",
-                                                "clear4"});
+  CommandResult set =
+      lab_->Exec(lab_->pod(0), {"nft", "list", "set", "inet", "ipsec_ipsec0", "clear4"});
   EXPECT_NE(set.out.find(lab_->PodV4(1) + " timeout"), std::string::npos) << set.out;
   CommandResult chain =
       lab_->Exec(lab_->pod(0), {"nft", "list", "chain", "inet", "ipsec_ipsec0", "input"});
   // (Its counter may show B's ICMP "port unreachable" answers to our IKE_SA_INITs: B runs no
   // IKE. Those are not let in: only what the fallback's set names.)
-  EXPECT_NE(chain.out.find("ip saddr " + lab_->PodV4(1) + " ip daddr " + lab_->PodV4(0) +
-                           " counter packets"),
-            std::string::npos)
-      << chain.out;
-  EXPECT_LT(chain.out.find("ip saddr @clear4 accept"),
-            chain.out.find("ip saddr " + lab_->PodV4(1) + " ip daddr " + lab_->PodV4(0)))
-      << chain.out;
+  const size_t drop = chain.out.find("ip saddr 10.99.2.0/24");
+  ASSERT_NE(drop, std::string::npos) << chain.out;
+  EXPECT_NE(chain.out.find("drop comment \"plaintext entry", drop), std::string::npos) << chain.out;
+  EXPECT_LT(chain.out.find("ip saddr @clear4 accept"), drop) << chain.out;
 }
 
 TEST_F(FaqTrafficTest, Faq17And19ServerRespondsOnlyWithIpsecToAClientsDefaultResponse) {
   StartDaemon(0);
   StartDaemon(1);
-  Apply(0, DefaultResponseOnly());  // the client: no rule for B
-  Apply(1, RulePolicy(lab_->PodV4(1), lab_->PodV4(0), false, /*accept_unsecured=*/true, false));
+  ASSERT_EQ(lab_->PodV4(0).rfind("10.99.1.", 0), 0u) << "docs/examples' subnets";
+  Apply(0, Example("default-response-client.yaml"));  // the client: no rule for B
+  Apply(1, Example("respond-only-server.yaml"));
   std::string error;
   auto capture = Capture::Start(lab_->pod(0), "eth0", dir_.path() + "/respond.pcap", &error,
                                 "host " + lab_->PodV4(1));
   ASSERT_NE(capture, nullptr) << error;
-  CommandResult first =
-      lab_->Exec(lab_->pod(0), {"ping", "-c", "1", "-W", "8", lab_->PodV4(1)}, "",
-                 std::chrono::seconds(30));
+  CommandResult first = lab_->Exec(lab_->pod(0), {"ping", "-c", "1", "-W", "8", lab_->PodV4(1)}, "",
+                                   std::chrono::seconds(30));
   EXPECT_EQ(first.exit_code, 0) << first.out << first.err << Diagnostics();
   ASSERT_TRUE(WaitFor([&] { return !Children(0).empty() && !Children(1).empty(); }))
       << Diagnostics();
@@ -211,12 +219,12 @@ TEST_F(FaqTrafficTest, Faq17And19ServerRespondsOnlyWithIpsecToAClientsDefaultRes
   // counted both ways on A.
   json a = Children(0);
   ASSERT_EQ(a.size(), 1u) << a.dump();
-  EXPECT_NE(a[0].value("rule", ""), "peer") << a.dump();
+  EXPECT_NE(a[0].value("rule", ""), "clients") << a.dump();
   EXPECT_GE(a[0].value("packets_out", 0), 10) << a.dump();
   EXPECT_GE(a[0].value("packets_in", 0), 11) << a.dump();
   json b = Children(1);
   ASSERT_EQ(b.size(), 1u) << b.dump();
-  EXPECT_EQ(b[0].value("rule", ""), "peer") << b.dump();
+  EXPECT_EQ(b[0].value("rule", ""), "clients") << b.dump();
   // The dynamic route for B on the client, since its filter table routes nothing.
   CommandResult routes = lab_->Exec(lab_->pod(0), {"ip", "route", "show", "table", "9700"});
   EXPECT_NE(routes.out.find(lab_->PodV4(1) + " dev ipsec0"), std::string::npos) << routes.out;
@@ -225,15 +233,15 @@ TEST_F(FaqTrafficTest, Faq17And19ServerRespondsOnlyWithIpsecToAClientsDefaultRes
 TEST_F(FaqTrafficTest, Faq19DefaultResponseAnswersAndRepliesThroughEsp) {
   StartDaemon(0);
   StartDaemon(1);
-  Apply(0, RulePolicy(lab_->PodV4(0), lab_->PodV4(1), false, false, false));  // requires
-  Apply(1, DefaultResponseOnly());
+  Apply(0, RequirePolicy(lab_->PodV4(0), lab_->PodV4(1)));
+  Apply(1, Example("default-response-client.yaml"));
   std::string error;
   auto capture = Capture::Start(lab_->pod(0), "eth0", dir_.path() + "/dr.pcap", &error,
                                 "host " + lab_->PodV4(1));
   ASSERT_NE(capture, nullptr) << error;
-  CommandResult ping = lab_->Exec(
-      lab_->pod(0), {"ping", "-c", "8", "-i", "0.25", "-W", "5", lab_->PodV4(1)}, "",
-      std::chrono::seconds(30));
+  CommandResult ping =
+      lab_->Exec(lab_->pod(0), {"ping", "-c", "8", "-i", "0.25", "-W", "5", lab_->PodV4(1)}, "",
+                 std::chrono::seconds(30));
   EXPECT_EQ(ping.exit_code, 0) << ping.out << ping.err << Diagnostics();
   EXPECT_NE(ping.out.find(" 0% packet loss"), std::string::npos) << ping.out << Diagnostics();
   ASSERT_TRUE(capture->Stop(&error)) << error;
@@ -244,14 +252,13 @@ TEST_F(FaqTrafficTest, Faq19DefaultResponseAnswersAndRepliesThroughEsp) {
   // After the SA goes, the dynamic route goes with it.
   json b = Children(1);
   ASSERT_EQ(b.size(), 1u) << b.dump();
-  CommandResult del = d_[0]->Http("DELETE", "/v1/sas/" + Body(d_[0]->Http("GET", "/v1/sas"))
-                                                              ["ike_sas"][0]
-                                                              .value("id", ""));
+  CommandResult del = d_[0]->Http(
+      "DELETE", "/v1/sas/" + Body(d_[0]->Http("GET", "/v1/sas"))["ike_sas"][0].value("id", ""));
   EXPECT_TRUE(Status(del) == 200 || Status(del) == 204) << del.out;
   ASSERT_TRUE(WaitFor([&] { return Children(1).empty(); })) << Diagnostics();
   EXPECT_TRUE(WaitFor([&] {
-    return lab_->Exec(lab_->pod(1), {"ip", "route", "show", "table", "9700"}).out.find(
-               lab_->PodV4(0)) == std::string::npos;
+    return lab_->Exec(lab_->pod(1), {"ip", "route", "show", "table", "9700"})
+               .out.find(lab_->PodV4(0)) == std::string::npos;
   })) << Diagnostics();
 }
 

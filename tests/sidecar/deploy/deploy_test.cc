@@ -7,6 +7,8 @@
 // Rendering the overlays with `kubectl kustomize` is tests/deploy/kustomize_test.sh's job.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include <fstream>
 #include <regex>
 #include <set>
@@ -77,6 +79,20 @@ TEST(DeployTest, EveryShippedPolicyIsValidAndCompiles) {
     }
   }
   EXPECT_EQ(policies, 3);
+}
+
+// The documentation's example policies (docs/policy-model.md, the demo, the FAQ behaviours'
+// integration test use them) are valid and compile.
+TEST(DeployTest, EveryDocumentedExamplePolicyIsValidAndCompiles) {
+  int policies = 0;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(std::string(IPSEC_SOURCE_DIR) + "/docs/examples")) {
+    if (entry.path().extension() != ".yaml") continue;
+    ExpectPolicyCompiles(entry.path().string(), Source("docs/examples/" +
+                                                       entry.path().filename().string()));
+    ++policies;
+  }
+  EXPECT_GE(policies, 5);
 }
 
 // The long options ipsec-sidecar --help lists.
