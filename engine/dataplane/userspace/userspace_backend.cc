@@ -175,6 +175,7 @@ void UserspaceBackend::RxLoop(unsigned index) {
         if (got < EspIo::kBatch) break;
       }
     }
+    late_io_.Flush(index);  // whatever any socket's packets left in the coalescer (AH too)
   }
 }
 
