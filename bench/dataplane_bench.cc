@@ -51,6 +51,8 @@ using testing::InnerV4;
 using testing::Lab;
 using testing::PeerSpec;
 
+std::vector<std::string> g_daemon_args;  // --daemon-arg: more flags for our daemons
+
 constexpr const char* kPsk = "interop-lab-psk-0123456789";  // lab_configs.h PskConfig's key
 
 struct Figures {
@@ -134,16 +136,37 @@ std::optional<double> Iperf(const Lab& lab, const std::string& bind, const std::
   return secs > 0 ? packets / secs : 0.0;
 }
 
-// The three measurements, --reps times, between `bind` in pod 0 and `server` in pod 1.
+// CPU seconds (user + system) the processes `pids` used so far (/proc/PID/stat fields 14-15).
+double CpuSeconds(const std::vector<pid_t>& pids) {
+  double ticks = 0;
+  for (pid_t pid : pids) {
+    std::string stat = ReadText("/proc/" + std::to_string(pid) + "/stat");
+    const size_t close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream in(stat.substr(close + 2));
+    std::string field;
+    for (int i = 3; i <= 15 && in >> field; ++i) {
+      if (i >= 14) ticks += std::atof(field.c_str());
+    }
+  }
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// The three measurements, --reps times, between `bind` in pod 0 and `server` in pod 1. With
+// `pids` (our daemons), also their CPU time per GB of the single TCP stream: a figure the
+// machine's other load disturbs less than the throughput.
 Figures Measure(const Lab& lab, const std::string& path, const std::string& bind,
-                const std::string& server, int seconds, int reps) {
+                const std::string& server, int seconds, int reps,
+                const std::vector<pid_t>& pids = {}) {
   Figures f;
   f.path = path;
   std::vector<double> tcp1, tcp4, udp;
   std::ostringstream detail;
   for (int i = 0; i < reps; ++i) {
     std::string error;
+    const double cpu_before = CpuSeconds(pids);
     auto a = Iperf(lab, bind, server, {}, seconds, false, &error);
+    const double cpu_tcp1 = CpuSeconds(pids) - cpu_before;
     auto b = a ? Iperf(lab, bind, server, {"-P", "4"}, seconds, false, &error) : std::nullopt;
     // -b 0: as fast as the sender can; the receiver's count is what got through.
     double drops = 0;
@@ -160,6 +183,11 @@ Figures Measure(const Lab& lab, const std::string& path, const std::string& bind
     detail << "  run " << i + 1 << ": tcp1 " << Format("%.3f", *a / 1e9) << " Gbit/s, tcp4 "
            << Format("%.3f", *b / 1e9) << " Gbit/s, udp64 " << Format("%.0f", *c) << " pkt/s (+"
            << Format("%.0f", drops) << " pkt/s the iperf3 server's socket dropped: RcvbufErrors)\n";
+    if (!pids.empty() && *a > 0) {
+      const double gigabytes = *a / 8e9 * seconds;
+      detail << "         both daemons' CPU during tcp1: " << Format("%.2f", cpu_tcp1)
+             << " s = " << Format("%.2f", cpu_tcp1 / gigabytes) << " CPU-s per GB\n";
+    }
   }
   f.ok = true;
   f.tcp1_gbps = Median(tcp1);
@@ -245,6 +273,7 @@ Figures RunOursWith(const Lab& lab, int seconds, int reps, bool udp) {
     testing::Daemon::Options o;
     o.extra_args = {"--dataplane=userspace", "--log-level=warning"};
     if (udp) o.extra_args.push_back("--force-udp-encapsulation");
+    o.extra_args.insert(o.extra_args.end(), g_daemon_args.begin(), g_daemon_args.end());
     daemons.push_back(std::make_unique<testing::Daemon>(lab, i, o));
     if (!daemons.back()->Start()) {
       f.error = "daemon " + std::to_string(i) +
@@ -271,7 +300,8 @@ Figures RunOursWith(const Lab& lab, int seconds, int reps, bool udp) {
               "\n/v1/sas: " + daemons[0]->Http("GET", "/v1/sas").out.substr(0, 1500);
     return f;
   }
-  Figures m = Measure(lab, f.path, InnerV4(0), InnerV4(1), seconds, reps);
+  Figures m = Measure(lab, f.path, InnerV4(0), InnerV4(1), seconds, reps,
+                      {daemons[0]->pid(), daemons[1]->pid()});
   m.path = f.path;
   m.detail +=
       "  daemon 0 /v1/stats after: " + daemons[0]->Http("GET", "/v1/stats").out.substr(4, 600) +
@@ -310,8 +340,12 @@ int Main(int argc, char** argv) {
       only = next();
     } else if (a == "--out") {
       out_path = next();
+    } else if (a == "--daemon-arg" && i + 1 < argc) {
+      g_daemon_args.push_back(argv[++i]);  // e.g. --dataplane-workers=2
     } else {
-      std::fprintf(stderr, "usage: %s [--seconds N] [--reps N] [--only a,u,b,c] [--out FILE]\n",
+      std::fprintf(stderr,
+                   "usage: %s [--seconds N] [--reps N] [--only a,u,b,c] [--out FILE] "
+                   "[--daemon-arg ARG]...\n",
                    argv[0]);
       return 2;
     }
@@ -345,7 +379,16 @@ int Main(int argc, char** argv) {
             "tunnel mode; (a) raw ESP, (u) and (b) ESP in UDP 4500\n"
          << "machine: nproc " << sysconf(_SC_NPROCESSORS_ONLN) << ", " << CpuModel() << ", "
          << uts.sysname << " " << uts.release << "\n"
-         << "loadavg at start: " << LoadAvg() << "\n\n";
+         << "loadavg at start: " << LoadAvg() << "\n";
+  if (!g_daemon_args.empty()) {
+    report << "our daemons' extra flags:";
+    for (const auto& a : g_daemon_args) report << " " << a;
+    report << "\n";
+  }
+  if (const char* off = std::getenv("IPSEC_DATAPLANE_NO_OFFLOAD")) {
+    report << "IPSEC_DATAPLANE_NO_OFFLOAD=" << off << " (offloads switched off)\n";
+  }
+  report << "\n";
   std::fputs(report.str().c_str(), stdout);
   std::fflush(stdout);
   Figures a, u, b, c;
