@@ -41,7 +41,8 @@ std::vector<Transform> IkeTransforms(const policy::IkeProposal& p) {
 }
 
 // The transforms of one security method's child SA (§3.3.3: ESP: ENCR, INTEG unless AEAD, ESN;
-// AH: INTEG, ESN). AH+ESP offers its ESP part (the AH part is a second child SA).
+// AH: INTEG, ESN). AH+ESP is refused by policy::Validate
+// (IKEv2 has no bundles); were one to get here, only its ESP part would be offered.
 std::vector<Transform> ChildTransforms(const policy::SecurityMethod& m, ProtocolId* protocol) {
   std::vector<Transform> out;
   if (m.protocol == policy::IpsecProtocol::kAh) {

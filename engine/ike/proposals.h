@@ -64,8 +64,8 @@ bool IsAead(codec::EncrId id);
 codec::SaPayload MakeIkeOffer(const std::vector<policy::IkeProposal>& proposals, Bytes spi = {});
 
 // The initiator's child SA payload (§1.3.1): one proposal per security method, with `spi`
-// (4 octets) and, with PFS, the DH group (§1.3.1 "KEi" and §3.3.3). AH+ESP methods offer their
-// ESP part here; the AH part is a second child SA.
+// (4 octets) and, with PFS, the DH group (§1.3.1 "KEi" and §3.3.3). AH+ESP methods never get
+// here: policy::Validate refuses them (one protocol per child SA, §3.3; docs/dataplane.md).
 codec::SaPayload MakeChildOffer(const std::vector<policy::SecurityMethod>& methods, uint32_t spi,
                                 codec::DhGroup pfs_group);
 

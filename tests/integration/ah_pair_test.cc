@@ -1,8 +1,9 @@
 // AH (RFC 4302) through the userspace data path, sidecar <-> sidecar (issue 4): two daemons in
 // two lab pods with --dataplane=userspace and a policy whose only security method is AH
 // (HMAC-SHA-256-128). A ping from pod A negotiates an AH child SA (IKEv2, protocol AH) and gets
-// its replies; a short iperf3 TCP stream completes; the capture on pod A's eth0 shows AH (IP
-// protocol 51) with the child SA's SPIs both ways and no ICMP echo or TCP outside AH; GET
+// its replies; a 1 s iperf3 TCP stream completes; the capture on pod A's eth0 (full-size AH
+// packets left out to keep tshark quick) shows AH (IP protocol 51) with the child SA's SPIs
+// both ways and no ICMP echo or TCP outside AH, and no ESP; GET
 // /v1/sas shows the AH child SA's counters moving. Tunnel and transport mode over IPv4, and
 // transport mode over IPv6 (the raw IPv6 socket does not deliver the IPv6 header: ah_io.cc
 // rebuilds it, and the peer's ICV must verify over it). AH+ESP (FAQ 46) is refused when the
@@ -149,8 +150,11 @@ TEST_P(AhPairTest, PingAndTcpThroughAh) {
                                          mode.tunnel, json::array({Ah()}))));
   }
   TempDir dir;
+  // Everything to and from the peer except full-size AH packets (the TCP stream's data: tshark
+  // would spend most of the test's time on them). Clear TCP of any size is still captured.
   auto capture = Capture::Start(pair.lab->pod(0), "eth0", dir.path() + "/pod0.pcap", &error,
-                                "host " + pair.Address(1, mode.ipv6));
+                                "host " + pair.Address(1, mode.ipv6) +
+                                    " and not (greater 1000 and (ip proto 51 or ip6 proto 51))");
   ASSERT_NE(capture, nullptr) << error;
   const std::string peer = pair.Address(1, mode.ipv6);
   const std::string ping_bin = mode.ipv6 ? "-6" : "-4";
@@ -181,37 +185,46 @@ TEST_P(AhPairTest, PingAndTcpThroughAh) {
               iperf.out.c_str());
   ASSERT_TRUE(capture->Stop(&error)) << error;
 
-  // The wire: AH with the child SA's SPIs both ways; no echo or iperf3 TCP outside AH, no ESP.
+  // The wire, in one tshark pass: AH with the child SA's SPIs both ways; no echo request or
+  // reply and no TCP outside AH (IPv6 neighbour discovery is clear by design); no ESP.
   Tshark tshark;
-  std::vector<DissectedPacket> ah, clear_echo, clear_tcp, esp;
-  ASSERT_TRUE(tshark.Dissect(capture->path(), "ah", {"ah.spi"}, &ah, &error)) << error;
-  const std::string echo = mode.ipv6 ? "(icmpv6.type == 128 || icmpv6.type == 129)" : "icmp";
-  ASSERT_TRUE(
-      tshark.Dissect(capture->path(), echo + " && !ah", {"frame.number"}, &clear_echo, &error))
+  std::vector<DissectedPacket> packets;
+  ASSERT_TRUE(tshark.Dissect(capture->path(), "", {"frame.protocols", "ah.spi", "icmpv6.type"},
+                             &packets, &error))
       << error;
-  ASSERT_TRUE(tshark.Dissect(capture->path(), "tcp.port == 5201 && !ah", {"frame.number"},
-                             &clear_tcp, &error))
-      << error;
-  ASSERT_TRUE(tshark.Dissect(capture->path(), "esp", {"esp.spi"}, &esp, &error)) << error;
-  EXPECT_GT(ah.size(), 30u) << tshark.Summary(capture->path());
-  EXPECT_EQ(clear_echo.size(), 0u) << "echo outside AH:\n" << tshark.Summary(capture->path(), echo);
-  EXPECT_EQ(clear_tcp.size(), 0u) << "TCP outside AH";
-  EXPECT_EQ(esp.size(), 0u);
-  size_t out = 0, in = 0;
+  size_t ah = 0, clear_echo = 0, clear_tcp = 0, esp = 0, out = 0, in = 0;
   const json c = pair.Child(0);
-  for (const auto& p : ah) {
+  for (const auto& p : packets) {
+    const std::string protocols = p.Get("frame.protocols");
+    const bool in_ah = protocols.find(":ah") != std::string::npos;
+    const std::string v6type = p.Get("icmpv6.type");
+    const bool icmp4 =
+        protocols.find(":icmp:") != std::string::npos || protocols.ends_with(":icmp");
+    const bool echo = icmp4 || v6type == "128" || v6type == "129";
+    ah += in_ah;
+    clear_echo += echo && !in_ah;
+    clear_tcp += protocols.find(":tcp") != std::string::npos && !in_ah;
+    esp += protocols.find(":esp") != std::string::npos;
     const std::string spi = p.Get("ah.spi");
     out += spi == "0x" + c["spi_out"].get<std::string>();
     in += spi == "0x" + c["spi_in"].get<std::string>();
   }
-  EXPECT_GT(out, 10u) << c.dump() << (ah.empty() ? "" : ah[0].Get("ah.spi"));
+  EXPECT_GT(ah, 30u) << tshark.Summary(capture->path());
+  EXPECT_EQ(clear_echo, 0u) << "echo outside AH:\n" << tshark.Summary(capture->path(), "!ah");
+  EXPECT_EQ(clear_tcp, 0u) << "TCP outside AH:\n" << tshark.Summary(capture->path(), "!ah");
+  EXPECT_EQ(esp, 0u);
+  EXPECT_GT(out, 10u) << c.dump();
   EXPECT_GT(in, 10u) << c.dump();
 
-  // Counters on both sides, and nothing dropped for integrity or replay.
-  const json c1 = pair.Child(1);
+  // Counters on both sides (the API's SA counters may lag a moment), and nothing dropped for
+  // integrity or malformed AH.
   EXPECT_GT(c["packets_out"].get<uint64_t>(), 8u) << c.dump();
   EXPECT_GT(c["packets_in"].get<uint64_t>(), 8u) << c.dump();
-  EXPECT_GT(c1["bytes_in"].get<uint64_t>(), 100000u) << c1.dump();
+  json c1;
+  EXPECT_TRUE(WaitFor([&] {
+    c1 = pair.Child(1);
+    return !c1.is_null() && c1["bytes_in"].get<uint64_t>() > 1000000u;
+  })) << c1.dump();
   for (int i = 0; i < 2; ++i) {
     const std::string m = pair.Metrics(i);
     EXPECT_NE(m.find("ipsec_dataplane_drops_total{reason=\"integrity\"} 0\n"), std::string::npos)
