@@ -1,5 +1,6 @@
 #include "engine/dataplane/userspace/mtu_guard.h"
 
+#include <netinet/icmp6.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -24,11 +25,74 @@ size_t OuterHeader(const SaConfig& sa) {
          (sa.udp_encapsulation ? esp::kUdpEncapHeaderSize : 0);
 }
 
+int RouteMtu(const IpAddress& remote);
+
 }  // namespace
+
+std::optional<EspTooBig> ParseEspPacketTooBig(ByteSpan m) {
+  // RFC 4443 §3.2: type 2, code 0, checksum, MTU, then the invoking packet (RFC 8200 §3 header).
+  constexpr size_t kQuoted = 8;
+  if (m.size() < kQuoted + esp::kIpv6HeaderSize || m[0] != kIcmpv6PacketTooBig) return {};
+  const uint8_t* ip = m.data() + kQuoted;
+  if ((ip[0] >> 4) != 6 || ip[6] != esp::kNextHeaderEsp) return {};
+  EspTooBig t;
+  t.destination = IpAddress::FromV6Bytes(ip + 24);
+  t.mtu = static_cast<int>(std::max<uint32_t>(esp::Load32(m.data() + 4), kIpv6MinMtu));
+  return t;
+}
+
+KernelPathMtu::KernelPathMtu() {
+  icmp6_fd_ = ::socket(AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ICMPV6);
+  if (icmp6_fd_ < 0) return;  // no IPv6 or no CAP_NET_RAW: the route MTU alone
+  icmp6_filter filter;
+  ICMP6_FILTER_SETBLOCKALL(&filter);
+  ICMP6_FILTER_SETPASS(ICMP6_PACKET_TOO_BIG, &filter);
+  ::setsockopt(icmp6_fd_, IPPROTO_ICMPV6, ICMP6_FILTER, &filter, sizeof(filter));
+}
+
+KernelPathMtu::~KernelPathMtu() {
+  if (icmp6_fd_ >= 0) ::close(icmp6_fd_);
+}
+
+void KernelPathMtu::DrainLocked(std::chrono::steady_clock::time_point now) {
+  if (icmp6_fd_ < 0) return;
+  uint8_t buffer[kIpv6MinMtu];
+  for (int i = 0; i < 256; ++i) {
+    const ssize_t n = ::recv(icmp6_fd_, buffer, sizeof(buffer), MSG_DONTWAIT);
+    if (n <= 0) break;
+    auto t = ParseEspPacketTooBig(ByteSpan(buffer, static_cast<size_t>(n)));
+    if (!t) continue;
+    if (learned_.size() >= 4096) learned_.clear();
+    learned_[t->destination] = {t->mtu, now + kLearnedLifetime};
+  }
+}
 
 int KernelPathMtu::PathMtu(unsigned worker, const IpAddress& local, const IpAddress& remote) {
   (void)worker;
-  (void)local;  // the route is the one our unbound ESP sockets get: by destination and mark
+  (void)local;  // the route is by destination and mark, as our unbound ESP sockets get it
+  int learned = 0;
+  if (!remote.is_v4()) {
+    const auto now = std::chrono::steady_clock::now();
+    std::lock_guard lock(mu_);
+    DrainLocked(now);
+    auto it = learned_.find(remote);
+    if (it != learned_.end()) {
+      if (now < it->second.expires) {
+        learned = it->second.mtu;
+      } else {
+        learned_.erase(it);
+      }
+    }
+  }
+  const int route = RouteMtu(remote);
+  if (learned > 0 && (route <= 0 || learned < route)) return learned;
+  return route;
+}
+
+namespace {
+
+int RouteMtu(const IpAddress& remote) {
+  // The route our unbound ESP sockets get: by destination and mark.
   const bool v4 = remote.is_v4();
   const int fd = ::socket(v4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
   if (fd < 0) return 0;
@@ -61,6 +125,8 @@ int KernelPathMtu::PathMtu(unsigned worker, const IpAddress& local, const IpAddr
   ::close(fd);
   return mtu;
 }
+
+}  // namespace
 
 MtuGuard::MtuGuard(std::unique_ptr<PathMtuSource> source, Options options)
     : source_(std::move(source)), options_(options) {

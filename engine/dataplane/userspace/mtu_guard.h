@@ -7,8 +7,9 @@
 // daemon it is KernelPathMtu: the kernel's route toward the peer as our ESP sockets see it
 // (bypass mark, pod_network.h), read with a connected UDP socket's IP_MTU / IPV6_MTU. That is the
 // link MTU, any route `mtu` metric, and the path MTU the kernel learned from ICMP errors about our
-// ESP packets (raw and UDP sockets record "fragmentation needed" / "packet too big" for their
-// destination), so a smaller link further on is learned as well. Cached per worker and peer,
+// ESP packets (IPv4 raw and UDP sockets, IPv6 UDP sockets record "fragmentation needed" / "packet
+// too big" for their destination; for IPv6 raw ESP KernelPathMtu learns it itself), so a smaller
+// link further on is learned as well. Cached per worker and peer,
 // read again after Options::refresh.
 //
 // The ESP packet's size is exact for the SA: outer IPv4/IPv6 header (tunnel; in transport mode
@@ -37,7 +38,10 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <unordered_map>
 
 #include "engine/common/bytes.h"
@@ -56,11 +60,38 @@ class PathMtuSource {
   virtual int PathMtu(unsigned worker, const IpAddress& local, const IpAddress& remote) = 0;
 };
 
-// The kernel's route MTU toward `remote` with the bypass mark (see above).
+// The kernel's route MTU toward `remote` with the bypass mark (see above). IPv6 raw sockets do
+// not record "packet too big" for their destination unless they ask for errors (IPV6_RECVERR;
+// Linux's rawv6_err returns before ip6_sk_update_pmtu), so for raw ESP over IPv6 the path MTU
+// is also learned here: a raw ICMPv6 socket filtered to "packet too big", drained on each
+// refresh; a message quoting one of our ESP packets (next header 50) lowers the MTU toward its
+// destination for kLearnedLifetime (the kernel's net.ipv6.route.mtu_expires default).
 class KernelPathMtu final : public PathMtuSource {
  public:
+  static constexpr std::chrono::seconds kLearnedLifetime{600};
+  KernelPathMtu();
+  ~KernelPathMtu() override;
   int PathMtu(unsigned worker, const IpAddress& local, const IpAddress& remote) override;
+
+ private:
+  void DrainLocked(std::chrono::steady_clock::time_point now);
+  std::mutex mu_;  // refreshes are rare (per peer and second, big packets only)
+  int icmp6_fd_ = -1;
+  struct Learned {
+    int mtu;
+    std::chrono::steady_clock::time_point expires;
+  };
+  std::map<IpAddress, Learned> learned_;  // guarded by mu_
 };
+
+// An ICMPv6 "packet too big" as a raw ICMPv6 socket delivers it (from the ICMPv6 header on):
+// when it quotes an ESP packet (RFC 4443 §3.2: the invoking packet follows the MTU), the quoted
+// packet's destination and the MTU (at least 1280). Pure.
+struct EspTooBig {
+  IpAddress destination;
+  int mtu = 0;
+};
+std::optional<EspTooBig> ParseEspPacketTooBig(ByteSpan icmpv6);
 
 class MtuGuard {
  public:

@@ -214,6 +214,31 @@ TEST_F(MtuGuardTest, Ipv6PacketTooBigAtLeast1280) {
   EXPECT_EQ(esp::Load32(&v.icmp[44]), 1280u);
 }
 
+TEST(KernelPathMtuTest, PacketTooBigAboutOurEspIsParsed) {
+  // What a raw ICMPv6 socket delivers: the ICMPv6 message, quoting our raw ESP over IPv6.
+  const IpAddress a = *IpAddress::Parse("fd99:1::2"), b = *IpAddress::Parse("fd99:2::2");
+  std::vector<uint8_t> m(8 + 40 + 8, 0);
+  m[0] = 2;
+  esp::Store32(&m[4], 1360);
+  esp::Store32(&m[8], 0x6000'0000);
+  m[8 + 6] = 50;  // ESP
+  std::memcpy(&m[8 + 8], a.ToBytes().data(), 16);
+  std::memcpy(&m[8 + 24], b.ToBytes().data(), 16);
+  auto t = ParseEspPacketTooBig(m);
+  ASSERT_TRUE(t.has_value());
+  EXPECT_EQ(t->destination, b);
+  EXPECT_EQ(t->mtu, 1360);
+  esp::Store32(&m[4], 600);
+  EXPECT_EQ(ParseEspPacketTooBig(m)->mtu, 1280) << "never below the IPv6 minimum";
+  m[8 + 6] = 17;  // about UDP: the kernel's UDP sockets learn that themselves
+  EXPECT_FALSE(ParseEspPacketTooBig(m).has_value());
+  m[8 + 6] = 50;
+  m[0] = 1;  // destination unreachable
+  EXPECT_FALSE(ParseEspPacketTooBig(m).has_value());
+  m[0] = 2;
+  EXPECT_FALSE(ParseEspPacketTooBig(ByteSpan(m.data(), 47)).has_value()) << "truncated";
+}
+
 TEST(LinkMtuTest, TunMtuLeavesRoomForWorstCaseEsp) {
   EXPECT_EQ(CappedTunMtu(1400, 1500), 1379);  // 1500 - 121 (outer IPv6 + UDP + ESP worst case)
   EXPECT_EQ(CappedTunMtu(1300, 1500), 1300);  // never raised
