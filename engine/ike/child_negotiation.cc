@@ -93,14 +93,21 @@ ChildOutcome Failure(FailureReason reason, std::string detail) {
 
 Result<ChildRequest> PrepareChildRequest(ChildInstaller& installer, const NegotiateRule& rule,
                                          Selectors local_ts, Selectors remote_ts,
-                                         codec::DhGroup pfs_group) {
+                                         codec::DhGroup pfs_group, bool udp_encapsulated) {
   ChildRequest r;
   r.rule = rule.name;
   r.local_ts = std::move(local_ts);
   r.remote_ts = std::move(remote_ts);
   r.transport = !rule.tunnel_endpoint.has_value();
-  const bool ah = !rule.security_methods.empty() &&
-                  rule.security_methods[0].protocol == policy::IpsecProtocol::kAh;
+  // RFC 3715 §2.1: AH cannot cross a NAT; across one, offer the ESP methods only (when all are
+  // AH, the offer stays and the responder refuses it, naming the reason).
+  std::vector<policy::SecurityMethod> methods = rule.security_methods;
+  if (udp_encapsulated &&
+      std::any_of(methods.begin(), methods.end(),
+                  [](const auto& m) { return m.protocol != policy::IpsecProtocol::kAh; })) {
+    std::erase_if(methods, [](const auto& m) { return m.protocol == policy::IpsecProtocol::kAh; });
+  }
+  const bool ah = !methods.empty() && methods[0].protocol == policy::IpsecProtocol::kAh;
   auto spi = installer.AllocateSpi(ah ? codec::ProtocolId::kAh : codec::ProtocolId::kEsp);
   if (!spi.ok()) return spi.error();
   r.spi_in = *spi;
@@ -109,7 +116,7 @@ Result<ChildRequest> PrepareChildRequest(ChildInstaller& installer, const Negoti
     if (!ke.ok()) return ke.error();
     r.pfs = std::move(ke).value();
   }
-  r.offer = MakeChildOffer(rule.security_methods, r.spi_in, pfs_group);
+  r.offer = MakeChildOffer(methods, r.spi_in, pfs_group);
   return r;
 }
 

@@ -35,10 +35,11 @@ struct ChildRequest {
 };
 
 // Allocates the inbound SPI and builds the offer from the rule (its security methods; with PFS,
-// `pfs_group`, which must be kNone in IKE_AUTH).
+// `pfs_group`, which must be kNone in IKE_AUTH). `udp_encapsulated` (a NAT, or forced): AH
+// methods are left out of the offer when an ESP method remains (AH cannot cross a NAT).
 Result<ChildRequest> PrepareChildRequest(ChildInstaller& installer, const NegotiateRule& rule,
                                          Selectors local_ts, Selectors remote_ts,
-                                         codec::DhGroup pfs_group);
+                                         codec::DhGroup pfs_group, bool udp_encapsulated = false);
 // SA, [KEi], TSi, TSr, [N(USE_TRANSPORT_MODE)].
 void AddChildRequest(const ChildRequest& request, OutMessage& out);
 

@@ -146,7 +146,8 @@ TaskStatus CreateChildSaTask::BuildRequest(OutMessage& out) {
   const codec::DhGroup group =
       rule->session_key_pfs ? pfs_override_.value_or(preferred) : codec::DhGroup::kNone;
   if (!request_) {
-    auto prepared = PrepareChildRequest(installer_, *rule, local_ts_, remote_ts_, group);
+    auto prepared =
+        PrepareChildRequest(installer_, *rule, local_ts_, remote_ts_, group, sa_.UdpEncapsulated());
     if (!prepared.ok()) {
       return Fail(FailureReason::kInternal, prepared.error().ToString(), TaskStatus::kFailed);
     }

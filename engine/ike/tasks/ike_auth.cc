@@ -216,7 +216,8 @@ TaskStatus IkeAuthTask::BuildRequest(OutMessage& out) {
   sa_.rule = rule_;
   if (!child_request_) {
     auto request = PrepareChildRequest(installer_, *rule, local_ts_, remote_ts_,
-                                       codec::DhGroup::kNone);  // no KE in IKE_AUTH (§1.2)
+                                       codec::DhGroup::kNone,  // no KE in IKE_AUTH (§1.2)
+                                       sa_.UdpEncapsulated());
     if (!request.ok()) {
       return Fail(FailureReason::kInternal, request.error().ToString(), TaskStatus::kDeleteSa);
     }

@@ -1,10 +1,12 @@
 // AH child SAs and NAT (RFC 3715 §2.1: AH's ICV covers the addresses a NAT rewrites; RFC 3948
 // encapsulates ESP only): two in-process peers whose rule offers AH first, then ESP. Without a
 // NAT the responder chooses AH; with UDP encapsulation (a NAT, or forced) it skips AH and
-// chooses ESP; with AH alone it answers NO_PROPOSAL_CHOSEN and no child SA is installed.
+// chooses ESP; with AH alone it answers NO_PROPOSAL_CHOSEN and no child SA is installed. The
+// initiator's offer leaves AH out across a NAT when an ESP method remains.
 
 #include <gtest/gtest.h>
 
+#include "engine/ike/child_negotiation.h"
 #include "tests/support/ike_peers.h"
 
 namespace ipsec::engine::ike {
@@ -81,6 +83,26 @@ TEST_F(AhNatTest, AcrossANatAhAloneIsRefusedNamingTheReason) {
   EXPECT_TRUE(net_.b.backend.Sas().empty());
   EXPECT_NE(net_.b.observer.Log().find("not eligible across a NAT"), std::string::npos)
       << net_.b.observer.Log();
+}
+
+TEST(AhNatOfferTest, InitiatorLeavesAhOutAcrossANatWhenEspRemains) {
+  dataplane::RecordingBackend backend;
+  ChildInstaller installer(backend);
+  NegotiateRule rule;
+  rule.name = "r";
+  rule.security_methods = {Ah(), Esp()};
+  auto protocols = [&](bool udp) {
+    auto r = PrepareChildRequest(installer, rule, {}, {}, codec::DhGroup::kNone, udp);
+    EXPECT_TRUE(r.ok());
+    std::vector<codec::ProtocolId> out;
+    for (const auto& p : r->offer.proposals) out.push_back(p.protocol);
+    return out;
+  };
+  using P = codec::ProtocolId;
+  EXPECT_EQ(protocols(false), (std::vector<P>{P::kAh, P::kEsp}));
+  EXPECT_EQ(protocols(true), (std::vector<P>{P::kEsp}));
+  rule.security_methods = {Ah()};  // nothing else to offer: the responder refuses, naming why
+  EXPECT_EQ(protocols(true), (std::vector<P>{P::kAh}));
 }
 
 }  // namespace
