@@ -102,9 +102,9 @@ Result<ChildRequest> PrepareChildRequest(ChildInstaller& installer, const Negoti
   // RFC 3715 §2.1: AH cannot cross a NAT; across one, offer the ESP methods only (when all are
   // AH, the offer stays and the responder refuses it, naming the reason).
   std::vector<policy::SecurityMethod> methods = rule.security_methods;
-  if (udp_encapsulated &&
-      std::any_of(methods.begin(), methods.end(),
-                  [](const auto& m) { return m.protocol != policy::IpsecProtocol::kAh; })) {
+  if (udp_encapsulated && std::any_of(methods.begin(), methods.end(), [](const auto& m) {
+        return m.protocol != policy::IpsecProtocol::kAh;
+      })) {
     std::erase_if(methods, [](const auto& m) { return m.protocol == policy::IpsecProtocol::kAh; });
   }
   const bool ah = !methods.empty() && methods[0].protocol == policy::IpsecProtocol::kAh;
