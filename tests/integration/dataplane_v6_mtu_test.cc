@@ -196,9 +196,15 @@ TEST_P(DataplaneV6MtuTest, PingTcpAndPathMtuThroughEsp) {
   // TCP stayed under B's TUN MTU (its MSS clamp), so nothing has crossed the 1360 link at this
   // size yet: the first such ESP packet is dropped by the node, whose ICMP teaches A's kernel
   // the path MTU; the data path reads it within a second (MtuGuard::Options::refresh).
-  std::vector<std::string> prime = Ping(1);
+  // IPv4 primes without DF: such packets are never dropped for size; once A's kernel knows the
+  // path MTU it fragments the outer ESP packet (RFC 4301 §7), and the echoes come back.
+  std::vector<std::string> prime = Ping(mode.v6 ? 1 : 3);
+  if (!mode.v6) prime.insert(prime.end(), {"-M", "dont"});
   prime.insert(prime.end(), {"-s", std::to_string(size), peer});
-  lab_->Exec(lab_->pod(0), prime);
+  CommandResult primed = lab_->Exec(lab_->pod(0), prime);
+  if (!mode.v6) {
+    EXPECT_EQ(primed.exit_code, 0) << primed.out << primed.err;
+  }
   std::this_thread::sleep_for(1500ms);
   std::vector<std::string> big = Ping(3);
   big.insert(big.end(), {"-M", "do", "-s", std::to_string(size), peer});
@@ -254,6 +260,17 @@ TEST_P(DataplaneV6MtuTest, PingTcpAndPathMtuThroughEsp) {
       tshark.Dissect(capture->path(), "!esp && tcp.port == 5201", {"frame.number"}, &tcp, &error))
       << error;
   EXPECT_GT(esp.size(), 1000u);
+  if (!mode.v6) {
+    // The outer ESP fragmented after IPsec (the DF-less pings above).
+    std::vector<DissectedPacket> fragments;
+    ASSERT_TRUE(tshark.Dissect(capture->path(), "ip.flags.mf == 1 && ip.src == " + Addr(0),
+                               {"ip.proto"}, &fragments, &error))
+        << error;
+    EXPECT_GT(fragments.size(), 0u) << "no outer ESP fragment from A";
+    if (!fragments.empty()) {
+      EXPECT_EQ(fragments[0].Get("ip.proto"), "50");
+    }
+  }
   EXPECT_EQ(echo.size(), 0u) << "echo in clear on the wire";
   EXPECT_EQ(tcp.size(), 0u) << "TCP in clear on the wire";
 }
