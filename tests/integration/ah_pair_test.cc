@@ -189,10 +189,12 @@ TEST_P(AhPairTest, PingAndTcpThroughAh) {
   // reply and no TCP outside AH (IPv6 neighbour discovery is clear by design); no ESP.
   Tshark tshark;
   std::vector<DissectedPacket> packets;
-  ASSERT_TRUE(tshark.Dissect(capture->path(), "", {"frame.protocols", "ah.spi", "icmpv6.type"},
+  ASSERT_TRUE(tshark.Dissect(capture->path(), "",
+                             {"frame.protocols", "ah.spi", "icmpv6.type", "ip.src", "ipv6.src"},
                              &packets, &error))
       << error;
   size_t ah = 0, clear_echo = 0, clear_tcp = 0, esp = 0, out = 0, in = 0;
+  size_t spi_out_seen = 0, spi_in_seen = 0;
   const json c = pair.Child(0);
   for (const auto& p : packets) {
     const std::string protocols = p.Get("frame.protocols");
@@ -205,16 +207,24 @@ TEST_P(AhPairTest, PingAndTcpThroughAh) {
     clear_echo += echo && !in_ah;
     clear_tcp += protocols.find(":tcp") != std::string::npos && !in_ah;
     esp += protocols.find(":esp") != std::string::npos;
+    if (!in_ah) continue;
+    const std::string source = mode.ipv6 ? p.Get("ipv6.src") : p.Get("ip.src");
+    (source == pair.Address(0, mode.ipv6) ? out : in) += 1;
     const std::string spi = p.Get("ah.spi");
-    out += spi == "0x" + c["spi_out"].get<std::string>();
-    in += spi == "0x" + c["spi_in"].get<std::string>();
+    spi_out_seen += spi == "0x" + c["spi_out"].get<std::string>();
+    spi_in_seen += spi == "0x" + c["spi_in"].get<std::string>();
   }
-  EXPECT_GT(ah, 30u) << tshark.Summary(capture->path());
+  EXPECT_GE(ah, 10u) << tshark.Summary(capture->path());
   EXPECT_EQ(clear_echo, 0u) << "echo outside AH:\n" << tshark.Summary(capture->path(), "!ah");
   EXPECT_EQ(clear_tcp, 0u) << "TCP outside AH:\n" << tshark.Summary(capture->path(), "!ah");
   EXPECT_EQ(esp, 0u);
-  EXPECT_GT(out, 10u) << c.dump();
-  EXPECT_GT(in, 10u) << c.dump();
+  // AH both ways: at least the pings' 8 echoes each way (small: all captured), and the child
+  // SA in place at the end carried some of it (an earlier child SA may have carried the rest:
+  // a collision of both sides' acquires leaves one).
+  EXPECT_GE(out, 8u) << c.dump();
+  EXPECT_GE(in, 8u) << c.dump();
+  EXPECT_GE(spi_out_seen, 1u) << c.dump();
+  EXPECT_GE(spi_in_seen, 1u) << c.dump();
 
   // Counters on both sides (the API's SA counters may lag a moment), and nothing dropped for
   // integrity or malformed AH.
