@@ -11,6 +11,7 @@ AcquireQueue::PushResult AcquireQueue::Push(const IpAddress& destination, const 
     return r;
   }
   Waiting& w = waiting_[destination];
+  w.taken = false;
   while (!w.queued_at.empty() && now - w.queued_at.front() > kMaxWait) {
     w.packets.pop_front();
     w.queued_at.pop_front();
@@ -45,10 +46,16 @@ std::vector<std::vector<uint8_t>> AcquireQueue::TakeAll(Clock::time_point now) {
     if (now - it->second.last_acquire >= kAcquireInterval) {
       it = waiting_.erase(it);
     } else {
+      it->second.taken = true;
       ++it;
     }
   }
   return out;
+}
+
+void AcquireQueue::ForgetSatisfied() {
+  std::lock_guard lock(mu_);
+  std::erase_if(waiting_, [](const auto& entry) { return entry.second.taken; });
 }
 
 size_t AcquireQueue::size() const {

@@ -41,6 +41,10 @@ class AcquireQueue {
   // Every waiting packet, oldest first per destination; the queue is left empty. Destinations
   // acquired less than kAcquireInterval ago remember it (re-queued packets do not re-acquire).
   std::vector<std::vector<uint8_t>> TakeAll(Clock::time_point now);
+  // After TakeAll's packets went back through the pipeline: forgets the destinations none of
+  // them was queued for again (their SA is there now), so that once that SA is gone the next
+  // packet asks IKE at once instead of waiting out kAcquireInterval unheard.
+  void ForgetSatisfied();
   size_t size() const;
 
  private:
@@ -49,6 +53,7 @@ class AcquireQueue {
     std::deque<Clock::time_point> queued_at;
     Clock::time_point last_acquire{};
     bool acquired = false;
+    bool taken = false;  // emptied by TakeAll and not queued for since
   };
   const size_t per_destination_;
   mutable std::mutex mu_;

@@ -259,6 +259,7 @@ void Pipeline::FlushQueue(WorkerContext& w, uint8_t* buffer, size_t capacity) {
     std::memcpy(buffer + kHeadroom, p.data(), p.size());
     Outbound(w, buffer, capacity, p.size());
   }
+  queue_.ForgetSatisfied();  // their SAs are in: when gone, the next packet acquires at once
 }
 
 DataplaneCounters Pipeline::Counters() const {
