@@ -4,8 +4,8 @@
 // its replies; a 1 s iperf3 TCP stream completes; the capture on pod A's eth0 (full-size AH
 // packets left out to keep tshark quick) shows AH (IP protocol 51) with the child SA's SPIs
 // both ways and no ICMP echo or TCP outside AH, and no ESP; GET
-// /v1/sas shows the AH child SA's counters moving. Tunnel and transport mode over IPv4, and
-// transport mode over IPv6 (the raw IPv6 socket does not deliver the IPv6 header: ah_io.cc
+// /v1/sas shows the AH child SA's counters moving. Tunnel and transport mode over IPv4 and
+// over IPv6 (the raw IPv6 socket does not deliver the IPv6 header: ah_io.cc
 // rebuilds it, and the peer's ICV must verify over it). AH+ESP (FAQ 46) is refused when the
 // policy is applied (IKEv2 has no SA bundles, docs/dataplane.md), and an AH-or-ESP policy across
 // forced UDP encapsulation gets ESP (AH cannot cross a NAT).
@@ -247,7 +247,8 @@ TEST_P(AhPairTest, PingAndTcpThroughAh) {
 INSTANTIATE_TEST_SUITE_P(Modes, AhPairTest,
                          ::testing::Values(Mode{"tunnel", true, false},
                                            Mode{"transport", false, false},
-                                           Mode{"transport_v6", false, true}),
+                                           Mode{"transport_v6", false, true},
+                                           Mode{"tunnel_v6", true, true}),
                          [](const auto& info) { return info.param.name; });
 
 // FAQ 46's AH+ESP bundle cannot be negotiated with IKEv2 (one protocol per child SA, RFC 7296
