@@ -61,8 +61,15 @@ struct Mode {
   bool v6 = true;
   // The largest inner packet that fits 1360 after ESP (AES-GCM-16: ESP header 8, IV 8, ICV 16,
   // padding to 4 with the 2-octet trailer): outer IPv6 40 -> 1286 (tunnel), + the inner header
-  // 40 in transport mode -> 1326; outer IPv4 20 -> 1306.
+  // 40 in transport mode -> 1326; outer IPv4 20 -> 1306. ESP in UDP over IPv6 leaves 1278,
+  // under IPv6's 1280: the error says 1280 and packets up to 1280 are sent with the outer ESP
+  // fragmented (RFC 8200 §5).
   int max_inner = 1286;
+  // --force-udp-encapsulation (ESP in UDP 4500, RFC 3948), IPv6: ping6 and TCP only, every link
+  // at 1500. Across the 1360 link it stalls (known gap, docs/dataplane.md): the node's "packet
+  // too big" about ESP in UDP is matched to IKE's socket of the SO_REUSEPORT group and recorded
+  // against the route without ports (the TUN's), so our ESP socket never fragments for the path.
+  bool udp = false;
 };
 
 class DataplaneV6MtuTest : public ::testing::TestWithParam<Mode> {
@@ -85,12 +92,13 @@ class DataplaneV6MtuTest : public ::testing::TestWithParam<Mode> {
       node_if = line.substr(at + 2, line.find_first_of("@:", at + 2) - at - 2);
     }
     ASSERT_FALSE(node_if.empty()) << links.out;
-    const std::string mtu = std::to_string(kSmallLinkMtu);
+    const std::string mtu = std::to_string(GetParam().udp ? 1500 : kSmallLinkMtu);
     ASSERT_EQ(lab_->Exec(lab_->node(), {"ip", "link", "set", node_if, "mtu", mtu}).exit_code, 0);
     ASSERT_EQ(lab_->Exec(lab_->pod(1), {"ip", "link", "set", "eth0", "mtu", mtu}).exit_code, 0);
     for (int i = 0; i < 2; ++i) {
-      d_[i] = std::make_unique<Daemon>(*lab_, i,
-                                       Daemon::Options{.extra_args = {"--dataplane=userspace"}});
+      std::vector<std::string> args = {"--dataplane=userspace"};
+      if (GetParam().udp) args.push_back("--force-udp-encapsulation");
+      d_[i] = std::make_unique<Daemon>(*lab_, i, Daemon::Options{.extra_args = args});
       ASSERT_TRUE(d_[i]->Start()) << "daemon " << i << " did not turn ready:\n" << d_[i]->Log();
     }
   }
@@ -118,6 +126,18 @@ class DataplaneV6MtuTest : public ::testing::TestWithParam<Mode> {
         ->Exec(lab_->node(),
                {"curl", "-sS", "--max-time", "10", "http://" + lab_->PodV4(i) + ":9090/metrics"})
         .out;
+  }
+
+  // The data path's non-zero counters, for failure messages.
+  std::string Counters(int i) {
+    std::string m = Metrics(i), out = "--- pod " + std::to_string(i) + " data path counters\n";
+    for (size_t pos = 0; (pos = m.find("\nipsec_dataplane_", pos)) != std::string::npos;) {
+      const size_t end = m.find('\n', pos + 1);
+      const std::string line = m.substr(pos + 1, end - pos - 1);
+      if (line.find("} 0") == std::string::npos) out += line + "\n";
+      pos = end;
+    }
+    return out;
   }
 
   std::vector<std::string> Ping(int count) const {
@@ -153,7 +173,8 @@ TEST_P(DataplaneV6MtuTest, PingTcpAndPathMtuThroughEsp) {
   // B's 1360 - 121 would be under IPv6's 1280, so 1280.
   EXPECT_NE(lab_->Exec(lab_->pod(0), {"ip", "link", "show", "ipsec0"}).out.find("mtu 1379 "),
             std::string::npos);
-  EXPECT_NE(lab_->Exec(lab_->pod(1), {"ip", "link", "show", "ipsec0"}).out.find("mtu 1280 "),
+  EXPECT_NE(lab_->Exec(lab_->pod(1), {"ip", "link", "show", "ipsec0"})
+                .out.find(mode.udp ? "mtu 1379 " : "mtu 1280 "),
             std::string::npos);
   for (int i = 0; i < 2; ++i) Apply(i);
   TempDir dir;
@@ -178,73 +199,78 @@ TEST_P(DataplaneV6MtuTest, PingTcpAndPathMtuThroughEsp) {
         {"ip", "netns", "exec", lab_->pod(1), "iperf3", "-s", "-1", "-p", "5201"},
         dir.path() + "/iperf3-server.log");
     std::this_thread::sleep_for(300ms);
-    std::vector<std::string> argv = {"timeout", "20", "iperf3", "-c", peer, "-p",
+    std::vector<std::string> argv = {"timeout", "15", "iperf3", "-c", peer, "-p",
                                      "5201",    "-n", "4M",     "-f", "m"};
     if (reverse) argv.push_back("-R");
     const auto start = std::chrono::steady_clock::now();
     CommandResult iperf = lab_->Exec(lab_->pod(0), argv, "", std::chrono::seconds(30));
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    EXPECT_EQ(iperf.exit_code, 0) << iperf.out << iperf.err << Diagnostics();
+    EXPECT_EQ(iperf.exit_code, 0) << iperf.out << iperf.err << Counters(0) << Counters(1)
+                                  << Diagnostics();
     std::printf("[ %s ] 4 MB TCP %s in %.2f s:\n%s\n", mode.name.c_str(),
                 reverse ? "B -> A" : "A -> B", seconds, iperf.out.c_str());
   }
 
-  // A ping with DF over the path: the answer is the ICMP error the data path wrote to the TUN,
-  // with the largest inner size that fits; the kernel caches that MTU for the peer.
-  const int size = mode.v6 ? 1300 : 1320;  // 1348 octets with the header: > max_inner, < 1379
-  // TCP stayed under B's TUN MTU (its MSS clamp), so nothing has crossed the 1360 link at this
-  // size yet: the first such ESP packet is dropped by the node, whose ICMP teaches A's kernel
-  // the path MTU; the data path reads it within a second (MtuGuard::Options::refresh).
-  // IPv4 primes without DF: such packets are never dropped for size; once A's kernel knows the
-  // path MTU it fragments the outer ESP packet (RFC 4301 §7), and the echoes come back.
-  std::vector<std::string> prime = Ping(mode.v6 ? 1 : 3);
-  if (!mode.v6) prime.insert(prime.end(), {"-M", "dont"});
-  prime.insert(prime.end(), {"-s", std::to_string(size), peer});
-  CommandResult primed = lab_->Exec(lab_->pod(0), prime);
-  if (!mode.v6) {
-    EXPECT_EQ(primed.exit_code, 0) << primed.out << primed.err;
-  }
-  std::this_thread::sleep_for(1500ms);
-  std::vector<std::string> big = Ping(3);
-  big.insert(big.end(), {"-M", "do", "-s", std::to_string(size), peer});
-  CommandResult too_big = lab_->Exec(lab_->pod(0), big);
-  std::vector<std::string> get = {"ip"};
-  if (mode.v6) get.push_back("-6");
-  get.insert(get.end(), {"route", "get", peer});
-  const std::string want = std::to_string(mode.max_inner);
-  std::vector<std::string> marked = get;
-  marked.insert(marked.end(), {"mark", "0x1e5ec"});
-  const std::string pmtu_info =
-      "--- ESP's route (bypass mark): " + lab_->Exec(lab_->pod(0), marked).out +
-      "--- pod A ICMP counters: " +
-      lab_->Exec(lab_->pod(0),
-                 {"sh", "-c", "nstat -az | grep -i -E 'toobig|fragfail|Icmp6In|DestUnreach'"})
-          .out +
-      "--- node ICMP counters: " +
-      lab_->Exec(lab_->node(),
-                 {"sh", "-c", "nstat -az | grep -i -E 'toobig|fragfail|OutDestUnreach'"})
-          .out;
-  EXPECT_NE((too_big.out + too_big.err).find(want), std::string::npos)
-      << too_big.out << too_big.err << pmtu_info << Diagnostics();
-  CommandResult route = lab_->Exec(lab_->pod(0), get);
-  EXPECT_NE(route.out.find("mtu " + want), std::string::npos) << route.out << too_big.out;
-  std::printf("[ %s ] ping -M do -s %d:\n%s%s\nroute: %s\n", mode.name.c_str(), size,
-              too_big.out.c_str(), too_big.err.c_str(), route.out.c_str());
-  // Pings that fit still go. In transport mode only up to 1280: B's echo reply of a larger one
-  // is fragmented by B's kernel (B's TUN MTU is 1280), and transport mode does not carry
-  // fragments yet (the data path protects what follows the fragment header and the peer
-  // rebuilds a header without it: a known gap, docs/dataplane.md).
-  const int fit = mode.tunnel ? mode.max_inner : 1280;
-  std::vector<std::string> fits = Ping(3);
-  fits.insert(fits.end(), {"-M", "do", "-s", std::to_string(fit - (mode.v6 ? 48 : 28)), peer});
-  CommandResult ok = lab_->Exec(lab_->pod(0), fits);
-  EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
+  if (mode.udp) {
+    // ESP in UDP over IPv6 with every link at 1500 (no path MTU part): see the note at Mode.
+  } else {
+    // A ping with DF over the path: the answer is the ICMP error the data path wrote to the TUN,
+    // with the largest inner size that fits; the kernel caches that MTU for the peer.
+    const int size = mode.v6 ? 1300 : 1320;  // 1348 octets with the header: > max_inner, < 1379
+    // TCP stayed under B's TUN MTU (its MSS clamp), so nothing has crossed the 1360 link at this
+    // size yet: the first such ESP packet is dropped by the node, whose ICMP teaches A's kernel
+    // the path MTU; the data path reads it within a second (MtuGuard::Options::refresh).
+    // IPv4 primes without DF: such packets are never dropped for size; once A's kernel knows the
+    // path MTU it fragments the outer ESP packet (RFC 4301 §7), and the echoes come back.
+    std::vector<std::string> prime = Ping(mode.v6 ? 1 : 3);
+    if (!mode.v6) prime.insert(prime.end(), {"-M", "dont"});
+    prime.insert(prime.end(), {"-s", std::to_string(size), peer});
+    CommandResult primed = lab_->Exec(lab_->pod(0), prime);
+    if (!mode.v6) {
+      EXPECT_EQ(primed.exit_code, 0) << primed.out << primed.err;
+    }
+    std::this_thread::sleep_for(1500ms);
+    std::vector<std::string> big = Ping(3);
+    big.insert(big.end(), {"-M", "do", "-s", std::to_string(size), peer});
+    CommandResult too_big = lab_->Exec(lab_->pod(0), big);
+    std::vector<std::string> get = {"ip"};
+    if (mode.v6) get.push_back("-6");
+    get.insert(get.end(), {"route", "get", peer});
+    const std::string want = std::to_string(mode.max_inner);
+    std::vector<std::string> marked = get;
+    marked.insert(marked.end(), {"mark", "0x1e5ec"});
+    const std::string pmtu_info =
+        "--- ESP's route (bypass mark): " + lab_->Exec(lab_->pod(0), marked).out +
+        "--- pod A ICMP counters: " +
+        lab_->Exec(lab_->pod(0),
+                   {"sh", "-c", "nstat -az | grep -i -E 'toobig|fragfail|Icmp6In|DestUnreach'"})
+            .out +
+        "--- node ICMP counters: " +
+        lab_->Exec(lab_->node(),
+                   {"sh", "-c", "nstat -az | grep -i -E 'toobig|fragfail|OutDestUnreach'"})
+            .out;
+    EXPECT_NE((too_big.out + too_big.err).find(want), std::string::npos)
+        << too_big.out << too_big.err << pmtu_info << Diagnostics();
+    CommandResult route = lab_->Exec(lab_->pod(0), get);
+    EXPECT_NE(route.out.find("mtu " + want), std::string::npos) << route.out << too_big.out;
+    std::printf("[ %s ] ping -M do -s %d:\n%s%s\nroute: %s\n", mode.name.c_str(), size,
+                too_big.out.c_str(), too_big.err.c_str(), route.out.c_str());
+    // Pings that fit still go. In transport mode only up to 1280: B's echo reply of a larger one
+    // is fragmented by B's kernel (B's TUN MTU is 1280), and transport mode does not carry
+    // fragments yet (the data path protects what follows the fragment header and the peer
+    // rebuilds a header without it: a known gap, docs/dataplane.md).
+    const int fit = mode.tunnel ? mode.max_inner : 1280;
+    std::vector<std::string> fits = Ping(3);
+    fits.insert(fits.end(), {"-M", "do", "-s", std::to_string(fit - (mode.v6 ? 48 : 28)), peer});
+    CommandResult ok = lab_->Exec(lab_->pod(0), fits);
+    EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
 
-  const std::string m = Metrics(0);
-  const size_t at = m.find("ipsec_dataplane_drops_total{reason=\"too_big\"} ");
-  ASSERT_NE(at, std::string::npos) << m;
-  EXPECT_GE(std::atoll(m.c_str() + at + 46), 1) << m.substr(at, 60);
+    const std::string m = Metrics(0);
+    const size_t at = m.find("ipsec_dataplane_drops_total{reason=\"too_big\"} ");
+    ASSERT_NE(at, std::string::npos) << m;
+    EXPECT_GE(std::atoll(m.c_str() + at + 46), 1) << m.substr(at, 60);
+  }
 
   // On the wire: ESP only; no echo or iperf3 TCP in clear.
   ASSERT_TRUE(capture->Stop(&error)) << error;
@@ -259,7 +285,8 @@ TEST_P(DataplaneV6MtuTest, PingTcpAndPathMtuThroughEsp) {
   ASSERT_TRUE(
       tshark.Dissect(capture->path(), "!esp && tcp.port == 5201", {"frame.number"}, &tcp, &error))
       << error;
-  EXPECT_GT(esp.size(), 1000u);
+  // (ESP in UDP: the capture sees UDP GSO super-packets, fewer frames.)
+  EXPECT_GT(esp.size(), mode.udp ? 100u : 1000u);
   if (!mode.v6) {
     // The outer ESP fragmented after IPsec (the DF-less pings above).
     std::vector<DissectedPacket> fragments;
@@ -278,6 +305,7 @@ TEST_P(DataplaneV6MtuTest, PingTcpAndPathMtuThroughEsp) {
 INSTANTIATE_TEST_SUITE_P(Modes, DataplaneV6MtuTest,
                          ::testing::Values(Mode{"tunnel6", true, true, 1286},
                                            Mode{"transport6", false, true, 1326},
+                                           Mode{"tunnel6_udp", true, true, 1280, true},
                                            Mode{"tunnel4", true, false, 1306}),
                          [](const auto& info) { return info.param.name; });
 
