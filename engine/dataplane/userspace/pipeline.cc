@@ -9,6 +9,9 @@
 #include "engine/esp/udp_encap.h"
 
 namespace ipsec::engine::dataplane::userspace {
+
+static_assert(kMaxWorkers <= MtuGuard::kWorkers);
+
 namespace {
 
 void Add(std::atomic<uint64_t>& c, uint64_t n = 1) { c.fetch_add(n, std::memory_order_relaxed); }
@@ -181,6 +184,15 @@ void Pipeline::Outbound(WorkerContext& w, uint8_t* buffer, size_t capacity, size
     return;
   }
   if (sa->ah_outbound) return OutboundAh(w, *sa, buffer, capacity, length);  // ah_path.cc
+  if (mtu_guard_ && sa->outbound) {
+    // RFC 4301 §8: too big for the path after ESP (DF, or IPv6) -> ICMP error to the source.
+    const MtuGuard::Verdict fit =
+        mtu_guard_->Check(w.index, sa->config, *sa->outbound, packet, length, *info);
+    if (fit.drop) {
+      if (!fit.icmp.empty()) io_.Deliver(w.index, fit.icmp.data(), fit.icmp.size());
+      return Count(w.index, DropReason::kTooBig);
+    }
+  }
   size_t payload_offset = kHeadroom;
   size_t payload_length = length;
   uint8_t next_header = info->family == IpFamily::kV4 ? esp::kNextHeaderIpv4 : esp::kNextHeaderIpv6;

@@ -32,6 +32,7 @@
 #include "engine/dataplane/backend.h"
 #include "engine/dataplane/dataplane_counters.h"
 #include "engine/dataplane/userspace/acquire_queue.h"
+#include "engine/dataplane/userspace/mtu_guard.h"
 #include "engine/dataplane/userspace/sa_table.h"
 #include "engine/policy/classifier.h"
 
@@ -75,6 +76,9 @@ class Pipeline {
   void SetClassifier(std::shared_ptr<const policy::Classifier> classifier);
   // Not owned; may be null. Waits for a call in flight to return (so the old target may go).
   void SetEvents(BackendEvents* events);
+  // Path MTU checks before ESP (mtu_guard.h): too big -> dropped (too_big), ICMP error to the
+  // TUN. Null: none. Set before the workers start.
+  void SetMtuGuard(std::unique_ptr<MtuGuard> guard) { mtu_guard_ = std::move(guard); }
   // FAQ 16: "negotiate" traffic to these destinations goes in clear while no SA covers it,
   // until each one's time (IKE found the peer not IPsec-aware). Replaces the previous set.
   struct ClearRange {
@@ -129,6 +133,7 @@ class Pipeline {
   std::mutex events_mu_;             // held while calling events_ (rare: acquires, expiries)
   BackendEvents* events_ = nullptr;  // guarded by events_mu_
   WorkerCounters counters_[kMaxWorkers];
+  std::unique_ptr<MtuGuard> mtu_guard_;  // may be null
 };
 
 }  // namespace ipsec::engine::dataplane::userspace

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "engine/dataplane/userspace/link_mtu.h"
 #include "engine/policy/prefix_cover.h"
 
 namespace ipsec::engine::dataplane::userspace {
@@ -140,6 +141,8 @@ Status PodNetwork::RunChecked(const std::vector<std::string>& argv, const std::s
 
 Status PodNetwork::Setup() {
   Teardown();  // a previous run's leftovers (a crash) would duplicate the rules
+  // The TUN MTU bounds every inner packet and the MSS clamp below: room for ESP (link_mtu.h).
+  CapTunMtu(config_.tun_name);
   const std::string pref = std::to_string(kRulePref);
   const std::string table = std::to_string(config_.route_table);
   std::vector<std::vector<std::string>> bypass = {{"fwmark", Hex(kBypassMark)},

@@ -47,6 +47,8 @@ Result<std::unique_ptr<UserspaceBackend>> UserspaceBackend::Create(Options optio
   // One crypto context per TX worker and one for the RX thread (SaParams::workers).
   b->sas_ = std::make_unique<SaTable>(b->options_.tx_workers + 1);
   b->pipeline_ = std::make_unique<Pipeline>(*b->sas_, b->queue_, b->late_io_);
+  // Path MTU toward each peer from the kernel (mtu_guard.h): too big -> ICMP error.
+  b->pipeline_->SetMtuGuard(std::make_unique<MtuGuard>(std::make_unique<KernelPathMtu>()));
   b->stop_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   b->flush_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (b->stop_fd_ < 0 || b->flush_fd_ < 0) {
