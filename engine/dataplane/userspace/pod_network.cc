@@ -111,6 +111,12 @@ PodNetworkPlan BuildPodNetworkPlan(const PodNetworkConfig& config, const policy:
   s += "    iifname " + tun + " accept\n";
   s += "    meta mark " + Hex(kBypassMark) + " accept\n";
   s += "    iifname \"lo\" accept\n";
+  // IPv6 reassembles after this hook (IPv4 before it): a fragment other than the first carries
+  // no ports and would meet the plaintext drop, so an outer ESP (or ESP-in-UDP) packet
+  // fragmented on the way (RFC 4301 §7) never arrived. Accepting only those is safe: the first
+  // fragment, with the upper-layer header, still meets every rule, and without it nothing is
+  // reassembled (overlapping fragments are dropped, RFC 5722).
+  s += "    frag frag-off != 0 accept\n";
   s += "    ip saddr @clear4 accept\n";
   s += "    ip6 saddr @clear6 accept\n";
   s += in_rules;
