@@ -195,10 +195,14 @@ Status PodNetwork::Apply(const PodNetworkPlan& plan) {
     }
   }
   routed_ = plan.routed;
+  std::vector<IpRange> again;  // each range once, though several policies may use it
   for (const auto& [reqid, ranges] : dynamic_) {
     for (const IpRange& r : ranges) {
-      if (Status s = RouteDynamic(r, true); !s.ok()) return s;
+      if (std::find(again.begin(), again.end(), r) == again.end()) again.push_back(r);
     }
+  }
+  for (const IpRange& r : again) {
+    if (Status s = RouteDynamic(r, true); !s.ok()) return s;
   }
   if (Status s = RunChecked({"nft", "-f", "-"}, plan.nft_script); !s.ok()) return s;
   return clear_.empty() ? Status::Ok() : LoadClearSources();  // the new table's sets are empty
@@ -271,7 +275,6 @@ Status PodNetwork::LoadClearSources() {
   }
   return RunChecked({"nft", "-f", "-"}, script);
 }
-
 
 void PodNetwork::Teardown() {
   const std::string pref = std::to_string(kRulePref);
