@@ -16,8 +16,11 @@
 // Each: pings both ways (no loss), an iperf3 TCP stream of 1 s each way (rates printed), the
 // live capture on our pod's wire decrypted by tshark with the keys OUR daemon exported
 // (--debug-export-keys-dir): ESP in UDP 4500, good ICV, the inner ICMP echo requests and
-// replies and the inner TCP segments of both directions. Behind the NAT only charon can
-// initiate (no port forwarding on the NAT router).
+// replies and the inner TCP segments of both directions (our UDP GSO super-packets are cut
+// first, as the receiving kernel cuts them: SplitUdpGso). Behind the NAT only charon can
+// initiate (no port forwarding on the NAT router). charon's kernel-libipsec does carry
+// ChaCha20-Poly1305 (Debian 12's 5.9.8: pings and iperf3 both ways pass here); only tshark
+// cannot check it, so that case checks the SPIs on the wire and that no key line was exported.
 // Rekeys during traffic (AES-GCM-128, pings at 50/s both ways, zero lost): charon's
 // `swanctl --rekey --child`, and ours (our API has no rekey call: our policy's 4 s child SA
 // lifetime makes our engine rekey on its own at 85-90%); afterwards swanctl --list-sas shows
@@ -337,6 +340,12 @@ void NoTcpReassembly(Tshark& tshark) {
 // What tshark found in a capture decrypted with a key table.
 struct Decrypted {
   size_t esp = 0, icv_good = 0, not_decrypted = 0;
+  // Decrypted (the inner packet parses, from the right address) with no ICV verdict shown:
+  // tshark skips the rest of the ESP dissection when an inner dissector stops early (seen on
+  // about 1 in 15,000 iperf3 packets even without TCP reassembly). A wrong key or broken
+  // framing shows as esp.icv_bad and no inner packet instead (tshark_interop_test's
+  // WrongKeysAreDetected), which fails here.
+  size_t no_verdict = 0;
   size_t requests_from[2] = {0, 0}, replies_from[2] = {0, 0}, tcp_from[2] = {0, 0};
   size_t pattern_ok = 0, icmp = 0, udp_encapsulated = 0;
   int gso_super = 0;  // UDP GSO super-packets cut by SplitUdpGso
@@ -355,8 +364,8 @@ Decrypted DecryptAll(const Tshark& tshark, const std::string& pcap, const std::s
   }
   std::vector<DissectedPacket> packets;
   if (!tshark.Dissect(pcap + ".split.pcap", "esp",
-                      {"esp.spi", "esp.icv_good", "ip.src", "icmp.type", "tcp.srcport",
-                       "udp.dstport", "data.data"},
+                      {"esp.spi", "esp.icv_good", "esp.icv_bad", "ip.src", "icmp.type",
+                       "tcp.srcport", "udp.dstport", "data.data"},
                       &packets, error)) {
     return d;
   }
@@ -366,10 +375,14 @@ Decrypted DecryptAll(const Tshark& tshark, const std::string& pcap, const std::s
     d.spis.insert(p.Get("esp.spi"));
     d.udp_encapsulated += p.Has("udp.dstport");
     const bool good = p.Get("esp.icv_good") == "1";
-    d.icv_good += good;
+    const bool bad = p.Get("esp.icv_bad") == "1";
     const auto src = p.All("ip.src");
     const bool has_inner = p.Has("icmp.type") || p.Has("tcp.srcport");
-    if (!good || !has_inner || src.empty()) {
+    const bool inner_ok =
+        has_inner && !src.empty() && (src.back() == inner[0] || src.back() == inner[1]);
+    d.icv_good += good;
+    d.no_verdict += !good && !bad && inner_ok;
+    if (bad || !has_inner || src.empty() || (!good && !inner_ok)) {
       ++d.not_decrypted;
       if (reported++ < 5) {
         d.problems += "spi " + p.Get("esp.spi") + " icv_good=" + p.Get("esp.icv_good") +
@@ -693,7 +706,8 @@ class CharonTrafficTest : public ::testing::Test {
       return;
     }
     EXPECT_EQ(d.not_decrypted, 0u) << d.problems << tshark.Summary(capture->path(), "esp");
-    EXPECT_EQ(d.icv_good, d.esp);
+    EXPECT_EQ(d.icv_good + d.no_verdict, d.esp);
+    EXPECT_LE(d.no_verdict, 2 + d.esp / 2000) << "decrypted packets without an ICV verdict";
     for (int side = 0; side < 2; ++side) {
       EXPECT_GE(d.requests_from[side], size_t(n)) << s.name << " side " << side;
       EXPECT_GE(d.replies_from[side], size_t(n)) << s.name << " side " << side;
@@ -705,9 +719,11 @@ class CharonTrafficTest : public ::testing::Test {
     // 85-90%); both sides must still agree afterwards.
     std::printf(
         "[ tshark ] %s (%s): %zu ESP packets decrypted (%d UDP GSO super-packets cut), ICV "
-        "good; ICMP %zu, inner TCP %zu (ours) + %zu (charon's); %zu SPIs (%s)\n",
-        s.name.c_str(), p.label.c_str(), d.esp, d.gso_super, d.icmp, d.tcp_from[0], d.tcp_from[1],
-        d.spis.size(), d.spis.size() > 2 ? "rekeyed under load" : "no rekey");
+        "good %zu, no verdict shown %zu; ICMP %zu, inner TCP %zu (ours) + %zu (charon's); %zu "
+        "SPIs (%s)\n",
+        s.name.c_str(), p.label.c_str(), d.esp, d.gso_super, d.icv_good, d.no_verdict, d.icmp,
+        d.tcp_from[0], d.tcp_from[1], d.spis.size(),
+        d.spis.size() > 2 ? "rekeyed under load" : "no rekey");
   }
 
   // Pings at 50/s both ways while `rekey` runs; zero lost; the SPIs change on both sides and
@@ -762,6 +778,8 @@ class CharonTrafficTest : public ::testing::Test {
     Decrypted dec = DecryptAll(tshark, capture->path(), inner, &error);
     ASSERT_EQ(error, "");
     EXPECT_EQ(dec.not_decrypted, 0u) << dec.problems;
+    EXPECT_EQ(dec.icv_good + dec.no_verdict, dec.esp);
+    EXPECT_LE(dec.no_verdict, 2 + dec.esp / 2000) << "decrypted packets without an ICV verdict";
     for (int side = 0; side < 2; ++side) {
       EXPECT_EQ(dec.requests_from[side], size_t(count)) << "side " << side;
       EXPECT_EQ(dec.replies_from[side], size_t(count)) << "side " << side;
@@ -985,7 +1003,8 @@ class SidecarPairTsharkTest : public ::testing::Test {
     ASSERT_EQ(error, "");
     EXPECT_EQ(d.udp_encapsulated, 0u) << "raw ESP (IP protocol 50) expected";
     EXPECT_EQ(d.not_decrypted, 0u) << d.problems << tshark.Summary(capture->path(), "esp");
-    EXPECT_EQ(d.icv_good, d.esp);
+    EXPECT_EQ(d.icv_good + d.no_verdict, d.esp);
+    EXPECT_LE(d.no_verdict, 2 + d.esp / 2000) << "decrypted packets without an ICV verdict";
     for (int side = 0; side < 2; ++side) {
       EXPECT_GE(d.requests_from[side], size_t(side == 0 ? n + 1 : n)) << c.name << " " << side;
       EXPECT_GE(d.replies_from[side], size_t(side == 0 ? n : n + 1)) << c.name << " " << side;
