@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "tests/integration/integration_util.h"
+#include "tests/integration/pair_policy.h"
 #include "tests/support/lab.h"
 #include "tests/support/tshark.h"
 
@@ -31,31 +32,6 @@ using namespace std::chrono_literals;
 constexpr const char kPsk[] = "ah-pair-psk-5c09e1d7";
 
 json Ah() { return {{"protocol", "ah"}, {"ah_integrity", "sha256"}}; }
-json Esp() {
-  return {{"protocol", "esp"}, {"esp_encryption", "aes128gcm16"}, {"esp_integrity", "none"}};
-}
-
-// Everything between the two pods' addresses is secured with `methods`.
-json PairPolicy(const std::string& me, const std::string& peer, bool tunnel, json methods) {
-  json rule = {{"name", "pods"},
-               {"filter_list", "peer"},
-               {"filter_action", "require"},
-               {"auth_methods", json::array({{{"type", "psk"}, {"preshared_key", kPsk}}})}};
-  if (tunnel) rule["tunnel_endpoint"] = peer;
-  return {{"name", "pair"},
-          {"key_exchange",
-           {{"proposals", json::array({{{"encryption", "aes128gcm16"},
-                                        {"integrity", "none"},
-                                        {"prf", "prfsha256"},
-                                        {"dh_group", "curve25519"}}})}}},
-          {"filter_lists",
-           json::array({{{"name", "peer"},
-                         {"filters", json::array({{{"source", me}, {"destination", peer}}})}}})},
-          {"filter_actions", json::array({{{"name", "require"},
-                                           {"type", "negotiate"},
-                                           {"security_methods", std::move(methods)}}})},
-          {"rules", json::array({rule})}};
-}
 
 struct Mode {
   std::string name;
@@ -148,7 +124,7 @@ TEST_P(AhPairTest, PingAndTcpThroughAh) {
   ASSERT_TRUE(pair.Start({}, &error)) << error;
   for (int i = 0; i < 2; ++i) {
     ASSERT_TRUE(pair.Apply(i, PairPolicy(pair.Address(i, mode.ipv6), pair.Address(1 - i, mode.ipv6),
-                                         mode.tunnel, json::array({Ah()}))));
+                                         mode.tunnel, kPsk, json::array({Ah()}))));
   }
   TempDir dir;
   // Everything to and from the peer except full-size AH packets (the TCP stream's data: tshark
@@ -270,16 +246,16 @@ TEST(AhPairPolicyTest, AhEspRefusedAndAhNotChosenAcrossANat) {
   bundle["protocol"] = "ah+esp";
   bundle["esp_encryption"] = "aes128gcm16";
   bundle["esp_integrity"] = "none";
-  CommandResult put =
-      pair.Put(0, PairPolicy(pair.lab->PodV4(0), pair.lab->PodV4(1), true, json::array({bundle})));
+  CommandResult put = pair.Put(
+      0, PairPolicy(pair.lab->PodV4(0), pair.lab->PodV4(1), true, kPsk, json::array({bundle})));
   EXPECT_GE(Status(put), 400) << put.out;
   EXPECT_LT(Status(put), 500) << put.out;
   EXPECT_NE(put.out.find("one protocol per child SA"), std::string::npos) << put.out;
   EXPECT_NE(put.out.find("security_methods/0/protocol"), std::string::npos) << put.out;
 
   for (int i = 0; i < 2; ++i) {
-    ASSERT_TRUE(pair.Apply(i, PairPolicy(pair.lab->PodV4(i), pair.lab->PodV4(1 - i), true,
-                                         json::array({Ah(), Esp()}))));
+    ASSERT_TRUE(pair.Apply(i, PairPolicy(pair.lab->PodV4(i), pair.lab->PodV4(1 - i), true, kPsk,
+                                         json::array({Ah(), EspGcm128()}))));
   }
   CommandResult ping = pair.lab->Exec(
       pair.lab->pod(0), {"ping", "-c", "3", "-i", "0.5", "-W", "5", pair.lab->PodV4(1)});

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "tests/integration/integration_util.h"
+#include "tests/integration/pair_policy.h"
 #include "tests/support/lab.h"
 #include "tests/support/tshark.h"
 
@@ -26,34 +27,6 @@ using nlohmann::json;
 using namespace std::chrono_literals;
 
 constexpr const char kPsk[] = "dataplane-pair-psk-8d21c7e4";
-
-
-
-// Everything between the two pods' addresses is secured; tunnel mode with the peer as the
-// tunnel endpoint, or transport mode.
-json PairPolicy(const std::string& me, const std::string& peer, bool tunnel) {
-  json rule = {{"name", "pods"},
-               {"filter_list", "peer"},
-               {"filter_action", "require"},
-               {"auth_methods", json::array({{{"type", "psk"}, {"preshared_key", kPsk}}})}};
-  if (tunnel) rule["tunnel_endpoint"] = peer;
-  return {{"name", "pair"},
-          {"key_exchange",
-           {{"proposals", json::array({{{"encryption", "aes128gcm16"},
-                                        {"integrity", "none"},
-                                        {"prf", "prfsha256"},
-                                        {"dh_group", "curve25519"}}})}}},
-          {"filter_lists",
-           json::array({{{"name", "peer"},
-                         {"filters", json::array({{{"source", me}, {"destination", peer}}})}}})},
-          {"filter_actions",
-           json::array({{{"name", "require"},
-                         {"type", "negotiate"},
-                         {"security_methods", json::array({{{"protocol", "esp"},
-                                                            {"esp_encryption", "aes128gcm16"},
-                                                            {"esp_integrity", "none"}}})}}})},
-          {"rules", json::array({rule})}};
-}
 
 struct Mode {
   std::string name;
@@ -80,7 +53,7 @@ class DataplanePairTest : public ::testing::TestWithParam<Mode> {
   }
 
   void Apply(int i) {
-    const json policy = PairPolicy(lab_->PodV4(i), lab_->PodV4(1 - i), GetParam().tunnel);
+    const json policy = PairPolicy(lab_->PodV4(i), lab_->PodV4(1 - i), GetParam().tunnel, kPsk);
     CommandResult put = d_[i]->Http("PUT", "/v1/policies/pair", policy.dump());
     ASSERT_TRUE(Status(put) == 200 || Status(put) == 201) << put.out << put.err;
     CommandResult assign = d_[i]->Http("PUT", "/v1/assignment", R"({"policy": "pair"})");
@@ -101,7 +74,10 @@ class DataplanePairTest : public ::testing::TestWithParam<Mode> {
     for (const auto& ike : Sas(i)) {
       for (const auto& c : ike["child_sas"]) {
         if (out.is_null()) {
-          out = {{"mode", c["mode"]}, {"packets_out", 0}, {"packets_in", 0}, {"bytes_out", 0},
+          out = {{"mode", c["mode"]},
+                 {"packets_out", 0},
+                 {"packets_in", 0},
+                 {"bytes_out", 0},
                  {"bytes_in", 0}};
         }
         for (const char* k : {"packets_out", "packets_in", "bytes_out", "bytes_in"}) {
@@ -229,8 +205,7 @@ TEST_P(DataplanePairTest, PingAndTcpThroughEsp) {
   json c0 = Child(0), c1 = Child(1);
   ASSERT_FALSE(c0.is_null());
   ASSERT_FALSE(c1.is_null());
-  EXPECT_GT(c0["packets_out"].get<uint64_t>() + c0["packets_in"].get<uint64_t>(), 0u)
-      << c0.dump();
+  EXPECT_GT(c0["packets_out"].get<uint64_t>() + c0["packets_in"].get<uint64_t>(), 0u) << c0.dump();
   auto counter = [&](int pod, const char* name, const char* direction) -> double {
     const std::string m = Metrics(pod);
     const std::string series = std::string(name) + "{direction=\"" + direction + "\",peer=\"" +

@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "tests/integration/integration_util.h"
+#include "tests/integration/pair_policy.h"
 #include "tests/support/lab.h"
 #include "tests/support/tshark.h"
 
@@ -30,30 +31,6 @@ using namespace std::chrono_literals;
 
 constexpr const char kPsk[] = "dataplane-v6-mtu-psk-51c0ae93";
 constexpr int kSmallLinkMtu = 1360;  // pod B's link
-
-json PairPolicy(const std::string& me, const std::string& peer, bool tunnel) {
-  json rule = {{"name", "pods"},
-               {"filter_list", "peer"},
-               {"filter_action", "require"},
-               {"auth_methods", json::array({{{"type", "psk"}, {"preshared_key", kPsk}}})}};
-  if (tunnel) rule["tunnel_endpoint"] = peer;
-  return {{"name", "pair"},
-          {"key_exchange",
-           {{"proposals", json::array({{{"encryption", "aes128gcm16"},
-                                        {"integrity", "none"},
-                                        {"prf", "prfsha256"},
-                                        {"dh_group", "curve25519"}}})}}},
-          {"filter_lists",
-           json::array({{{"name", "peer"},
-                         {"filters", json::array({{{"source", me}, {"destination", peer}}})}}})},
-          {"filter_actions",
-           json::array({{{"name", "require"},
-                         {"type", "negotiate"},
-                         {"security_methods", json::array({{{"protocol", "esp"},
-                                                            {"esp_encryption", "aes128gcm16"},
-                                                            {"esp_integrity", "none"}}})}}})},
-          {"rules", json::array({rule})}};
-}
 
 struct Mode {
   std::string name;
@@ -106,7 +83,7 @@ class DataplaneV6MtuTest : public ::testing::TestWithParam<Mode> {
   std::string Addr(int i) const { return GetParam().v6 ? lab_->PodV6(i) : lab_->PodV4(i); }
 
   void Apply(int i) {
-    const json policy = PairPolicy(Addr(i), Addr(1 - i), GetParam().tunnel);
+    const json policy = PairPolicy(Addr(i), Addr(1 - i), GetParam().tunnel, kPsk);
     CommandResult put = d_[i]->Http("PUT", "/v1/policies/pair", policy.dump());
     ASSERT_TRUE(Status(put) == 200 || Status(put) == 201) << put.out << put.err;
     CommandResult assign = d_[i]->Http("PUT", "/v1/assignment", R"({"policy": "pair"})");
