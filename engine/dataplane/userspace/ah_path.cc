@@ -128,18 +128,7 @@ void Pipeline::InboundAh(WorkerContext& w, uint8_t* buffer, size_t capacity, siz
     inner = packet + u.offset;
     inner_length = u.length;
   }
-  auto info = esp::ParseIpPacket(ByteSpan(inner, inner_length));
-  if (!info || info->total_length > inner_length) return Count(w.index, DropReason::kMalformed);
-  inner_length = info->total_length;
-  // RFC 4301 §5.2 step 4: the packet must match the SA's selectors (theirs -> ours).
-  if (!SelectorsCover(sa.config.remote_ts, info->source, info->protocol, info->source_port,
-                      info->has_ports) ||
-      !SelectorsCover(sa.config.local_ts, info->destination, info->protocol, info->destination_port,
-                      info->has_ports)) {
-    return Count(w.index, DropReason::kTsMismatch);
-  }
-  Account(w, sa, TrafficDirection::kInbound, inner_length);
-  if (!io_.Deliver(w.index, inner, inner_length)) Count(w.index, DropReason::kSendError);
+  DeliverInner(w, sa, inner, inner_length);
 }
 
 }  // namespace ipsec::engine::dataplane::userspace

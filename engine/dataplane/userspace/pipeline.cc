@@ -249,6 +249,11 @@ void Pipeline::Inbound(WorkerContext& w, uint8_t* buffer, size_t capacity, size_
   } else if (u.next_header != esp::kNextHeaderIpv4 && u.next_header != esp::kNextHeaderIpv6) {
     return Count(w.index, DropReason::kMalformed);
   }
+  DeliverInner(w, sa, inner, inner_length);
+}
+
+void Pipeline::DeliverInner(WorkerContext& w, const SaState& sa, uint8_t* inner,
+                            size_t inner_length) {
   auto info = esp::ParseIpPacket(ByteSpan(inner, inner_length));
   if (!info || info->total_length > inner_length) return Count(w.index, DropReason::kMalformed);
   inner_length = info->total_length;  // tunnel mode: TFC padding after the inner packet

@@ -118,6 +118,9 @@ class Pipeline {
   void Account(WorkerContext& w, const SaState& sa, TrafficDirection d, size_t bytes);
   void Acquire(WorkerContext& w, const BackendEvents::Acquire& a);
   bool InClearFallback(const IpAddress& destination) const;
+  // The inner packet an inbound SA unprotected (ESP or AH): parsed, checked against the SA's
+  // selectors (RFC 4301 §5.2), counted and handed to the pod.
+  void DeliverInner(WorkerContext& w, const SaState& sa, uint8_t* inner, size_t inner_length);
   // AH out (ah_path.cc): protects the packet at buffer[kHeadroom, + length) with sa's AH SA,
   // both modes, and sends it on whole through PacketIo::SendClear.
   void OutboundAh(WorkerContext& w, const SaState& sa, uint8_t* buffer, size_t capacity,
