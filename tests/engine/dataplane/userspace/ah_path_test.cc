@@ -20,22 +20,6 @@ namespace {
 
 using namespace testing;
 
-struct FakeIo final : PacketIo {
-  std::vector<std::vector<uint8_t>> esp, clear, delivered;
-  bool SendEsp(unsigned, const SaConfig&, const uint8_t* p, size_t n) override {
-    esp.emplace_back(p, p + n);
-    return true;
-  }
-  bool SendClear(unsigned, const uint8_t* p, size_t n) override {
-    clear.emplace_back(p, p + n);
-    return true;
-  }
-  bool Deliver(unsigned, const uint8_t* p, size_t n) override {
-    delivered.emplace_back(p, p + n);
-    return true;
-  }
-};
-
 policy::TableEntry Negotiate(const IpAddress& dst) {
   policy::TableEntry e;
   e.id = 1;
@@ -109,7 +93,7 @@ class AhPathTest : public ::testing::Test {
 
   SaTable a_sas_, b_sas_;
   AcquireQueue a_queue_, b_queue_;
-  FakeIo a_io_, b_io_;
+  RecordingIo a_io_, b_io_;
   Pipeline a_, b_;
   WorkerContext wa_{0}, wb_{1};
 };
@@ -143,7 +127,7 @@ TEST_F(AhPathTest, TunnelRoundTripOverIpv4AndIpv6OuterHeaders) {
     SCOPED_TRACE(outer_v6 ? "outer IPv6" : "outer IPv4");
     SaTable fresh_a(2), fresh_b(2);
     AcquireQueue qa, qb;
-    FakeIo ia, ib;
+    RecordingIo ia, ib;
     Pipeline a(fresh_a, qa, ia), b(fresh_b, qb, ib);
     policy::FilterTable t;
     t.entries = {Negotiate(V4("10.0.0.2"))};

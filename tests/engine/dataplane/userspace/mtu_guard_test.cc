@@ -249,24 +249,10 @@ TEST(LinkMtuTest, TunMtuLeavesRoomForWorstCaseEsp) {
 }
 
 // Through the pipeline: A's outbound with a guard whose path MTU is 1360.
-struct FakeIo final : PacketIo {
-  int esp = 0;
-  std::vector<std::vector<uint8_t>> delivered;
-  bool SendEsp(unsigned, const SaConfig&, const uint8_t*, size_t) override {
-    ++esp;
-    return true;
-  }
-  bool SendClear(unsigned, const uint8_t*, size_t) override { return true; }
-  bool Deliver(unsigned, const uint8_t* p, size_t n) override {
-    delivered.emplace_back(p, p + n);
-    return true;
-  }
-};
-
 TEST(MtuGuardPipelineTest, TooBigIsCountedAndAnsweredThroughTheTun) {
   SaTable sas(1);
   AcquireQueue queue;
-  FakeIo io;
+  RecordingIo io;
   Pipeline pipeline(sas, queue, io);
   policy::TableEntry e;
   e.id = 1;
@@ -291,14 +277,14 @@ TEST(MtuGuardPipelineTest, TooBigIsCountedAndAnsweredThroughTheTun) {
     pipeline.Outbound(w, buffer.data(), buffer.size(), p.size());
   };
   send(WithDf(UdpPacket(V4("10.0.0.1"), V4("10.0.0.2"), 1, 2, 1400 - 28)));
-  EXPECT_EQ(io.esp, 0);
+  EXPECT_EQ(io.esp.size(), 0u);
   EXPECT_EQ(pipeline.Counters().drops[static_cast<int>(DropReason::kTooBig)], 1u);
   ASSERT_EQ(io.delivered.size(), 1u);
   EXPECT_EQ(io.delivered[0][20], 3);
   EXPECT_EQ(esp::Load16(&io.delivered[0][26]), 1306);
   send(WithDf(UdpPacket(V4("10.0.0.1"), V4("10.0.0.2"), 1, 2, 1306 - 28)));
   send(UdpPacket(V4("10.0.0.1"), V4("10.0.0.2"), 1, 2, 1400 - 28));  // no DF
-  EXPECT_EQ(io.esp, 2);
+  EXPECT_EQ(io.esp.size(), 2u);
   EXPECT_EQ(pipeline.Counters().drops[static_cast<int>(DropReason::kTooBig)], 1u);
 }
 

@@ -16,27 +16,6 @@ namespace {
 
 using namespace testing;
 
-struct FakeIo final : PacketIo {
-  struct Esp {
-    SaConfig sa;
-    std::vector<uint8_t> bytes;
-  };
-  std::vector<Esp> esp;
-  std::vector<std::vector<uint8_t>> clear, delivered;
-  bool SendEsp(unsigned, const SaConfig& sa, const uint8_t* p, size_t n) override {
-    esp.push_back({sa, {p, p + n}});
-    return true;
-  }
-  bool SendClear(unsigned, const uint8_t* p, size_t n) override {
-    clear.emplace_back(p, p + n);
-    return true;
-  }
-  bool Deliver(unsigned, const uint8_t* p, size_t n) override {
-    delivered.emplace_back(p, p + n);
-    return true;
-  }
-};
-
 struct FakeEvents final : BackendEvents {
   std::vector<Acquire> acquires;
   std::vector<std::pair<uint32_t, bool>> expires;
@@ -105,7 +84,7 @@ class PipelineTest : public ::testing::Test {
 
   SaTable a_sas_, b_sas_;
   AcquireQueue a_queue_, b_queue_;
-  FakeIo a_io_, b_io_;
+  RecordingIo a_io_, b_io_;
   FakeEvents a_events_, b_events_;
   Pipeline a_, b_;
   WorkerContext wa_{0}, wb_{1};

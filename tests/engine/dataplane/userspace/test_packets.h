@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "engine/dataplane/backend.h"
+#include "engine/dataplane/userspace/pipeline.h"
 #include "engine/esp/checksum.h"
 #include "engine/esp/ip_packet.h"
 
@@ -71,5 +72,27 @@ inline PolicyConfig Policy(uint32_t reqid, SaDirection d, bool a_side) {
   p.remote_ts = {Ts(a_side ? b : a)};
   return p;
 }
+
+// A PacketIo that keeps what the pipeline sent: ESP (with its SA), clear and delivered packets.
+struct RecordingIo final : PacketIo {
+  struct Esp {
+    SaConfig sa;
+    std::vector<uint8_t> bytes;
+  };
+  std::vector<Esp> esp;
+  std::vector<std::vector<uint8_t>> clear, delivered;
+  bool SendEsp(unsigned, const SaConfig& sa, const uint8_t* p, size_t n) override {
+    esp.push_back({sa, {p, p + n}});
+    return true;
+  }
+  bool SendClear(unsigned, const uint8_t* p, size_t n) override {
+    clear.emplace_back(p, p + n);
+    return true;
+  }
+  bool Deliver(unsigned, const uint8_t* p, size_t n) override {
+    delivered.emplace_back(p, p + n);
+    return true;
+  }
+};
 
 }  // namespace ipsec::engine::dataplane::userspace::testing
