@@ -43,13 +43,8 @@ class AhPair {
  public:
   // Starts the lab and both daemons; `error` says what failed.
   bool Start(const std::vector<std::string>& extra, std::string* error) {
-    for (const char* tool : {"tcpdump", "tshark", "iperf3", "nft", "ping"}) {
-      CommandResult which = ipsec::testing::Run({"sh", "-c", std::string("command -v ") + tool});
-      if (which.exit_code != 0) {
-        *error = std::string(tool) + " is missing: run scripts/install-deps.sh";
-        return false;
-      }
-    }
+    *error = MissingTool({"tcpdump", "tshark", "iperf3", "nft", "ping"});
+    if (!error->empty()) return false;
     lab = Lab::Create(2, error);
     if (lab == nullptr) return false;
     std::vector<std::string> args = {"--dataplane=userspace"};

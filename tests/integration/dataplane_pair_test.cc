@@ -37,10 +37,8 @@ struct Mode {
 class DataplanePairTest : public ::testing::TestWithParam<Mode> {
  protected:
   void SetUp() override {
-    for (const char* tool : {"tcpdump", "tshark", "iperf3", "nft", "ping"}) {
-      CommandResult which = ipsec::testing::Run({"sh", "-c", std::string("command -v ") + tool});
-      ASSERT_EQ(which.exit_code, 0) << tool << " is missing: run scripts/install-deps.sh";
-    }
+    const std::string missing = MissingTool({"tcpdump", "tshark", "iperf3", "nft", "ping"});
+    ASSERT_TRUE(missing.empty()) << missing;
     std::string error;
     lab_ = Lab::Create(2, &error);
     ASSERT_NE(lab_, nullptr) << error;

@@ -76,10 +76,8 @@ json Example(const std::string& file) {
 class FaqTrafficTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    for (const char* tool : {"tcpdump", "tshark", "nft", "ping", "curl"}) {
-      CommandResult which = ipsec::testing::Run({"sh", "-c", std::string("command -v ") + tool});
-      ASSERT_EQ(which.exit_code, 0) << tool << " is missing: run scripts/install-deps.sh";
-    }
+    const std::string missing = MissingTool({"tcpdump", "tshark", "nft", "ping", "curl"});
+    ASSERT_TRUE(missing.empty()) << missing;
     std::string error;
     lab_ = Lab::Create(2, &error);
     ASSERT_NE(lab_, nullptr) << error;

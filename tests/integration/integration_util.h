@@ -1,11 +1,12 @@
 #pragma once
 
 // Small helpers the integration tests share: a daemon's HTTP answer (Daemon::Http gives
-// "<status>\n<body>") and polling until a condition holds.
+// "<status>\n<body>"), polling until a condition holds, the tools a test needs.
 
 #include <chrono>
 #include <cstdlib>
 #include <functional>
+#include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
@@ -33,6 +34,17 @@ inline bool WaitFor(const std::function<bool()>& done,
     std::this_thread::sleep_for(poll);
   }
   return done();
+}
+
+// "" when every tool is on the PATH, else what to tell: "<tool> is missing: run
+// scripts/install-deps.sh" (tests fail with it, never skip).
+inline std::string MissingTool(std::initializer_list<const char*> tools) {
+  for (const char* tool : tools) {
+    if (Run({"sh", "-c", std::string("command -v ") + tool}).exit_code != 0) {
+      return std::string(tool) + " is missing: run scripts/install-deps.sh";
+    }
+  }
+  return "";
 }
 
 }  // namespace ipsec::testing

@@ -36,7 +36,6 @@ std::string Source(const std::string& relative) {
   return s.str();
 }
 
-
 // Transport mode between the two pods, everything secured.
 json Policy(const std::string& me, const std::string& peer) {
   return {{"name", "prom"},
@@ -59,10 +58,8 @@ json Policy(const std::string& me, const std::string& peer) {
 class PrometheusTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    for (const char* tool : {"prometheus", "promtool", "curl", "iperf3", "ping"}) {
-      CommandResult which = ipsec::testing::Run({"sh", "-c", std::string("command -v ") + tool});
-      ASSERT_EQ(which.exit_code, 0) << tool << " is missing: run scripts/install-deps.sh";
-    }
+    const std::string missing = MissingTool({"prometheus", "promtool", "curl", "iperf3", "ping"});
+    ASSERT_TRUE(missing.empty()) << missing;
     std::string error;
     lab_ = Lab::Create(2, &error);
     ASSERT_NE(lab_, nullptr) << error;

@@ -21,17 +21,6 @@
 namespace ipsec::engine::dataplane::userspace {
 namespace {
 
-DropReason FromAh(esp::DropReason r) {
-  switch (r) {
-    case esp::DropReason::kReplay:
-      return DropReason::kReplay;
-    case esp::DropReason::kIntegrity:
-      return DropReason::kIntegrity;
-    default:
-      return DropReason::kMalformed;  // malformed, unsupported (fragments, routing headers)
-  }
-}
-
 // A non-zero IPv4 identification. RFC 4302 §3.3.3.1.1.1 counts the identification among the
 // immutable fields, and Linux fills a zero identification of a header-included raw packet
 // after we computed the ICV (raw_send_hdrinc), which the receiver's ICV would then not match.
@@ -113,7 +102,7 @@ void Pipeline::InboundAh(WorkerContext& w, uint8_t* buffer, size_t capacity, siz
   // RFC 4302 §3.4: window check, ICV over the packet with the mutable fields zeroed (§3.3.3.1),
   // commit, AH removed in place.
   auto r = sa.ah_inbound->Unprotect(w.index, packet, length);
-  if (auto* d = std::get_if<esp::DropReason>(&r)) return Count(w.index, FromAh(*d));
+  if (auto* d = std::get_if<esp::DropReason>(&r)) return Count(w.index, FromEsp(*d));
   const auto& u = std::get<esp::AhInboundSa::Unprotected>(r);
   uint8_t* inner;
   size_t inner_length;

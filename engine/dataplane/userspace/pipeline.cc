@@ -26,6 +26,8 @@ bool IsLinkLocal(const IpAddress& a) {
   return (a.value() >> 118) == (Uint128{0xfe80} >> 6);  // fe80::/10
 }
 
+}  // namespace
+
 DropReason FromEsp(esp::DropReason r) {
   switch (r) {
     case esp::DropReason::kReplay:
@@ -33,11 +35,9 @@ DropReason FromEsp(esp::DropReason r) {
     case esp::DropReason::kIntegrity:
       return DropReason::kIntegrity;
     default:
-      return DropReason::kMalformed;
+      return DropReason::kMalformed;  // malformed, unsupported (AH: fragments, routing headers)
   }
 }
-
-}  // namespace
 
 Pipeline::Pipeline(SaTable& sas, AcquireQueue& queue, PacketIo& io)
     : sas_(sas),

@@ -34,6 +34,7 @@
 #include "engine/dataplane/userspace/acquire_queue.h"
 #include "engine/dataplane/userspace/mtu_guard.h"
 #include "engine/dataplane/userspace/sa_table.h"
+#include "engine/esp/esp_wire.h"
 #include "engine/policy/classifier.h"
 
 namespace ipsec::engine::dataplane::userspace {
@@ -43,6 +44,9 @@ inline constexpr size_t kTailroom = 128;  // padding + trailer + ICV
 inline constexpr size_t kMaxPacket = 65535;
 inline constexpr size_t kBufferSize = kHeadroom + kMaxPacket + kTailroom;
 inline constexpr unsigned kMaxWorkers = 8;
+
+// The data path's drop reason for one of engine/esp's (ESP and AH).
+DropReason FromEsp(esp::DropReason r);
 
 class PacketIo {
  public:
