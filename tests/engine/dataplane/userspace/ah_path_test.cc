@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <cstring>
 
 #include "engine/dataplane/userspace/pipeline.h"
@@ -79,7 +81,7 @@ class AhPathTest : public ::testing::Test {
 
   void ReceiveAtB(const std::vector<uint8_t>& wire) {
     std::vector<uint8_t> buffer(kBufferSize);
-    std::memcpy(buffer.data() + kHeadroom, wire.data(), wire.size());
+    std::copy(wire.begin(), wire.end(), buffer.begin() + kHeadroom);  // may be empty
     b_.Refresh(wb_);
     b_.InboundAh(wb_, buffer.data(), buffer.size(), kHeadroom, wire.size());
   }

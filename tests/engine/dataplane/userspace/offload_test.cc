@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <cstring>
 #include <random>
 #include <vector>
@@ -102,7 +104,7 @@ Bytes Tcp(bool v4, uint32_t seq, uint8_t flags, const Bytes& payload, uint32_t a
   const uint8_t opts[12] = {1, 1, 8, 10, 0, 0, 0, 0, 0, 0, 0, 9};
   std::memcpy(t + 20, opts, 12);
   S32(t + 24, tsval);
-  std::memcpy(t + thl, payload.data(), payload.size());
+  std::copy(payload.begin(), payload.end(), t + thl);  // may be empty
   Bytes ph = Pseudo(p.data(), v4, 6, p.size() - ihl);
   uint32_t s = esp::ChecksumAdd(0, ByteSpan(ph.data(), ph.size()));
   s = esp::ChecksumAdd(s, ByteSpan(t, p.size() - ihl));
@@ -211,7 +213,7 @@ TEST(OffloadSplit, UdpL4Ipv4AndEcnBitMasked) {
   S16(&p[20], 5000);
   S16(&p[22], 6000);
   S16(&p[24], static_cast<uint16_t>(8 + payload.size()));
-  std::memcpy(&p[28], payload.data(), payload.size());
+  std::copy(payload.begin(), payload.end(), p.begin() + 28);
   MakePartial(p, true, 17, 6);
   VnetHdr h{kFlagNeedsCsum, kGsoUdpL4, 28, 1200, 20, 6};
   auto plan = PlanSplit(h, p.data(), p.size());
