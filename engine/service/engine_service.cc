@@ -520,7 +520,7 @@ std::vector<dataplane::RulePeerTraffic> EngineService::DataPathRulePeerCounters(
 }
 
 // Must hold mu_ (the data path's sink is guarded by it).
-void EngineService::PublishToIke(const Effective& e) const {
+void EngineService::PublishToIke(const Effective& e) {
   if (data_path_ != nullptr) {
     Status s = data_path_->OnFilterTable(e.policy ? &*e.policy : nullptr, e.classifier);
     data_path_error_ = s.ok() ? "" : s.error().message;

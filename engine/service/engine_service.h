@@ -223,7 +223,7 @@ class EngineService {
   void PublishLocked(std::shared_ptr<Effective> next, const ChangeContext& ctx,
                      const std::string& what);
   void Emit(telemetry::Event event) const;
-  void PublishToIke(const Effective& effective) const;
+  void PublishToIke(const Effective& effective);
   void CountApply(ApplyResult r) const;
 
   Options options_;
@@ -236,7 +236,7 @@ class EngineService {
   std::unique_ptr<State> state_;
   std::atomic<IkeRuntime*> ike_{nullptr};
   dataplane::FilterTableSink* data_path_ = nullptr;  // guarded by mu_
-  mutable std::string data_path_error_;              // guarded by mu_: the last apply's
+  std::string data_path_error_;                      // guarded by mu_: the last apply's
   std::atomic<const dataplane::DataplaneCounterSource*> data_path_counters_{nullptr};
 };
 

@@ -51,21 +51,4 @@ int CappedTunMtu(int tun_mtu, int link_floor) {
   return std::max(mtu, std::min(tun_mtu, static_cast<int>(kIpv6MinMtu)));
 }
 
-int CapTunMtu(const std::string& tun_name) {
-  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return 0;
-  ifreq ifr;
-  int mtu = 0;
-  if (Ioctl(fd, SIOCGIFMTU, tun_name, ifr)) {
-    mtu = ifr.ifr_mtu;
-    const int want = CappedTunMtu(mtu, LinkMtuFloor(tun_name));
-    if (want < mtu) {
-      ifr.ifr_mtu = want;
-      if (::ioctl(fd, SIOCSIFMTU, &ifr) == 0) mtu = want;
-    }
-  }
-  ::close(fd);
-  return mtu;
-}
-
 }  // namespace ipsec::engine::dataplane::userspace

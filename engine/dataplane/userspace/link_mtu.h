@@ -6,10 +6,10 @@
 // (`tcp option maxseg size set rt mtu`), so the TUN MTU is what bounds every inner packet. It
 // must leave room for ESP's worst case on the smallest link the ESP may leave by:
 //   TUN MTU <= smallest link MTU - esp::kMaxOutboundOverhead (outer IPv6 + UDP + ESP = 121)
-// --tun-mtu (default 1400) is lowered to that at set-up, never below 1280 (IPv6 needs 1280 on
-// every link, RFC 8200 §5; below it the kernel would turn IPv6 off on the TUN). What still does
-// not fit (a smaller link further on, IPv4 DF packets forwarded from elsewhere) is mtu_guard's:
-// ICMP "fragmentation needed" / "packet too big".
+// --tun-mtu (default 1400) is lowered to that when the TUN is created (UserspaceBackend), never
+// below 1280 (IPv6 needs 1280 on every link, RFC 8200 §5; below it the kernel would turn IPv6 off
+// on the TUN). What still does not fit (a smaller link further on, IPv4 DF packets forwarded from
+// elsewhere) is mtu_guard's: ICMP "fragmentation needed" / "packet too big".
 
 #include <string>
 
@@ -22,9 +22,5 @@ int LinkMtuFloor(const std::string& exclude);
 // What the TUN's MTU should be: `tun_mtu` capped to `link_floor` - kMaxOutboundOverhead (when
 // link_floor > 0), never below 1280. Pure.
 int CappedTunMtu(int tun_mtu, int link_floor);
-
-// Reads the TUN's MTU and the link floor and lowers the TUN's MTU (SIOCSIFMTU) to CappedTunMtu.
-// Returns the TUN's MTU afterwards (0 when it could not be read).
-int CapTunMtu(const std::string& tun_name);
 
 }  // namespace ipsec::engine::dataplane::userspace

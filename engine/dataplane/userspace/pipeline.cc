@@ -56,19 +56,23 @@ void Pipeline::SetEvents(BackendEvents* events) {
   events_ = events;
 }
 
-void Pipeline::SetClearFallbacks(std::vector<ClearRange> ranges) {
-  const bool any = !ranges.empty();
-  std::atomic_store(&clear_, std::make_shared<const std::vector<ClearRange>>(std::move(ranges)));
+void Pipeline::SetClearFallbacks(std::vector<ClearFallback> fallbacks) {
+  const bool any = !fallbacks.empty();
+  std::atomic_store(&clear_,
+                    std::make_shared<const std::vector<ClearFallback>>(std::move(fallbacks)));
   any_clear_.store(any, std::memory_order_release);
 }
 
 bool Pipeline::InClearFallback(const IpAddress& destination) const {
   if (!any_clear_.load(std::memory_order_acquire)) return false;
-  auto ranges = std::atomic_load(&clear_);
-  if (!ranges) return false;
+  auto fallbacks = std::atomic_load(&clear_);
+  if (!fallbacks) return false;
   const Clock::time_point now = Clock::now();
-  for (const ClearRange& r : *ranges) {
-    if (now < r.until && r.destinations.Contains(destination)) return true;
+  for (const ClearFallback& f : *fallbacks) {
+    if (now >= f.until) continue;
+    for (const IpRange& r : f.destinations) {
+      if (r.Contains(destination)) return true;
+    }
   }
   return false;
 }

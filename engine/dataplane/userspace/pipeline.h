@@ -83,13 +83,10 @@ class Pipeline {
   // Path MTU checks before ESP (mtu_guard.h): too big -> dropped (too_big), ICMP error to the
   // TUN. Null: none. Set before the workers start.
   void SetMtuGuard(std::unique_ptr<MtuGuard> guard) { mtu_guard_ = std::move(guard); }
-  // FAQ 16: "negotiate" traffic to these destinations goes in clear while no SA covers it,
-  // until each one's time (IKE found the peer not IPsec-aware). Replaces the previous set.
-  struct ClearRange {
-    IpRange destinations;
-    Clock::time_point until;
-  };
-  void SetClearFallbacks(std::vector<ClearRange> ranges);
+  // FAQ 16: "negotiate" traffic to the fallbacks' destinations goes in clear while no SA
+  // covers it, until each one's time (IKE found the peer not IPsec-aware). Replaces the
+  // previous set.
+  void SetClearFallbacks(std::vector<ClearFallback> fallbacks);
 
   // Once per batch: picks up new SAs and a new filter table.
   void Refresh(WorkerContext& w);
@@ -103,8 +100,7 @@ class Pipeline {
                const IpAddress& from);
   // AH (RFC 4302; ah_path.cc): buffer[offset, offset + length) holds a whole IP packet with AH
   // right after its (IPv4 or IPv6 base) header; offset >= kHeadroom / 2.
-  void InboundAh(WorkerContext& w, uint8_t* buffer, size_t capacity, size_t offset,
-                 size_t length);
+  void InboundAh(WorkerContext& w, uint8_t* buffer, size_t capacity, size_t offset, size_t length);
   // Packets that waited for an SA, retried (on a worker, after an SA was installed).
   void FlushQueue(WorkerContext& w, uint8_t* buffer, size_t capacity);
 
@@ -135,8 +131,8 @@ class Pipeline {
   PacketIo& io_;
   std::shared_ptr<const policy::Classifier> classifier_;  // atomic_load/atomic_store
   std::atomic<uint64_t> classifier_generation_{1};
-  std::shared_ptr<const std::vector<ClearRange>> clear_;  // atomic_load/atomic_store
-  std::atomic<bool> any_clear_{false};                    // skips the load when none
+  std::shared_ptr<const std::vector<ClearFallback>> clear_;  // atomic_load/atomic_store
+  std::atomic<bool> any_clear_{false};                       // skips the load when none
   std::mutex events_mu_;             // held while calling events_ (rare: acquires, expiries)
   BackendEvents* events_ = nullptr;  // guarded by events_mu_
   WorkerCounters counters_[kMaxWorkers];

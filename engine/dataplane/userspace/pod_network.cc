@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <set>
 
-#include "engine/dataplane/userspace/link_mtu.h"
 #include "engine/policy/prefix_cover.h"
 
 namespace ipsec::engine::dataplane::userspace {
@@ -147,8 +146,6 @@ Status PodNetwork::RunChecked(const std::vector<std::string>& argv, const std::s
 
 Status PodNetwork::Setup() {
   Teardown();  // a previous run's leftovers (a crash) would duplicate the rules
-  // The TUN MTU bounds every inner packet and the MSS clamp below: room for ESP (link_mtu.h).
-  CapTunMtu(config_.tun_name);
   const std::string pref = std::to_string(kRulePref);
   const std::string table = std::to_string(config_.route_table);
   std::vector<std::vector<std::string>> bypass = {{"fwmark", Hex(kBypassMark)},
@@ -222,9 +219,15 @@ Status PodNetwork::RouteDynamic(const IpRange& destinations, bool add) {
   const char* family = bits == 32 ? "-4" : "-6";
   for (const auto& p :
        policy::PrefixCover(destinations.first.value(), destinations.last.value(), bits)) {
-    std::vector<std::string> argv = {"ip", family, "route", add ? "replace" : "del",
-                                     PrefixText(destinations.family(), p), "dev",
-                                     config_.tun_name, "table", std::to_string(config_.route_table)};
+    std::vector<std::string> argv = {"ip",
+                                     family,
+                                     "route",
+                                     add ? "replace" : "del",
+                                     PrefixText(destinations.family(), p),
+                                     "dev",
+                                     config_.tun_name,
+                                     "table",
+                                     std::to_string(config_.route_table)};
     if (Status s = RunChecked(argv); !s.ok() && add) return s;
   }
   return Status::Ok();
@@ -257,8 +260,8 @@ Status PodNetwork::RemoveDynamicRoutes(uint32_t reqid) {
   return Status::Ok();
 }
 
-Status PodNetwork::SetClearSources(std::vector<ClearSource> sources) {
-  clear_ = std::move(sources);
+Status PodNetwork::SetClearSources(std::vector<ClearFallback> fallbacks) {
+  clear_ = std::move(fallbacks);
   return set_up_ ? LoadClearSources() : Status::Ok();
 }
 
@@ -266,12 +269,14 @@ Status PodNetwork::LoadClearSources() {
   const std::string table = "inet ipsec_" + config_.tun_name;
   std::string script = "flush set " + table + " clear4\nflush set " + table + " clear6\n";
   const auto now = std::chrono::steady_clock::now();
-  for (const ClearSource& c : clear_) {
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(c.until - now).count();
+  for (const ClearFallback& f : clear_) {
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(f.until - now).count();
     if (ms <= 0) continue;
-    if (c.sources.family() == IpFamily::kV6 && !have_v6_) continue;
-    script += "add element " + table + (c.sources.family() == IpFamily::kV4 ? " clear4" : " clear6") +
-              " { " + c.sources.ToString() + " timeout " + std::to_string(ms) + "ms }\n";
+    for (const IpRange& r : f.destinations) {
+      if (r.family() == IpFamily::kV6 && !have_v6_) continue;
+      script += "add element " + table + (r.family() == IpFamily::kV4 ? " clear4" : " clear6") +
+                " { " + r.ToString() + " timeout " + std::to_string(ms) + "ms }\n";
+    }
   }
   return RunChecked({"nft", "-f", "-"}, script);
 }

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "engine/common/result.h"
+#include "engine/dataplane/backend.h"
 #include "engine/dataplane/userspace/command_runner.h"
 #include "engine/policy/filter_table.h"
 #include "engine/policy/model.h"
@@ -50,7 +51,7 @@ struct PodNetworkConfig {
 struct PodNetworkPlan {
   std::vector<std::string> routes_v4;  // prefixes routed into the TUN
   std::vector<std::string> routes_v6;
-  std::string nft_script;  // replaces the table atomically
+  std::string nft_script;       // replaces the table atomically
   std::vector<IpRange> routed;  // the destination ranges those routes cover
 };
 
@@ -76,14 +77,10 @@ class PodNetwork {
   // the plan routes it anyway (the usual case: then nothing is run or kept). Kept across Apply.
   Status AddDynamicRoutes(uint32_t reqid, const std::vector<IpRange>& destinations);
   Status RemoveDynamicRoutes(uint32_t reqid);
-  // FAQ 16: plaintext from these sources is accepted (nftables set elements with a timeout:
-  // they go by themselves) while the fallback to clear lasts. Replaces the previous set; kept
-  // across Apply.
-  struct ClearSource {
-    IpRange sources;
-    std::chrono::steady_clock::time_point until;
-  };
-  Status SetClearSources(std::vector<ClearSource> sources);
+  // FAQ 16: plaintext from the fallbacks' destinations is accepted (nftables set elements with
+  // a timeout: they go by themselves) while each fallback to clear lasts. Replaces the previous
+  // set; kept across Apply.
+  Status SetClearSources(std::vector<ClearFallback> fallbacks);
 
  private:
   Status RunChecked(const std::vector<std::string>& argv, const std::string& stdin_text = "");
@@ -94,9 +91,9 @@ class PodNetwork {
   CommandRunner& runner_;
   bool set_up_ = false;
   bool have_v6_ = true;
-  std::vector<IpRange> routed_;                  // the plan's, since the last Apply
+  std::vector<IpRange> routed_;                       // the plan's, since the last Apply
   std::map<uint32_t, std::vector<IpRange>> dynamic_;  // reqid -> ranges the plan does not route
-  std::vector<ClearSource> clear_;
+  std::vector<ClearFallback> clear_;
 };
 
 }  // namespace ipsec::engine::dataplane::userspace

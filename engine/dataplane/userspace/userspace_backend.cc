@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "engine/dataplane/userspace/link_mtu.h"
+
 namespace ipsec::engine::dataplane::userspace {
 namespace {
 
@@ -34,10 +36,12 @@ Result<std::unique_ptr<UserspaceBackend>> UserspaceBackend::Create(Options optio
   }
   options.tx_workers = std::clamp(options.tx_workers, 1u, kMaxWorkers - 1);
   std::unique_ptr<UserspaceBackend> b(new UserspaceBackend(std::move(options)));
-  auto tun = TunDevice::Open({.name = b->options_.tun_name,
-                              .queues = static_cast<int>(b->options_.tx_workers),
-                              .mtu = b->options_.tun_mtu,
-                              .offload = !OffloadOff("tun")});
+  auto tun =
+      TunDevice::Open({.name = b->options_.tun_name,
+                       .queues = static_cast<int>(b->options_.tx_workers),
+                       // Room for ESP on the smallest link (link_mtu.h).
+                       .mtu = CappedTunMtu(b->options_.tun_mtu, LinkMtuFloor(b->options_.tun_name)),
+                       .offload = !OffloadOff("tun")});
   if (!tun.ok()) return tun.error();
   b->tun_ = std::move(tun).value();
   b->network_ = std::make_unique<PodNetwork>(
@@ -304,22 +308,12 @@ Status UserspaceBackend::EndClearFallback(const std::string& rule, const IpAddre
 
 Status UserspaceBackend::ApplyClearFallbacksLocked() {
   const auto now = std::chrono::steady_clock::now();
-  std::vector<Pipeline::ClearRange> ranges;
-  std::vector<PodNetwork::ClearSource> sources;
-  for (auto it = fallbacks_.begin(); it != fallbacks_.end();) {
-    if (it->second.until <= now) {
-      it = fallbacks_.erase(it);
-      continue;
-    }
-    for (const IpRange& r : it->second.destinations) {
-      ranges.push_back({r, it->second.until});
-      sources.push_back({r, it->second.until});
-    }
-    ++it;
-  }
+  std::erase_if(fallbacks_, [&](const auto& entry) { return entry.second.until <= now; });
+  std::vector<ClearFallback> live;
+  for (const auto& [key, f] : fallbacks_) live.push_back(f);
   // nftables first: the replies to the packets flushed below must find the peer let in.
-  Status s = network_->SetClearSources(std::move(sources));
-  pipeline_->SetClearFallbacks(std::move(ranges));
+  Status s = network_->SetClearSources(live);
+  pipeline_->SetClearFallbacks(std::move(live));
   RequestFlush();  // the packets that waited for IKE go now, in clear
   return s;
 }

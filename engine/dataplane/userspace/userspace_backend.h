@@ -135,7 +135,7 @@ class UserspaceBackend final : public Backend,
   std::mutex spi_mu_;
   std::set<uint32_t> reserved_spis_;  // guarded by spi_mu_
   Status ApplyClearFallbacksLocked();
-  std::mutex network_mu_;             // serializes OnFilterTable and network_ changes
+  std::mutex network_mu_;  // serializes OnFilterTable and network_ changes
   std::map<std::pair<std::string, IpAddress>, ClearFallback> fallbacks_;  // guarded by network_mu_
 };
 

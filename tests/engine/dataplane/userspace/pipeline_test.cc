@@ -272,6 +272,11 @@ TEST_F(PipelineTest, DeletedInboundSaLingersThenGoes) {
   EXPECT_EQ(DropsB(DropReason::kNoSa), 1u);
 }
 
+// IKE's fallback to clear with `peer` (transport mode: its own address) until `until`.
+ClearFallback Fallback(const IpAddress& peer, Pipeline::Clock::time_point until) {
+  return {.rule = "r", .peer = peer, .destinations = {IpRange::Single(peer)}, .until = until};
+}
+
 // FAQ 16: while IKE's fallback to clear lasts, "negotiate" traffic to the peer goes in clear
 // (the packets that waited for IKE too); an SA, when there is one, still wins; when the
 // fallback ends the next packet waits for IKE again.
@@ -281,7 +286,7 @@ TEST_F(PipelineTest, FallbackToClearSendsInClearWhileItLasts) {
   SendFromA(p1);
   ASSERT_EQ(a_queue_.size(), 1u);
   ASSERT_EQ(a_events_.acquires.size(), 1u);
-  a_.SetClearFallbacks({{IpRange::Single(V4("10.0.0.2")), now + std::chrono::hours(1)}});
+  a_.SetClearFallbacks({Fallback(V4("10.0.0.2"), now + std::chrono::hours(1))});
   std::vector<uint8_t> buffer(kBufferSize);
   a_.FlushQueue(wa_, buffer.data(), buffer.size());
   ASSERT_EQ(a_io_.clear.size(), 1u);
@@ -297,12 +302,12 @@ TEST_F(PipelineTest, FallbackToClearSendsInClearWhileItLasts) {
   SendFromA(UdpPacket(V4("10.0.0.1"), V4("10.0.0.3"), 1, 2));
   EXPECT_EQ(DropsA(DropReason::kPolicyBlock), 1u);
   // The fallback is over: queued again.
-  a_.SetClearFallbacks({{IpRange::Single(V4("10.0.0.2")), now - std::chrono::seconds(1)}});
+  a_.SetClearFallbacks({Fallback(V4("10.0.0.2"), now - std::chrono::seconds(1))});
   SendFromA(UdpPacket(V4("10.0.0.1"), V4("10.0.0.2"), 1000, 2000, 30));
   EXPECT_EQ(a_io_.clear.size(), 2u);
   EXPECT_EQ(a_queue_.size(), 1u);
   // An SA wins over a fallback.
-  a_.SetClearFallbacks({{IpRange::Single(V4("10.0.0.2")), now + std::chrono::hours(1)}});
+  a_.SetClearFallbacks({Fallback(V4("10.0.0.2"), now + std::chrono::hours(1))});
   InstallAtoB(0x7001);
   SendFromA(UdpPacket(V4("10.0.0.1"), V4("10.0.0.2"), 1000, 2000, 40));
   EXPECT_EQ(a_io_.clear.size(), 2u);

@@ -147,12 +147,19 @@ TEST(PodNetworkTest, ClearSourcesGoIntoTimedNftSets) {
   ASSERT_NE(runner.scripts.back().find("ip saddr @clear4 accept"), std::string::npos)
       << runner.scripts.back();
   const auto now = std::chrono::steady_clock::now();
-  ASSERT_TRUE(net.SetClearSources({{IpRange::Single(*IpAddress::Parse("10.0.0.2")),
-                                    now + std::chrono::seconds(300)},
-                                   {IpRange::FromPrefix(*IpAddress::Parse("10.5.0.0"), 16),
-                                    now + std::chrono::seconds(60)},
-                                   {IpRange::Single(*IpAddress::Parse("10.0.0.3")),
-                                    now - std::chrono::seconds(1)}})
+  auto fallback = [](const char* peer, IpRange destinations, auto until) {
+    return ClearFallback{.rule = "r",
+                         .peer = *IpAddress::Parse(peer),
+                         .destinations = {destinations},
+                         .until = until};
+  };
+  ASSERT_TRUE(net.SetClearSources(
+                     {fallback("10.0.0.2", IpRange::Single(*IpAddress::Parse("10.0.0.2")),
+                               now + std::chrono::seconds(300)),
+                      fallback("10.0.0.4", IpRange::FromPrefix(*IpAddress::Parse("10.5.0.0"), 16),
+                               now + std::chrono::seconds(60)),
+                      fallback("10.0.0.3", IpRange::Single(*IpAddress::Parse("10.0.0.3")),
+                               now - std::chrono::seconds(1))})
                   .ok());
   const std::string s = runner.scripts.back();
   EXPECT_NE(s.find("flush set inet ipsec_tun9 clear4"), std::string::npos) << s;
