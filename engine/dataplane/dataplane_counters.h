@@ -35,6 +35,17 @@ struct DataplaneCounters {
   uint64_t acquires = 0;     // negotiations the data path asked IKE for
   uint64_t queued = 0;       // packets that waited for an SA
   uint64_t passed = 0;       // permitted packets that reached the TUN anyway, sent in clear
+  // Batching the kernel did for us (ESP in UDP: UDP GSO out, UDP GRO in; TCP segments merged
+  // into one TUN write), and the ICMP errors the path MTU guard sent or held back.
+  struct Offload {
+    uint64_t udp_gso_sends = 0;        // sendmsg calls with UDP_SEGMENT (each >= 2 ESP packets)
+    uint64_t udp_gso_segments = 0;     // ESP packets in them
+    uint64_t udp_gro_datagrams = 0;    // received UDP GRO datagrams holding >= 2 ESP packets
+    uint64_t udp_gro_segments = 0;     // ESP packets in them
+    uint64_t tun_merged_segments = 0;  // inner TCP segments merged into an earlier TUN write
+  } offload;
+  uint64_t icmp_errors_sent = 0;        // "fragmentation needed" / "packet too big" to the pod
+  uint64_t icmp_errors_suppressed = 0;  // rate-limited or not allowed (RFC 1122 §3.2.2)
 };
 
 // Per (rule, peer): sums over every SA that carried them, so rekeys never reset them.

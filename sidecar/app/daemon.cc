@@ -139,11 +139,14 @@ Result<std::unique_ptr<engine::service::IkeRuntime>> StartIke(
     std::unique_ptr<engine::dataplane::Backend> backend) {
   engine::service::IkeRuntime::Options o;
   o.backend = std::move(backend);  // null: the recording one
-  o.key_export = key_export;  // DEBUG ONLY: null unless --debug-export-keys-dir
+  o.key_export = key_export;       // DEBUG ONLY: null unless --debug-export-keys-dir
   for (const auto& a : c.ike_listen) o.listen_addresses.push_back(*IpAddress::Parse(a));
   o.ike_port = c.ike_port;
   o.nat_t_port = c.nat_t_port;
   o.force_udp_encapsulation = c.force_udp_encapsulation;
+  // The data path's ESP-in-UDP sockets join the NAT-T sockets' SO_REUSEPORT group: IKE's carry
+  // their mark too, for the path MTU (UdpTransportOptions::nat_t_mark).
+  if (o.backend != nullptr) o.nat_t_socket_mark = engine::dataplane::userspace::kBypassMark;
   o.events = &events;
   o.build.read_secret = ReadSecretFile;
   // FAQ 29: read on every policy apply, so rotated Secrets take effect (docs/ike.md).
@@ -251,7 +254,8 @@ int Daemon::Run() {
       service.AttachDataPath(data_path, data_path);
       events.Emit(Event{"dataplane.started", Severity::kInfo, "userspace ESP data path up"}
                       .With("tun", data_path->tun_name())
-                      .With("mtu", std::to_string(config_.tun_mtu)));
+                      .With("mtu", std::to_string(data_path->tun_mtu()))
+                      .With("requested_mtu", std::to_string(config_.tun_mtu)));
     }
     service.AttachIke(ike.get());
   }

@@ -1,5 +1,7 @@
 #include "sidecar/metrics/dataplane_families.h"
 
+#include <cstdint>
+
 #include "sidecar/metrics/families.h"
 
 namespace ipsec::sidecar::metrics {
@@ -36,6 +38,31 @@ void AddDataplaneFamilies(const engine::service::EngineService& service,
   out.push_back(Counter("ipsec_dataplane_passed_total",
                         "Permitted packets that reached the TUN and were sent on in clear.",
                         static_cast<double>(counters->passed)));
+  const auto& o = counters->offload;
+  const struct {
+    const char* name;
+    const char* help;
+    uint64_t value;
+  } plain[] = {
+      {"ipsec_dataplane_udp_gso_sends_total",
+       "UDP GSO sends of ESP in UDP (each one system call for two or more ESP packets).",
+       o.udp_gso_sends},
+      {"ipsec_dataplane_udp_gso_segments_total", "ESP packets sent in UDP GSO sends.",
+       o.udp_gso_segments},
+      {"ipsec_dataplane_udp_gro_datagrams_total",
+       "UDP GRO datagrams received holding two or more ESP packets.", o.udp_gro_datagrams},
+      {"ipsec_dataplane_udp_gro_segments_total", "ESP packets received in UDP GRO datagrams.",
+       o.udp_gro_segments},
+      {"ipsec_dataplane_tun_merged_segments_total",
+       "Decrypted TCP segments merged into an earlier one for a single TUN write.",
+       o.tun_merged_segments},
+      {"ipsec_dataplane_icmp_errors_sent_total",
+       "ICMP fragmentation needed / packet too big the data path sent to the pod (path MTU).",
+       counters->icmp_errors_sent},
+      {"ipsec_dataplane_icmp_errors_suppressed_total",
+       "ICMP errors not sent: rate limit, or not allowed about that packet (RFC 1122 3.2.2).",
+       counters->icmp_errors_suppressed}};
+  for (const auto& c : plain) out.push_back(Counter(c.name, c.help, static_cast<double>(c.value)));
   auto rp_bytes = CounterFamily("ipsec_child_sa_bytes_total",
                                 "Bytes per rule and peer over all their child SAs (monotonic "
                                 "across rekeys).");

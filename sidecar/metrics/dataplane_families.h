@@ -14,6 +14,10 @@
 //   ipsec_dataplane_acquires_total                 counter  negotiations asked of IKE
 //   ipsec_dataplane_queued_total                   counter  packets that waited for an SA
 //   ipsec_dataplane_passed_total                   counter  permitted packets sent on in clear
+//   ipsec_dataplane_udp_gso_sends_total / _udp_gso_segments_total   counter  ESP in UDP batching
+//   ipsec_dataplane_udp_gro_datagrams_total / _udp_gro_segments_total
+//   ipsec_dataplane_tun_merged_segments_total      counter  TCP segments merged for the TUN
+//   ipsec_dataplane_icmp_errors_sent_total / _suppressed_total      counter  path MTU guard
 //   ipsec_child_sa_bytes_total{rule,peer,direction}    counter  over every SA of the pair:
 //   ipsec_child_sa_packets_total{rule,peer,direction}  counter  rekeys never reset them
 

@@ -33,8 +33,10 @@
 #include "engine/dataplane/dataplane_counters.h"
 #include "engine/dataplane/userspace/acquire_queue.h"
 #include "engine/dataplane/userspace/mtu_guard.h"
+#include "engine/dataplane/userspace/offload.h"
 #include "engine/dataplane/userspace/sa_table.h"
 #include "engine/esp/esp_wire.h"
+#include "engine/esp/ip_packet.h"
 #include "engine/policy/classifier.h"
 
 namespace ipsec::engine::dataplane::userspace {
@@ -54,6 +56,19 @@ class PacketIo {
   // ESP from its SPI on, to `sa.remote` from `sa.local`: raw IP protocol 50, or in UDP (RFC
   // 3948) when sa.udp_encapsulation. False: not sent.
   virtual bool SendEsp(unsigned worker, const SaConfig& sa, const uint8_t* esp, size_t length) = 0;
+  // Room for one ESP packet of at most `max_length` octets (SPI through ICV) in the worker's
+  // send batch, to be written there and sent with CommitEsp (no copy, issue 4). Null: no such
+  // room (the caller protects in its own buffer and calls SendEsp).
+  virtual uint8_t* ReserveEsp(unsigned worker, const SaConfig& sa, size_t max_length) {
+    (void)worker, (void)sa, (void)max_length;
+    return nullptr;
+  }
+  // Sends (batches) the `length` octets written at the slot the last ReserveEsp of `worker`
+  // returned, for the same `sa`.
+  virtual bool CommitEsp(unsigned worker, const SaConfig& sa, size_t length) {
+    (void)worker, (void)sa, (void)length;
+    return false;
+  }
   // An IP packet sent on in clear, bypassing the TUN's routes.
   virtual bool SendClear(unsigned worker, const uint8_t* packet, size_t length) = 0;
   // An inner packet handed to the pod (written to the TUN).
@@ -83,6 +98,7 @@ class Pipeline {
   // Path MTU checks before ESP (mtu_guard.h): too big -> dropped (too_big), ICMP error to the
   // TUN. Null: none. Set before the workers start.
   void SetMtuGuard(std::unique_ptr<MtuGuard> guard) { mtu_guard_ = std::move(guard); }
+  const MtuGuard* mtu_guard() const { return mtu_guard_.get(); }
   // FAQ 16: "negotiate" traffic to the fallbacks' destinations goes in clear while no SA
   // covers it, until each one's time (IKE found the peer not IPsec-aware). Replaces the
   // previous set.
@@ -94,6 +110,15 @@ class Pipeline {
   // buffer[kHeadroom, kHeadroom + length) holds the packet; capacity >= kHeadroom + length +
   // kTailroom.
   void Outbound(WorkerContext& w, uint8_t* buffer, size_t capacity, size_t length);
+  // A TUN super-packet (offload.h): `packet` holds it, `plan` (PlanSplit) says how to cut it.
+  // Its first segment, written to scratch[kHeadroom, ...), is decided as Outbound decides any
+  // packet; when that one goes out in an ESP SA, so do the others (all segments share the
+  // 5-tuple): each is protected straight from the super-packet into the send batch
+  // (PacketIo::ReserveEsp; no copy of its payload), with one classifier/SA lookup, one MTU
+  // check and one Account for all of them (issue 4). Otherwise each other segment takes
+  // Outbound on its own. scratch_capacity >= kHeadroom + plan.max_segment + kTailroom.
+  void OutboundSegments(WorkerContext& w, const offload::SplitPlan& plan, const uint8_t* packet,
+                        uint8_t* scratch, size_t scratch_capacity);
   // buffer[offset, offset + length) holds ESP from its SPI on (offset >= kHeadroom / 2 for the
   // transport-mode header). `from`: the outer source address.
   void Inbound(WorkerContext& w, uint8_t* buffer, size_t capacity, size_t offset, size_t length,
@@ -115,7 +140,21 @@ class Pipeline {
     std::atomic<uint64_t> acquires{0}, queued{0}, passed{0};
   };
   WorkerCounters& Of(const WorkerContext& w) { return counters_[w.index % kMaxWorkers]; }
-  void Account(WorkerContext& w, const SaState& sa, TrafficDirection d, size_t bytes);
+  void Account(WorkerContext& w, const SaState& sa, TrafficDirection d, size_t bytes,
+               uint64_t packets = 1);
+  // Outbound's decision for the packet at buffer[kHeadroom, + length): parse, classify, SA
+  // lookup, then everything but ESP (drop, clear, queue and acquire, AH, the MTU guard) done
+  // here. Returns the ESP SA to protect it with (`length` is then the IP total length and
+  // `info` the parsed header), else null.
+  const SaState* Route(WorkerContext& w, uint8_t* buffer, size_t capacity, size_t& length,
+                       esp::IpPacketInfo& info);
+  // ESP out of a packet Route chose `sa` for: protected in place, counted, sent.
+  void ProtectAndSend(WorkerContext& w, const SaState& sa, uint8_t* buffer, size_t capacity,
+                      size_t length, const esp::IpPacketInfo& info);
+  // OutboundSegments' ESP part: segments [0, plan.segments) into send-batch slots. Returns
+  // how many went (from 0); the caller sends the rest another way.
+  size_t ProtectSegments(WorkerContext& w, const SaState& sa, const offload::SplitPlan& plan,
+                         const uint8_t* packet);
   void Acquire(WorkerContext& w, const BackendEvents::Acquire& a);
   bool InClearFallback(const IpAddress& destination) const;
   // The inner packet an inbound SA unprotected (ESP or AH): parsed, checked against the SA's

@@ -131,8 +131,9 @@ void UserspaceBackend::TxLoop(unsigned index) {
         continue;
       }
       if (n <= 0) break;
-      // A super-packet (TSO/USO) is cut into segments, each protected on its own; a partial
-      // checksum is completed (offload.h). Bad vnet headers are counted drops.
+      // A super-packet (TSO/USO) is cut into segments, each protected on its own, straight
+      // into the send batch (Pipeline::OutboundSegments); a partial checksum is completed
+      // (offload.h). Bad vnet headers are counted drops.
       auto plan = offload::PlanSplit(hdr, buffer.data() + kHeadroom, static_cast<size_t>(n));
       if (!plan || plan->max_segment > segment.size() - kHeadroom - kTailroom) {
         pipeline_->Count(index, DropReason::kMalformed);
@@ -142,11 +143,8 @@ void UserspaceBackend::TxLoop(unsigned index) {
         pipeline_->Outbound(w, buffer.data(), buffer.size(), static_cast<size_t>(n));
         continue;
       }
-      for (size_t s = 0; s < plan->segments; ++s) {
-        const size_t len =
-            offload::WriteSegment(*plan, buffer.data() + kHeadroom, s, segment.data() + kHeadroom);
-        pipeline_->Outbound(w, segment.data(), segment.size(), len);
-      }
+      pipeline_->OutboundSegments(w, *plan, buffer.data() + kHeadroom, segment.data(),
+                                  segment.size());
     }
     late_io_.Flush(index);  // one sendmmsg for the batch
   }
@@ -330,6 +328,16 @@ DataplaneCounters UserspaceBackend::Counters() const {
   if (std::chrono::steady_clock::now() - nft_read_ >= kNftReadInterval) ReadNftLocked();
   if (EspIo* io = late_io_.io.load()) {
     c.drops[static_cast<int>(DropReason::kSendError)] += io->send_errors();
+    const EspIo::OffloadStats o = io->offload_stats();
+    c.offload = {.udp_gso_sends = o.gso_messages,
+                 .udp_gso_segments = o.gso_segments,
+                 .udp_gro_datagrams = o.gro_datagrams,
+                 .udp_gro_segments = o.gro_segments,
+                 .tun_merged_segments = o.tun_merged};
+  }
+  if (const MtuGuard* guard = pipeline_->mtu_guard()) {
+    c.icmp_errors_sent = guard->icmp_sent();
+    c.icmp_errors_suppressed = guard->icmp_suppressed();
   }
   c.drops[static_cast<int>(DropReason::kPlaintext)] += nft_base_[0] + nft_last_[0];
   c.drops[static_cast<int>(DropReason::kPolicyBlock)] += nft_base_[1] + nft_last_[1];

@@ -81,6 +81,7 @@ class UserspaceBackend final : public Backend,
   std::vector<RulePeerTraffic> RulePeerCounters() const override;
 
   const std::string& tun_name() const { return tun_->name(); }
+  int tun_mtu() const { return tun_->mtu(); }  // after CappedTunMtu (link_mtu.h)
 
  private:
   explicit UserspaceBackend(Options options);
@@ -111,6 +112,14 @@ class UserspaceBackend final : public Backend,
     bool SendEsp(unsigned w, const SaConfig& sa, const uint8_t* p, size_t n) override {
       EspIo* i = io.load();
       return i != nullptr && i->SendEsp(w, sa, p, n);
+    }
+    uint8_t* ReserveEsp(unsigned w, const SaConfig& sa, size_t n) override {
+      EspIo* i = io.load();
+      return i != nullptr ? i->ReserveEsp(w, sa, n) : nullptr;
+    }
+    bool CommitEsp(unsigned w, const SaConfig& sa, size_t n) override {
+      EspIo* i = io.load();
+      return i != nullptr && i->CommitEsp(w, sa, n);
     }
     bool SendClear(unsigned w, const uint8_t* p, size_t n) override {
       EspIo* i = io.load();
