@@ -27,7 +27,7 @@ Error SocketError(const char* what, const Endpoint& local, int error) {
 }
 
 // Opens, configures and binds a raw descriptor; -errno on failure.
-int OpenBound(const Endpoint& local, int receive_buffer_bytes, bool reuse_port,
+int OpenBound(const Endpoint& local, int receive_buffer_bytes, bool reuse_port, uint32_t mark,
               std::string* failed_step) {
   const int family = local.address.is_v4() ? AF_INET : AF_INET6;
   const int fd = ::socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
@@ -43,6 +43,7 @@ int OpenBound(const Endpoint& local, int receive_buffer_bytes, bool reuse_port,
     ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer_bytes, sizeof(int));
   }
   int rc = reuse_port ? ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) : 0;
+  if (rc == 0 && mark != 0) rc = ::setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark));
   if (rc != 0) {
   } else if (family == AF_INET) {
     rc = ::setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
@@ -72,10 +73,10 @@ UdpSocket::UdpSocket(boost::asio::ip::udp::socket socket, const Endpoint& local)
     : socket_(std::move(socket)), local_(local) {}
 
 Result<std::unique_ptr<UdpSocket>> UdpSocket::Bind(boost::asio::io_context& context,
-                                                   const Endpoint& local,
-                                                   int receive_buffer_bytes, bool reuse_port) {
+                                                   const Endpoint& local, int receive_buffer_bytes,
+                                                   bool reuse_port, uint32_t mark) {
   std::string step;
-  const int fd = OpenBound(local, receive_buffer_bytes, reuse_port, &step);
+  const int fd = OpenBound(local, receive_buffer_bytes, reuse_port, mark, &step);
   if (fd < 0) return SocketError(step.c_str(), local, -fd);
   sockaddr_storage bound{};
   socklen_t bound_length = sizeof(bound);

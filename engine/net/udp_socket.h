@@ -11,6 +11,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <span>
@@ -29,10 +30,11 @@ class UdpSocket {
   // else SO_RCVBUF, which net.core.rmem_max caps). `reuse_port` sets SO_REUSEPORT before the
   // bind: the NAT-T socket is the first of a group the data path joins to take ESP-in-UDP
   // (engine/dataplane/userspace/esp_io.h steers by the non-ESP marker with a BPF program).
+  // A non-zero `mark` is the socket's SO_MARK (needs CAP_NET_ADMIN; failing is an error).
   static Result<std::unique_ptr<UdpSocket>> Bind(boost::asio::io_context& context,
                                                  const Endpoint& local,
                                                  int receive_buffer_bytes = 0,
-                                                 bool reuse_port = false);
+                                                 bool reuse_port = false, uint32_t mark = 0);
 
   // The bound address and the actual port.
   const Endpoint& local() const { return local_; }

@@ -129,7 +129,8 @@ Result<uint16_t> UdpTransport::Impl::BindPort(boost::asio::io_context& context,
     bool failed = false;
     for (const IpAddress& address : options.local_addresses) {
       Result<std::unique_ptr<UdpSocket>> socket =
-          UdpSocket::Bind(context, {address, chosen}, options.receive_buffer_bytes, nat_t);
+          UdpSocket::Bind(context, {address, chosen}, options.receive_buffer_bytes, nat_t,
+                          nat_t ? options.nat_t_mark : 0);
       if (!socket.ok()) {
         last = socket.error();
         failed = true;

@@ -43,6 +43,13 @@ struct UdpTransportOptions {
   // some hundreds of IKE_SA_INIT requests). Raised with SO_RCVBUFFORCE under CAP_NET_ADMIN,
   // else capped by net.core.rmem_max. What overflows is counted as kernel_drops.
   int receive_buffer_bytes = 0;
+  // Non-zero: SO_MARK of the NAT-T port's sockets. The userspace data path's ESP-in-UDP sockets
+  // join their SO_REUSEPORT group with its bypass mark (esp_io.h), and an ICMP error about our
+  // ESP in UDP may be matched to any member (Linux picks one by hash when the error has no skb
+  // to run the group's BPF program on); the member's mark is part of the route lookup that
+  // records the path MTU (ip6_sk_update_pmtu / ipv4_sk_update_pmtu use sk_mark), so every member
+  // must carry the data path's mark for the path MTU to land on the route its ESP uses.
+  uint32_t nat_t_mark = 0;
 };
 
 // Called on the loop thread, one datagram at a time.

@@ -245,7 +245,8 @@ Result<std::unique_ptr<IkeRuntime>> IkeRuntime::Start(Options options) {
                    // A burst of IKE_SA_INIT requests (hundreds of peers starting at once, or a
                    // load test) overflowed the ~200 KiB default queue and cost the initiators a
                    // retransmit (bench/results/ike-setup-*.txt); 4 MiB holds a few thousand.
-                   .receive_buffer_bytes = 4 << 20});
+                   .receive_buffer_bytes = 4 << 20,
+                   .nat_t_mark = rt->options_.nat_t_socket_mark});
   if (!transport.ok()) return transport.error();
   rt->transport_ = std::move(transport).value();
   ike::IkeManager::Options m;

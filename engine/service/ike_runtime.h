@@ -82,6 +82,10 @@ class IkeRuntime {
     uint16_t peer_ike_port = 500;  // where we initiate to (tests: the other runtime's port)
     uint16_t peer_nat_t_port = 4500;
     bool force_udp_encapsulation = false;  // ESP in UDP 4500 even without a NAT (ike_sa.h)
+    // Non-zero: SO_MARK of the NAT-T sockets (UdpTransportOptions::nat_t_mark): the userspace
+    // data path's bypass mark, so that path MTU learned from ICMP about its ESP in UDP lands
+    // on the route that ESP uses.
+    uint32_t nat_t_socket_mark = 0;
     ike::ConfigBuildOptions build;  // secret reader, timers, cluster peers, identity
     telemetry::EventSink* events = nullptr;  // not owned; ike.* events and negotiation results
     std::unique_ptr<dataplane::Backend> backend;  // owned; default: an in-memory recording one
