@@ -355,12 +355,28 @@ bool EspIo::SendEsp(unsigned worker, const SaConfig& sa, const uint8_t* esp, siz
   FillMsg(b->msgs[m].msg_hdr, b->names[m], b->iovs[i], b->control[m], sa.local.address,
           sa.remote.address, port, slot, length);
   b->segments[m] = 1;
-  b->open = sa.udp_encapsulation && udp_gso_;
+  b->open = sa.udp_encapsulation && udp_gso_ && GsoAllowed(*b, sa.remote.address, length);
   b->segment_size = length;
   b->message_bytes = length;
   b->local = sa.local.address;
   b->remote = sa.remote.address;
   b->port = port;
+  return true;
+}
+
+bool EspIo::GsoAllowed(TxBatch& b, const IpAddress& remote, size_t segment) {
+  if (b.gso_limits.empty()) return true;
+  const auto now = std::chrono::steady_clock::now();
+  for (size_t i = 0; i < b.gso_limits.size(); ++i) {
+    TxBatch::GsoLimit& l = b.gso_limits[i];
+    if (now >= l.until) {
+      l = b.gso_limits.back();
+      b.gso_limits.pop_back();
+      --i;
+      continue;
+    }
+    if (l.remote == remote) return segment <= l.limit;
+  }
   return true;
 }
 
@@ -400,7 +416,28 @@ void EspIo::Flush(unsigned worker) {
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       const int error = errno;
-      if (b->segments[sent] > 1 && (error == EIO || error == EINVAL || error == ENOPROTOOPT)) {
+      if (b->segments[sent] > 1 && (error == EMSGSIZE || error == EINVAL)) {
+        // The segment is over the path MTU: Linux's udp_send_skb / udp_v6_send_skb refuse a GSO
+        // message when the headers plus its segment size exceed the route's fragment size
+        // (the path MTU; EINVAL, EMSGSIZE since 6.x) instead of fragmenting each segment. Such
+        // ESP packets must still go when the MTU guard let them (IPv4 without DF, IPv6 inner
+        // packets up to 1280 octets): one message each, which the kernel fragments after IPsec
+        // (RFC 4301 §7; RFC 8200 §5). This peer's longer packets leave GSO for a second.
+        const msghdr& m = b->msgs[sent].msg_hdr;
+        const IpAddress remote = FromSockaddr(*static_cast<const sockaddr_storage*>(m.msg_name));
+        const size_t segment = m.msg_iov[0].iov_len;
+        auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+        bool found = false;
+        for (auto& l : b->gso_limits) {
+          if (l.remote != remote) continue;
+          l = {remote, std::min(l.limit, segment - 1), until};
+          found = true;
+        }
+        if (!found && b->gso_limits.size() < 64) {
+          b->gso_limits.push_back({remote, segment - 1, until});
+        }
+        SendOneByOne(*b, sent);
+      } else if (b->segments[sent] > 1 && (error == EIO || error == ENOPROTOOPT)) {
         // The kernel refused UDP GSO (no checksum offload on the route's device, an old
         // kernel): one message per packet from now on.
         udp_gso_ = false;

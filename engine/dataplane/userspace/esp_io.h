@@ -28,6 +28,7 @@
 #include <sys/socket.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <type_traits>
@@ -118,6 +119,15 @@ class EspIo final : public PacketIo {
     size_t segment_size = 0, message_bytes = 0;
     IpAddress local, remote;
     uint16_t port = 0;
+    // Peers toward which UDP GSO was refused for segments over `limit` octets (the path MTU
+    // is smaller: see Flush); their longer packets go as messages of their own until `until`,
+    // then GSO is tried again (the path MTU may have grown). Usually empty.
+    struct GsoLimit {
+      IpAddress remote;
+      size_t limit = 0;
+      std::chrono::steady_clock::time_point until;
+    };
+    std::vector<GsoLimit> gso_limits;
   };
   // Deliver's state per worker (created on first use).
   struct RxDeliver final : offload::TcpCoalescer::Sink {
@@ -128,6 +138,7 @@ class EspIo final : public PacketIo {
     offload::TcpCoalescer gro;
   };
   void SendOneByOne(TxBatch& b, size_t message);
+  static bool GsoAllowed(TxBatch& b, const IpAddress& remote, size_t segment);
   std::vector<std::unique_ptr<TxBatch>> tx_;  // per worker index; each used by its thread only
   std::vector<std::unique_ptr<RxDeliver>> rx_deliver_;  // per worker index, likewise
   std::atomic<uint64_t> gso_messages_{0}, gso_segments_{0}, gro_datagrams_{0}, gro_segments_{0};
