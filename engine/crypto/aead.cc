@@ -96,6 +96,36 @@ Status Aead::Seal(ByteSpan nonce, ByteSpan aad, ByteSpan plaintext, uint8_t* out
   return Status::Ok();
 }
 
+Status Aead::SealParts(ByteSpan nonce, ByteSpan aad, const ByteSpan* parts, size_t count,
+                       uint8_t* out) {
+  if (nonce.size() != kAeadNonceSize) return BadNonce();
+  if (aad.size() > INT_MAX) return TooLong();
+  size_t total = 0;
+  for (size_t i = 0; i < count; ++i) {
+    total += parts[i].size();
+    if (parts[i].size() > INT_MAX || total > INT_MAX - kAeadTagSize) return TooLong();
+  }
+  EVP_CIPHER_CTX* ctx = seal_.get();
+  int len = 0;
+  bool ok = EVP_EncryptInit_ex2(ctx, nullptr, nullptr, nonce.data(), nullptr) == 1 &&
+            (aad.empty() ||
+             EVP_EncryptUpdate(ctx, nullptr, &len, aad.data(), static_cast<int>(aad.size())) == 1);
+  // GCM and ChaCha20-Poly1305 are stream modes: each update writes exactly its input's length.
+  size_t written = 0;
+  for (size_t i = 0; ok && i < count; ++i) {
+    if (parts[i].empty()) continue;
+    ok = EVP_EncryptUpdate(ctx, out + written, &len, parts[i].data(),
+                           static_cast<int>(parts[i].size())) == 1;
+    written += static_cast<size_t>(len);
+  }
+  int final_len = 0;
+  if (!ok || written != total || EVP_EncryptFinal_ex(ctx, out + written, &final_len) != 1 ||
+      !TagParam(ctx, out + total, /*get=*/true)) {
+    return internal::OpenSslError(ErrorCode::kInternal, std::string(AeadName(algorithm_)));
+  }
+  return Status::Ok();
+}
+
 Status Aead::Open(ByteSpan nonce, ByteSpan aad, ByteSpan ciphertext_and_tag, uint8_t* out) {
   if (nonce.size() != kAeadNonceSize) return BadNonce();
   if (ciphertext_and_tag.size() < kAeadTagSize) return TooShort();

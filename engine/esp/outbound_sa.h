@@ -62,6 +62,16 @@ class OutboundSa {
   Result<Protected> Protect(unsigned worker, uint8_t* buffer, size_t capacity,
                             size_t payload_offset, size_t payload_length, uint8_t next_header);
 
+  // As Protect, out of place: the payload is the concatenation of `parts` (`count` <=
+  // kMaxParts), and the whole ESP packet (SPI through ICV) is written to out[0, capacity), with
+  // Protected::offset 0. No part may overlap `out`. Byte-identical to Protect of the
+  // concatenated payload. With an AEAD the parts are encrypted straight into `out` (issue 4: a
+  // TUN super-packet's segment goes into the send slot with no gathering copy); other
+  // transforms copy them first.
+  static constexpr size_t kMaxParts = 4;
+  Result<Protected> ProtectParts(unsigned worker, const ByteSpan* parts, size_t count,
+                                 uint8_t next_header, uint8_t* out, size_t capacity);
+
   // As Protect, with the IV given (iv.size() == transform().iv_size): known-answer tests only.
   // An AEAD IV must never repeat under a key (RFC 4106 §3.1); Protect uses the sequence number.
   Result<Protected> ProtectWithIv(unsigned worker, uint8_t* buffer, size_t capacity,
@@ -80,6 +90,13 @@ class OutboundSa {
   Result<Protected> DoProtect(unsigned worker, uint8_t* buffer, size_t capacity,
                               size_t payload_offset, size_t payload_length, uint8_t next_header,
                               const uint8_t* fixed_iv);
+
+  // The next sequence number (kFailedPrecondition when it would cycle).
+  Result<uint64_t> NextSequence();
+  // RFC 4106 §3.1/§4/§5, RFC 7634 §2: writes the AEAD IV at `iv` (the sequence number, or
+  // `fixed_iv`), the nonce salt || IV and the AAD; returns the AAD's length.
+  size_t AeadInputs(uint64_t seq, const uint8_t* fixed_iv, uint8_t* iv, uint8_t* nonce,
+                    uint8_t* aad) const;
 
   alignas(64) std::atomic<uint64_t> counter_{0};  // the last sequence number handed out
   alignas(64) uint32_t spi_;

@@ -312,20 +312,40 @@ size_t EspIo::ReceiveBatch(const Socket& s,
   return static_cast<size_t>(n);
 }
 
-bool EspIo::SendEsp(unsigned worker, const SaConfig& sa, const uint8_t* esp, size_t length) {
+namespace {
+// RFC 3948 §2.1: ESP-in-UDP from the NAT-T port the IKE SA uses, to the peer's; else raw.
+int EspFd(const SaConfig& sa, int raw4, int raw6, int udp4, int udp6) {
   const bool v4 = sa.remote.address.is_v4();
-  // RFC 3948 §2.1: ESP-in-UDP from the NAT-T port the IKE SA uses, to the peer's; else raw.
-  const int fd = sa.udp_encapsulation ? (v4 ? udp4_ : udp6_) : (v4 ? raw4_ : raw6_);
-  const uint16_t port = sa.udp_encapsulation ? sa.remote.port : 0;
-  TxBatch* b = worker < tx_.size() ? tx_[worker].get() : nullptr;
-  if (b == nullptr || length > TxBatch::kSlot || fd < 0) {
+  return sa.udp_encapsulation ? (v4 ? udp4 : udp6) : (v4 ? raw4 : raw6);
+}
+}  // namespace
+
+bool EspIo::SendEsp(unsigned worker, const SaConfig& sa, const uint8_t* esp, size_t length) {
+  uint8_t* slot = ReserveEsp(worker, sa, length);
+  if (slot == nullptr) {
+    const int fd = EspFd(sa, raw4_, raw6_, udp4_, udp6_);
+    const uint16_t port = sa.udp_encapsulation ? sa.remote.port : 0;
     return SendFrom(fd, sa.local.address, sa.remote.address, port, esp, length);
   }
-  if (b->count == TxBatch::kSlots || (b->count > 0 && b->fd != fd)) Flush(worker);
-  const size_t i = b->count++;
-  b->fd = fd;
-  uint8_t* slot = b->data.data() + i * TxBatch::kSlot;
   std::memcpy(slot, esp, length);
+  return CommitEsp(worker, sa, length);
+}
+
+uint8_t* EspIo::ReserveEsp(unsigned worker, const SaConfig& sa, size_t max_length) {
+  const int fd = EspFd(sa, raw4_, raw6_, udp4_, udp6_);
+  TxBatch* b = worker < tx_.size() ? tx_[worker].get() : nullptr;
+  if (b == nullptr || max_length > TxBatch::kSlot || fd < 0) return nullptr;
+  if (b->count == TxBatch::kSlots || (b->count > 0 && b->fd != fd)) Flush(worker);
+  b->fd = fd;
+  return b->data.data() + b->count * TxBatch::kSlot;
+}
+
+bool EspIo::CommitEsp(unsigned worker, const SaConfig& sa, size_t length) {
+  const uint16_t port = sa.udp_encapsulation ? sa.remote.port : 0;
+  TxBatch* b = worker < tx_.size() ? tx_[worker].get() : nullptr;
+  if (b == nullptr || length > TxBatch::kSlot || b->count == TxBatch::kSlots) return false;
+  const size_t i = b->count++;
+  uint8_t* slot = b->data.data() + i * TxBatch::kSlot;
   b->iovs[i] = {slot, length};
   // UDP GSO: this packet joins the previous message when it goes to the same peer from the
   // same address and is not longer than that message's segments.

@@ -64,6 +64,11 @@ class EspIo final : public PacketIo {
 
   // Batched per worker (sendmmsg at Flush, or when the batch is full or changes socket).
   bool SendEsp(unsigned worker, const SaConfig& sa, const uint8_t* esp, size_t length) override;
+  // The worker's next send-batch slot (flushing a full batch, or one for another socket,
+  // first); null when `max_length` exceeds a slot. CommitEsp adds it to the batch as SendEsp
+  // would (UDP GSO grouping included).
+  uint8_t* ReserveEsp(unsigned worker, const SaConfig& sa, size_t max_length) override;
+  bool CommitEsp(unsigned worker, const SaConfig& sa, size_t length) override;
   // Sends the worker's ESP batch and writes its coalesced TUN packets.
   void Flush(unsigned worker) override;
   uint64_t send_errors() const { return send_errors_.load(std::memory_order_relaxed); }

@@ -159,12 +159,20 @@ std::optional<SplitPlan> PlanSplit(const VnetHdr& h, uint8_t* p, size_t length) 
 }
 
 size_t WriteSegment(const SplitPlan& plan, const uint8_t* packet, size_t index, uint8_t* out) {
+  const size_t hl = plan.header_length;
+  const size_t total = WriteSegmentHeader(plan, packet, index, out);
+  std::memcpy(out + hl, packet + hl + index * plan.gso_size, total - hl);
+  return total;
+}
+
+size_t WriteSegmentHeader(const SplitPlan& plan, const uint8_t* packet, size_t index,
+                          uint8_t* out) {
   const size_t hl = plan.header_length, ihl = plan.ip_header;
   const size_t start = index * plan.gso_size;
   const size_t n = std::min(plan.gso_size, plan.payload - start);
   const size_t total = hl + n;
+  const uint8_t* payload = packet + hl + start;
   std::memcpy(out, packet, hl);
-  std::memcpy(out + hl, packet + hl + start, n);
   if (plan.v4) {
     Store16(out + 2, static_cast<uint16_t>(total));                       // RFC 791: total length
     Store16(out + 4, static_cast<uint16_t>(Load16(packet + 4) + index));  // id, as Linux's GSO
@@ -180,13 +188,14 @@ size_t WriteSegment(const SplitPlan& plan, const uint8_t* packet, size_t index, 
     if (index + 1 != plan.segments) l4[13] &= static_cast<uint8_t>(~(kTcpFin | kTcpPsh));
     if (index != 0) l4[13] &= static_cast<uint8_t>(~kTcpCwr);  // RFC 3168 §6.1.2: CWR once
     l4[16] = l4[17] = 0;
-    Store16(l4 + 16, static_cast<uint16_t>(
-                         ~Sum(l4, l4_length, PseudoHeaderSum(out, plan.v4, kTcp, l4_length))));
+    // The header's length is a multiple of 4, so the payload's sum continues it.
+    const uint16_t h = Sum(l4, hl - ihl, PseudoHeaderSum(out, plan.v4, kTcp, l4_length));
+    Store16(l4 + 16, static_cast<uint16_t>(~Sum(payload, n, h)));
   } else {
     Store16(l4 + 4, static_cast<uint16_t>(l4_length));  // RFC 768: length
     l4[6] = l4[7] = 0;
-    uint16_t c =
-        static_cast<uint16_t>(~Sum(l4, l4_length, PseudoHeaderSum(out, plan.v4, kUdp, l4_length)));
+    const uint16_t h = Sum(l4, hl - ihl, PseudoHeaderSum(out, plan.v4, kUdp, l4_length));
+    uint16_t c = static_cast<uint16_t>(~Sum(payload, n, h));
     Store16(l4 + 6, c == 0 ? 0xFFFF : c);
   }
   return total;

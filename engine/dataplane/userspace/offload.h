@@ -76,6 +76,13 @@ std::optional<SplitPlan> PlanSplit(const VnetHdr& h, uint8_t* packet, size_t len
 // length; TCP sequence number, FIN and PSH only on the last, CWR only on the first; UDP length),
 // TCP/UDP checksum computed in full. Returns its length.
 size_t WriteSegment(const SplitPlan& plan, const uint8_t* packet, size_t index, uint8_t* out);
+// The largest plan.header_length: IPv4 with options (60) + TCP with options (60).
+inline constexpr size_t kMaxSegmentHeader = 120;
+// As WriteSegment without the payload: writes only the segment's plan.header_length header
+// octets to `out` (room for kMaxSegmentHeader), checksum included (computed over the payload
+// where it lies in `packet`). The payload is packet[plan.header_length + index *
+// plan.gso_size, + returned length - plan.header_length). Returns the segment's length.
+size_t WriteSegmentHeader(const SplitPlan& plan, const uint8_t* packet, size_t index, uint8_t* out);
 
 // GRO for TUN writes: merges consecutive TCP segments of one flow; everything else passes
 // through unchanged with a zero vnet header. Merge rules: IPv4 without options and not a

@@ -100,19 +100,20 @@ void Pipeline::Acquire(WorkerContext& w, const BackendEvents::Acquire& a) {
   if (events_ != nullptr) events_->OnAcquire(a);
 }
 
-void Pipeline::Account(WorkerContext& w, const SaState& sa, TrafficDirection d, size_t bytes) {
+void Pipeline::Account(WorkerContext& w, const SaState& sa, TrafficDirection d, size_t bytes,
+                       uint64_t packets) {
   const int i = static_cast<int>(d);
-  Add(Of(w).packets[i]);
+  Add(Of(w).packets[i], packets);
   Add(Of(w).bytes[i], bytes);
   SaStats& s = *sa.stats;
   const uint64_t total = s.bytes.fetch_add(bytes, std::memory_order_relaxed) + bytes;
-  s.packets.fetch_add(1, std::memory_order_relaxed);
+  s.packets.fetch_add(packets, std::memory_order_relaxed);
   const int64_t now = static_cast<int64_t>(std::time(nullptr));
   if (s.last_used_unix.load(std::memory_order_relaxed) != now) {
     s.last_used_unix.store(now, std::memory_order_relaxed);
   }
   if (sa.rule_peer) {
-    Add(sa.rule_peer->packets[i]);
+    Add(sa.rule_peer->packets[i], packets);
     Add(sa.rule_peer->bytes[i], bytes);
   }
   // Byte lifetimes (RFC 4301 §4.4.2.1): soft asks IKE to rekey, hard to delete; once each.
@@ -127,9 +128,20 @@ void Pipeline::Account(WorkerContext& w, const SaState& sa, TrafficDirection d, 
 }
 
 void Pipeline::Outbound(WorkerContext& w, uint8_t* buffer, size_t capacity, size_t length) {
+  esp::IpPacketInfo info;
+  if (const SaState* sa = Route(w, buffer, capacity, length, info)) {
+    ProtectAndSend(w, *sa, buffer, capacity, length, info);
+  }
+}
+
+const SaState* Pipeline::Route(WorkerContext& w, uint8_t* buffer, size_t capacity, size_t& length,
+                               esp::IpPacketInfo& parsed) {
   uint8_t* packet = buffer + kHeadroom;
   auto info = esp::ParseIpPacket(ByteSpan(packet, length));
-  if (!info || info->total_length > length) return Count(w.index, DropReason::kMalformed);
+  if (!info || info->total_length > length) {
+    Count(w.index, DropReason::kMalformed);
+    return nullptr;
+  }
   length = info->total_length;  // link padding is not ours to protect
   const bool ports = PortsApply(*info);
   policy::PacketKey key;
@@ -140,12 +152,16 @@ void Pipeline::Outbound(WorkerContext& w, uint8_t* buffer, size_t capacity, size
   key.source_port = ports ? info->source_port : 0;
   key.destination_port = ports ? info->destination_port : 0;
   const policy::Classifier::Verdict v = w.classifier->Lookup(key);
-  if (v.action == policy::Action::kBlock) return Count(w.index, DropReason::kPolicyBlock);
+  if (v.action == policy::Action::kBlock) {
+    Count(w.index, DropReason::kPolicyBlock);
+    return nullptr;
+  }
   if (info->destination.IsMulticast() || info->destination.IsLimitedBroadcast() ||
       IsLinkLocal(info->destination)) {
     // The kernel's own chatter on the TUN (IPv6 MLD, router solicitations): never for the wire
     // from here (sent on, it would come back through the TUN's multicast route).
-    return Count(w.index, DropReason::kNoPolicy);
+    Count(w.index, DropReason::kNoPolicy);
+    return nullptr;
   }
   auto lookup = [&] {
     return SaTable::LookupOutbound(*w.snapshot, info->source, info->destination, info->protocol,
@@ -160,7 +176,7 @@ void Pipeline::Outbound(WorkerContext& w, uint8_t* buffer, size_t capacity, size
     if (sa == nullptr || !sa->CarriesOutbound()) {
       Add(Of(w).passed);
       if (!io_.SendClear(w.index, packet, length)) Count(w.index, DropReason::kSendError);
-      return;
+      return nullptr;
     }
   } else {
     sa = lookup();
@@ -169,7 +185,7 @@ void Pipeline::Outbound(WorkerContext& w, uint8_t* buffer, size_t capacity, size
     // FAQ 16: the peer did not answer IKE; until the fallback ends the traffic goes in clear.
     Add(Of(w).passed);
     if (!io_.SendClear(w.index, packet, length)) Count(w.index, DropReason::kSendError);
-    return;
+    return nullptr;
   }
   if (sa == nullptr || !sa->CarriesOutbound()) {
     auto pushed = queue_.Push(info->destination, packet, length, Clock::now());
@@ -185,35 +201,96 @@ void Pipeline::Outbound(WorkerContext& w, uint8_t* buffer, size_t capacity, size
       a.filter_entry = v.entry != nullptr ? v.entry->id : 0;
       Acquire(w, a);
     }
-    return;
+    return nullptr;
   }
-  if (sa->ah_outbound) return OutboundAh(w, *sa, buffer, capacity, length);  // ah_path.cc
+  if (sa->ah_outbound) {
+    OutboundAh(w, *sa, buffer, capacity, length);  // ah_path.cc
+    return nullptr;
+  }
   if (mtu_guard_ && sa->outbound) {
     // RFC 4301 §8: too big for the path after ESP (DF, or IPv6) -> ICMP error to the source.
     const MtuGuard::Verdict fit =
         mtu_guard_->Check(w.index, sa->config, *sa->outbound, packet, length, *info);
     if (fit.drop) {
       if (!fit.icmp.empty()) io_.Deliver(w.index, fit.icmp.data(), fit.icmp.size());
-      return Count(w.index, DropReason::kTooBig);
+      Count(w.index, DropReason::kTooBig);
+      return nullptr;
     }
   }
+  parsed = *info;
+  return sa;
+}
+
+void Pipeline::ProtectAndSend(WorkerContext& w, const SaState& sa, uint8_t* buffer, size_t capacity,
+                              size_t length, const esp::IpPacketInfo& info) {
   size_t payload_offset = kHeadroom;
   size_t payload_length = length;
-  uint8_t next_header = info->family == IpFamily::kV4 ? esp::kNextHeaderIpv4 : esp::kNextHeaderIpv6;
-  if (sa->config.mode == SaMode::kTransport) {
+  uint8_t next_header = info.family == IpFamily::kV4 ? esp::kNextHeaderIpv4 : esp::kNextHeaderIpv6;
+  if (sa.config.mode == SaMode::kTransport) {
     // RFC 4303 §3.1.1: ESP follows the IP header; the kernel writes the outer header again
     // from the same addresses (raw socket), so only the upper-layer part is protected.
-    payload_offset += info->header_length;
-    payload_length -= info->header_length;
-    next_header = info->protocol;
+    payload_offset += info.header_length;
+    payload_length -= info.header_length;
+    next_header = info.protocol;
   }
   auto p =
-      sa->outbound->Protect(w.index, buffer, capacity, payload_offset, payload_length, next_header);
+      sa.outbound->Protect(w.index, buffer, capacity, payload_offset, payload_length, next_header);
   if (!p.ok()) return Count(w.index, DropReason::kSendError);
-  Account(w, *sa, TrafficDirection::kOutbound, length);
-  if (!io_.SendEsp(w.index, sa->config, buffer + p->offset, p->length)) {
+  Account(w, sa, TrafficDirection::kOutbound, length);
+  if (!io_.SendEsp(w.index, sa.config, buffer + p->offset, p->length)) {
     Count(w.index, DropReason::kSendError);
   }
+}
+
+void Pipeline::OutboundSegments(WorkerContext& w, const offload::SplitPlan& plan,
+                                const uint8_t* packet, uint8_t* scratch, size_t scratch_capacity) {
+  size_t length = offload::WriteSegment(plan, packet, 0, scratch + kHeadroom);
+  esp::IpPacketInfo info;
+  size_t done = 1;
+  if (const SaState* sa = Route(w, scratch, scratch_capacity, length, info)) {
+    done = ProtectSegments(w, *sa, plan, packet);
+    if (done == 0) {
+      // No send-batch slot: the first segment (in scratch) the ordinary way, the rest below.
+      ProtectAndSend(w, *sa, scratch, scratch_capacity, length, info);
+      done = 1;
+    }
+  }
+  for (size_t s = done; s < plan.segments; ++s) {
+    const size_t len = offload::WriteSegment(plan, packet, s, scratch + kHeadroom);
+    Outbound(w, scratch, scratch_capacity, len);
+  }
+}
+
+size_t Pipeline::ProtectSegments(WorkerContext& w, const SaState& sa,
+                                 const offload::SplitPlan& plan, const uint8_t* packet) {
+  // RFC 4303 §3.1.1 (transport mode): ESP follows the IP header, which is not protected; the
+  // kernel writes the outer header from the same addresses. Tunnel mode: the whole segment.
+  const bool transport = sa.config.mode == SaMode::kTransport;
+  const size_t skip = transport ? plan.ip_header : 0;
+  const uint8_t next_header =
+      transport ? plan.protocol : (plan.v4 ? esp::kNextHeaderIpv4 : esp::kNextHeaderIpv6);
+  uint8_t header[offload::kMaxSegmentHeader];
+  uint64_t bytes = 0, packets = 0;
+  size_t s = 0;
+  for (; s < plan.segments; ++s) {
+    const size_t total = offload::WriteSegmentHeader(plan, packet, s, header);
+    const size_t max = sa.outbound->ProtectedLength(total - skip);
+    uint8_t* slot = io_.ReserveEsp(w.index, sa.config, max);
+    if (slot == nullptr) break;
+    const ByteSpan parts[] = {
+        ByteSpan(header + skip, plan.header_length - skip),
+        ByteSpan(packet + plan.header_length + s * plan.gso_size, total - plan.header_length)};
+    auto p = sa.outbound->ProtectParts(w.index, parts, 2, next_header, slot, max);
+    if (!p.ok()) {
+      Count(w.index, DropReason::kSendError);
+      continue;
+    }
+    bytes += total;
+    ++packets;
+    if (!io_.CommitEsp(w.index, sa.config, p->length)) Count(w.index, DropReason::kSendError);
+  }
+  if (packets != 0) Account(w, sa, TrafficDirection::kOutbound, bytes, packets);
+  return s;
 }
 
 void Pipeline::Inbound(WorkerContext& w, uint8_t* buffer, size_t capacity, size_t offset,

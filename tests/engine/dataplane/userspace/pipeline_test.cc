@@ -185,6 +185,125 @@ TEST_F(PipelineTest, ProtectUnprotectTunnelAndTransport) {
   }
 }
 
+// An IPv4 TCP super-packet A -> B as the TUN hands it over (TSO): `payload` octets.
+std::vector<uint8_t> TcpSuperPacket(size_t payload) {
+  std::vector<uint8_t> p(40 + payload);
+  for (size_t i = 40; i < p.size(); ++i) p[i] = static_cast<uint8_t>(i * 13);
+  p[0] = 0x45;
+  esp::Store16(&p[2], static_cast<uint16_t>(p.size()));
+  esp::Store16(&p[4], 0x4000);
+  esp::Store16(&p[6], 0x4000);  // DF
+  p[8] = 64;
+  p[9] = 6;
+  std::memcpy(&p[12], V4("10.0.0.1").ToBytes().data(), 4);
+  std::memcpy(&p[16], V4("10.0.0.2").ToBytes().data(), 4);
+  esp::Store16(&p[20], 40000);
+  esp::Store16(&p[22], 5201);
+  esp::Store32(&p[24], 1000);  // seq
+  esp::Store32(&p[28], 2000);  // ack
+  p[32] = 5 << 4;
+  p[33] = 0x18;  // ACK PSH
+  esp::Store16(&p[34], 512);
+  return p;
+}
+
+// OutboundSegments protects each segment of a super-packet straight into the send slot: the ESP
+// packets are byte-identical to cutting the segments first (WriteSegment) and protecting each
+// with Outbound, they decrypt to those segments, and the counters count every segment.
+TEST_F(PipelineTest, SuperPacketSegmentsGoStraightIntoSendSlotsIdentically) {
+  for (SaMode mode : {SaMode::kTunnel, SaMode::kTransport}) {
+    SCOPED_TRACE(mode == SaMode::kTunnel ? "tunnel" : "transport");
+    const uint32_t spi = mode == SaMode::kTunnel ? 0x2101 : 0x2102;
+    const uint32_t reqid = mode == SaMode::kTunnel ? 11 : 12;
+    // A reference sender with the same SA (same keys, same sequence numbers).
+    SaTable ref_sas(2);
+    AcquireQueue ref_queue;
+    RecordingIo ref_io;
+    Pipeline ref(ref_sas, ref_queue, ref_io);
+    ref.SetClassifier(TableA());
+    for (SaTable* t : {&a_sas_, &ref_sas}) {
+      ASSERT_TRUE(t->AddSa(GcmSa(spi, SaDirection::kOutbound, reqid, true, mode)).ok());
+      ASSERT_TRUE(t->AddPolicy(Policy(reqid, SaDirection::kOutbound, true)).ok());
+    }
+    ASSERT_TRUE(b_sas_.AddSa(GcmSa(spi, SaDirection::kInbound, reqid, false, mode)).ok());
+    a_io_.esp.clear();
+    a_io_.slots = true;
+    a_io_.committed = 0;
+    b_io_.delivered.clear();
+    const uint64_t packets_before = a_.Counters().packets[0];
+    const uint64_t bytes_before = a_.Counters().bytes[0];
+
+    std::vector<uint8_t> super = TcpSuperPacket(5000);
+    const offload::VnetHdr h{offload::kFlagNeedsCsum, offload::kGsoTcpv4, 40, 1400, 20, 16};
+    std::vector<uint8_t> buffer(kBufferSize), scratch(kBufferSize);
+    std::memcpy(buffer.data() + kHeadroom, super.data(), super.size());
+    auto plan = offload::PlanSplit(h, buffer.data() + kHeadroom, super.size());
+    ASSERT_TRUE(plan);
+    ASSERT_EQ(plan->segments, 4u);
+    a_.Refresh(wa_);
+    a_.OutboundSegments(wa_, *plan, buffer.data() + kHeadroom, scratch.data(), scratch.size());
+
+    WorkerContext wr(0);
+    ref.Refresh(wr);
+    std::vector<std::vector<uint8_t>> segments;
+    size_t bytes = 0;
+    for (size_t s = 0; s < plan->segments; ++s) {
+      std::vector<uint8_t> seg(kBufferSize);
+      const size_t n =
+          offload::WriteSegment(*plan, buffer.data() + kHeadroom, s, seg.data() + kHeadroom);
+      segments.emplace_back(seg.begin() + kHeadroom, seg.begin() + kHeadroom + n);
+      bytes += n;
+      ref.Outbound(wr, seg.data(), seg.size(), n);
+    }
+    ASSERT_EQ(a_io_.esp.size(), plan->segments);
+    ASSERT_EQ(ref_io.esp.size(), plan->segments);
+    EXPECT_EQ(a_io_.committed, plan->segments);  // none took the copying path
+    for (size_t s = 0; s < plan->segments; ++s) {
+      EXPECT_EQ(a_io_.esp[s].bytes, ref_io.esp[s].bytes) << "segment " << s;
+      ReceiveAtB(a_io_.esp[s].bytes);
+    }
+    ASSERT_EQ(b_io_.delivered.size(), plan->segments);
+    for (size_t s = 0; s < plan->segments; ++s) {
+      const auto& d = b_io_.delivered[s];
+      if (mode == SaMode::kTunnel) {
+        EXPECT_EQ(d, segments[s]) << "segment " << s;
+      } else {  // the receiver rebuilds the IP header: the TCP segment is the same
+        ASSERT_EQ(d.size(), segments[s].size());
+        EXPECT_TRUE(std::equal(d.begin() + 20, d.end(), segments[s].begin() + 20));
+      }
+    }
+    EXPECT_EQ(a_.Counters().packets[0] - packets_before, plan->segments);
+    EXPECT_EQ(a_.Counters().bytes[0] - bytes_before, bytes);
+    EXPECT_EQ(a_.Counters().bytes[0] - bytes_before, ref.Counters().bytes[0]);
+    a_io_.slots = false;
+    ASSERT_TRUE(a_sas_.DeletePolicy(reqid, SaDirection::kOutbound).ok());
+  }
+}
+
+// Without send slots (or when the first segment is not for ESP) every segment still goes, the
+// per-packet way.
+TEST_F(PipelineTest, SuperPacketWithoutSlotsOrSaTakesThePerSegmentPath) {
+  std::vector<uint8_t> super = TcpSuperPacket(3000);
+  const offload::VnetHdr h{offload::kFlagNeedsCsum, offload::kGsoTcpv4, 40, 1000, 20, 16};
+  std::vector<uint8_t> buffer(kBufferSize), scratch(kBufferSize);
+  std::memcpy(buffer.data() + kHeadroom, super.data(), super.size());
+  auto plan = offload::PlanSplit(h, buffer.data() + kHeadroom, super.size());
+  ASSERT_TRUE(plan);
+  ASSERT_EQ(plan->segments, 3u);
+  a_.Refresh(wa_);
+  // No SA yet: every segment is queued (one acquire).
+  a_.OutboundSegments(wa_, *plan, buffer.data() + kHeadroom, scratch.data(), scratch.size());
+  EXPECT_EQ(a_.Counters().queued, 3u);
+  EXPECT_EQ(a_events_.acquires.size(), 1u);
+  InstallAtoB(0x2201);
+  a_io_.esp.clear();
+  a_.Refresh(wa_);
+  a_.OutboundSegments(wa_, *plan, buffer.data() + kHeadroom, scratch.data(), scratch.size());
+  ASSERT_EQ(a_io_.esp.size(), 3u);
+  for (const auto& e : a_io_.esp) ReceiveAtB(e.bytes);
+  EXPECT_EQ(b_io_.delivered.size(), 3u);
+}
+
 TEST_F(PipelineTest, ReplayUnknownSpiAndTamperingAreDroppedByReason) {
   InstallAtoB(0x3001);
   SendFromA(UdpPacket(V4("10.0.0.1"), V4("10.0.0.2"), 1, 2));

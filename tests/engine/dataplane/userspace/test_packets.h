@@ -2,6 +2,7 @@
 
 // Packets and SAs for the userspace data path's unit tests.
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -83,6 +84,21 @@ struct RecordingIo final : PacketIo {
   std::vector<std::vector<uint8_t>> clear, delivered;
   bool SendEsp(unsigned, const SaConfig& sa, const uint8_t* p, size_t n) override {
     esp.push_back({sa, {p, p + n}});
+    return true;
+  }
+  // With `slots`, ReserveEsp/CommitEsp as EspIo's send batch (ESP written in place), recorded
+  // in `esp` too; `committed` counts those.
+  bool slots = false;
+  size_t committed = 0;
+  std::vector<uint8_t> slot = std::vector<uint8_t>(2048);
+  uint8_t* ReserveEsp(unsigned, const SaConfig&, size_t n) override {
+    if (!slots || n > slot.size()) return nullptr;
+    std::fill(slot.begin(), slot.end(), 0xEE);
+    return slot.data();
+  }
+  bool CommitEsp(unsigned, const SaConfig& sa, size_t n) override {
+    ++committed;
+    esp.push_back({sa, {slot.data(), slot.data() + n}});
     return true;
   }
   bool SendClear(unsigned, const uint8_t* p, size_t n) override {
