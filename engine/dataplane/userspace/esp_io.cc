@@ -511,6 +511,14 @@ void EspIo::RxDeliver::Write(const offload::VnetHdr& h, const uint8_t* packet, s
   }
 }
 
+void EspIo::RxDeliver::WriteV(const offload::VnetHdr& h, const iovec* iov, size_t count,
+                              size_t length) {
+  (void)length;
+  if (io.tun_.WriteV(queue, h, iov, count) != 0) {
+    io.send_errors_.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
 EspIo::OffloadStats EspIo::offload_stats() const {
   OffloadStats s;
   s.gso_messages = gso_messages_.load(std::memory_order_relaxed);

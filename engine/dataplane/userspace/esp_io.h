@@ -21,7 +21,10 @@
 // of one batch to the same peer with the same length (the last may be shorter), at most 64 and
 // 64 KB, go as one message; the kernel cuts them (falls back to one message each when refused).
 // Deliver (ESP -> TUN), with the TUN's offloads: offload::TcpCoalescer per worker merges TCP
-// segments of a flow into one super-packet written at Flush (GRO); else one write per packet.
+// segments of a flow into one super-packet written at Flush (GRO), one writev of its header and
+// the segments' payloads where they lie (no copy: a TCP packet handed to Deliver must stay
+// alive and unchanged until Flush of that worker, as the receive batch's buffers do); else one
+// write per packet.
 // Threads: Receive* on one thread per socket; sends and Deliver from any, per worker index.
 
 #include <netinet/in.h>
@@ -138,6 +141,7 @@ class EspIo final : public PacketIo {
   struct RxDeliver final : offload::TcpCoalescer::Sink {
     RxDeliver(EspIo& io, int queue) : io(io), queue(queue) {}
     void Write(const offload::VnetHdr& h, const uint8_t* packet, size_t length) override;
+    void WriteV(const offload::VnetHdr& h, const iovec* iov, size_t count, size_t length) override;
     EspIo& io;
     int queue;
     offload::TcpCoalescer gro;

@@ -18,6 +18,8 @@
 // Bad input (a malformed header, gso_size 0, a segment that cannot fit, an unknown gso_type)
 // gives nullopt: the caller counts a drop. Never reads or writes outside the given lengths.
 
+#include <sys/uio.h>
+
 #include <array>
 #include <atomic>
 #include <cstddef>
@@ -90,18 +92,27 @@ size_t WriteSegmentHeader(const SplitPlan& plan, const uint8_t* packet, size_t i
 // equal to the first segment's (PSH aside, which closes the super-packet); the same addresses,
 // ports, ack number, TCP options, TOS/TTL/DF (IPv4) or version/class/flow label/hop limit
 // (IPv6); sequence number = the previous end; every segment as long as the first, the last may
-// be shorter (which closes it); a valid checksum; at most kMaxIpPacket octets in all.
+// be shorter (which closes it); a valid checksum; at most kMaxIpPacket octets and
+// kMaxSegments segments in all.
+// No copy of the payloads (issue 4): a super-packet is written as its (copied, fixed-up) header
+// and the segments' payloads where they lie (Sink::WriteV, one writev on the TUN).
 class TcpCoalescer {
  public:
   class Sink {
    public:
     virtual ~Sink() = default;
     virtual void Write(const VnetHdr& h, const uint8_t* packet, size_t length) = 0;
+    // One packet of `length` octets in `count` pieces. By default gathered and passed to Write.
+    virtual void WriteV(const VnetHdr& h, const iovec* iov, size_t count, size_t length);
   };
   static constexpr size_t kFlows = 8;  // super-packets open at once (flows interleave)
+  static constexpr size_t kMaxSegments = 64;
+  static constexpr size_t kMaxHeader = 128;  // IPv6 (40) + TCP with options (60), with room
 
   TcpCoalescer();
-  // Takes `packet` (copied when kept); may write earlier packets to `sink` first.
+  // Takes `packet`, BORROWED: when kept it must stay alive and unchanged until Flush (the
+  // data path flushes at the end of each receive batch, whose buffers hold the packets). May
+  // write earlier packets to `sink` first.
   void Add(const uint8_t* packet, size_t length, Sink& sink);
   // Writes every open super-packet (end of a receive batch).
   void Flush(Sink& sink);
@@ -111,8 +122,9 @@ class TcpCoalescer {
 
  private:
   struct Flow {
-    std::vector<uint8_t> buf;  // the IP packet so far
-    size_t length = 0;         // 0: the slot is free
+    std::array<uint8_t, kMaxHeader> hdr;      // the first segment's IP + TCP header
+    std::array<iovec, kMaxSegments> payload;  // each segment's payload, borrowed
+    size_t length = 0;                        // of the IP packet so far; 0: the slot is free
     bool v4 = true;
     size_t ip_header = 0, tcp_header = 0, gso_size = 0, count = 0;
     uint32_t next_seq = 0;

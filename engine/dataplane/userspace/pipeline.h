@@ -71,7 +71,8 @@ class PacketIo {
   }
   // An IP packet sent on in clear, bypassing the TUN's routes.
   virtual bool SendClear(unsigned worker, const uint8_t* packet, size_t length) = 0;
-  // An inner packet handed to the pod (written to the TUN).
+  // An inner packet handed to the pod (written to the TUN). A TCP packet may be kept by
+  // reference until Flush(worker) (EspIo's GRO): it must stay alive and unchanged until then.
   virtual bool Deliver(unsigned worker, const uint8_t* packet, size_t length) = 0;
   // Sends what SendEsp batched for `worker` (end of a batch). Errors are the I/O's to count.
   virtual void Flush(unsigned worker) { (void)worker; }

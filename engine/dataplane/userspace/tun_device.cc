@@ -137,6 +137,20 @@ int TunDevice::Write(int queue, const uint8_t* packet, size_t length) {
   return Write(queue, offload::VnetHdr{}, packet, length);
 }
 
+int TunDevice::WriteV(int queue, const offload::VnetHdr& hdr, const iovec* iov, size_t count) {
+  if (!vnet_hdr_ || count > kMaxWriteParts) return EINVAL;
+  uint8_t raw[offload::kVnetHdrSize];
+  offload::EncodeVnetHdr(hdr, raw);
+  iovec all[kMaxWriteParts + 1];
+  all[0] = {raw, sizeof(raw)};
+  std::copy(iov, iov + count, all + 1);
+  ssize_t n;
+  do {
+    n = ::writev(fds_[queue], all, static_cast<int>(count + 1));
+  } while (n < 0 && errno == EINTR);
+  return n < 0 ? errno : 0;
+}
+
 int TunDevice::Write(int queue, const offload::VnetHdr& hdr, const uint8_t* packet, size_t length) {
   uint8_t raw[offload::kVnetHdrSize];
   offload::EncodeVnetHdr(hdr, raw);

@@ -55,6 +55,9 @@ class TunDevice {
   int Write(int queue, const uint8_t* packet, size_t length);
   // A packet with its virtio_net_hdr (a GSO super-packet). Only with vnet_hdr().
   int Write(int queue, const offload::VnetHdr& hdr, const uint8_t* packet, size_t length);
+  // The same, the packet in `count` (<= 128) pieces: one writev (no gathering copy).
+  static constexpr size_t kMaxWriteParts = 128;
+  int WriteV(int queue, const offload::VnetHdr& hdr, const iovec* iov, size_t count);
 
  private:
   TunDevice() = default;
