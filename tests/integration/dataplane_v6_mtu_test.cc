@@ -9,7 +9,13 @@
 // (iperf3 -n 4M: no stall while PMTUD runs through us); ping -M do with a size over the path
 // gets "packet too big" / "frag needed" with the largest inner size that fits, and the route
 // cache shows it; the too_big drop counter; the capture on A's eth0 shows ESP and no ping or
-// TCP in clear. Needs root, iproute2, nftables, curl, tcpdump, tshark, iperf3, ping.
+// TCP in clear. ESP in UDP (RFC 3948, --force-udp-encapsulation) across the same 1360 link,
+// IPv6 (tunnel, transport) and IPv4: the node's ICMP about our ESP in UDP must reach the route
+// our marked ESP sockets use (the NAT-T SO_REUSEPORT group all carries the bypass mark,
+// udp_transport.h), and ESP packets over the path MTU that must still go (IPv6 inner packets up
+// to 1280 octets, IPv4 without DF) go unsegmented so the kernel fragments them (esp_io.cc
+// Flush): no drops{reason="send_error"} on either side, and a 1280-octet IPv6 ping passes.
+// Needs root, iproute2, nftables, curl, tcpdump, tshark, iperf3, ping.
 
 #include <gtest/gtest.h>
 
@@ -38,15 +44,12 @@ struct Mode {
   bool v6 = true;
   // The largest inner packet that fits 1360 after ESP (AES-GCM-16: ESP header 8, IV 8, ICV 16,
   // padding to 4 with the 2-octet trailer): outer IPv6 40 -> 1286 (tunnel), + the inner header
-  // 40 in transport mode -> 1326; outer IPv4 20 -> 1306. ESP in UDP over IPv6 leaves 1278,
-  // under IPv6's 1280: the error says 1280 and packets up to 1280 are sent with the outer ESP
-  // fragmented (RFC 8200 §5).
+  // 40 in transport mode -> 1326; outer IPv4 20 -> 1306. ESP in UDP (8 more): over IPv6 it
+  // leaves 1278 in tunnel mode, under IPv6's 1280: the error says 1280 and packets up to 1280
+  // are sent with the outer ESP fragmented (RFC 8200 §5); 1318 in transport mode; over IPv4
+  // 1298.
   int max_inner = 1286;
-  // --force-udp-encapsulation (ESP in UDP 4500, RFC 3948), IPv6: ping6 and TCP only, every link
-  // at 1500. Across the 1360 link it stalls (known gap, docs/dataplane.md): the node's "packet
-  // too big" about ESP in UDP is matched to IKE's socket of the SO_REUSEPORT group and recorded
-  // against the route without ports (the TUN's), so our ESP socket never fragments for the path.
-  bool udp = false;
+  bool udp = false;  // --force-udp-encapsulation (ESP in UDP 4500, RFC 3948)
 };
 
 class DataplaneV6MtuTest : public ::testing::TestWithParam<Mode> {
@@ -67,7 +70,7 @@ class DataplaneV6MtuTest : public ::testing::TestWithParam<Mode> {
       node_if = line.substr(at + 2, line.find_first_of("@:", at + 2) - at - 2);
     }
     ASSERT_FALSE(node_if.empty()) << links.out;
-    const std::string mtu = std::to_string(GetParam().udp ? 1500 : kSmallLinkMtu);
+    const std::string mtu = std::to_string(kSmallLinkMtu);
     ASSERT_EQ(lab_->Exec(lab_->node(), {"ip", "link", "set", node_if, "mtu", mtu}).exit_code, 0);
     ASSERT_EQ(lab_->Exec(lab_->pod(1), {"ip", "link", "set", "eth0", "mtu", mtu}).exit_code, 0);
     for (int i = 0; i < 2; ++i) {
@@ -115,6 +118,15 @@ class DataplaneV6MtuTest : public ::testing::TestWithParam<Mode> {
     return out;
   }
 
+  // A counter of the daemon's /metrics (0 when absent), e.g.
+  // `ipsec_dataplane_drops_total{reason="send_error"}`.
+  long long Counter(int i, const std::string& series) {
+    const std::string m = Metrics(i);
+    const size_t at = m.find("\n" + series + " ");
+    if (at == std::string::npos) return 0;
+    return std::atoll(m.c_str() + at + series.size() + 2);
+  }
+
   std::vector<std::string> Ping(int count) const {
     std::vector<std::string> argv = {"ping"};
     if (GetParam().v6) argv.push_back("-6");
@@ -148,9 +160,22 @@ TEST_P(DataplaneV6MtuTest, PingTcpAndPathMtuThroughEsp) {
   // B's 1360 - 121 would be under IPv6's 1280, so 1280.
   EXPECT_NE(lab_->Exec(lab_->pod(0), {"ip", "link", "show", "ipsec0"}).out.find("mtu 1379 "),
             std::string::npos);
-  EXPECT_NE(lab_->Exec(lab_->pod(1), {"ip", "link", "show", "ipsec0"})
-                .out.find(mode.udp ? "mtu 1379 " : "mtu 1280 "),
+  EXPECT_NE(lab_->Exec(lab_->pod(1), {"ip", "link", "show", "ipsec0"}).out.find("mtu 1280 "),
             std::string::npos);
+  // Every member of the NAT-T port's SO_REUSEPORT groups (IKE's sockets and the data path's, per
+  // family) carries the bypass mark: an ICMP error about our ESP in UDP is matched to one of them
+  // by hash, and the kernel records the path MTU on the route looked up with its mark
+  // (udp_transport.h). Without it, whether the data path learns the path MTU depends on the
+  // hash (per boot); the ping -M do checks below then fail for one family or the other.
+  const std::string nat_t = lab_->Exec(lab_->pod(0), {"ss", "-uanHe", "sport = :4500"}).out;
+  std::istringstream nat_t_lines(nat_t);
+  int nat_t_sockets = 0;
+  for (std::string line; std::getline(nat_t_lines, line);) {
+    if (line.empty()) continue;
+    ++nat_t_sockets;
+    EXPECT_NE(line.find("fwmark:0x1e5ec"), std::string::npos) << "unmarked NAT-T socket: " << line;
+  }
+  EXPECT_GE(nat_t_sockets, 4) << nat_t;  // IKE's and ours, IPv4 and IPv6
   for (int i = 0; i < 2; ++i) Apply(i);
   TempDir dir;
   std::string error;
@@ -187,17 +212,17 @@ TEST_P(DataplaneV6MtuTest, PingTcpAndPathMtuThroughEsp) {
                 reverse ? "B -> A" : "A -> B", seconds, iperf.out.c_str());
   }
 
-  if (mode.udp) {
-    // ESP in UDP over IPv6 with every link at 1500 (no path MTU part): see the note at Mode.
-  } else {
+  {
     // A ping with DF over the path: the answer is the ICMP error the data path wrote to the TUN,
     // with the largest inner size that fits; the kernel caches that MTU for the peer.
     const int size = mode.v6 ? 1300 : 1320;  // 1348 octets with the header: > max_inner, < 1379
     // TCP stayed under B's TUN MTU (its MSS clamp), so nothing has crossed the 1360 link at this
-    // size yet: the first such ESP packet is dropped by the node, whose ICMP teaches A's kernel
-    // the path MTU; the data path reads it within a second (MtuGuard::Options::refresh).
-    // IPv4 primes without DF: such packets are never dropped for size; once A's kernel knows the
-    // path MTU it fragments the outer ESP packet (RFC 4301 §7), and the echoes come back.
+    // size yet (ESP in UDP over IPv6: B's 1280-octet segments did, B -> A, fragmented by B's
+    // kernel for its own link): the first such ESP packet is dropped by the node, whose ICMP
+    // teaches A's kernel the path MTU; the data path reads it within a second
+    // (MtuGuard::Options::refresh). IPv4 primes without DF: such packets are never dropped for
+    // size; once A's kernel knows the path MTU it fragments the outer ESP packet (RFC 4301 §7), and
+    // the echoes come back.
     std::vector<std::string> prime = Ping(mode.v6 ? 1 : 3);
     if (!mode.v6) prime.insert(prime.end(), {"-M", "dont"});
     prime.insert(prime.end(), {"-s", std::to_string(size), peer});
@@ -231,7 +256,8 @@ TEST_P(DataplaneV6MtuTest, PingTcpAndPathMtuThroughEsp) {
     EXPECT_NE(route.out.find("mtu " + want), std::string::npos) << route.out << too_big.out;
     std::printf("[ %s ] ping -M do -s %d:\n%s%s\nroute: %s\n", mode.name.c_str(), size,
                 too_big.out.c_str(), too_big.err.c_str(), route.out.c_str());
-    // Pings that fit still go. In transport mode only up to 1280: B's echo reply of a larger one
+    // Pings that fit still go (ESP in UDP over IPv6: 1280 octets, whose outer packet A's kernel
+    // fragments). In transport mode only up to 1280: B's echo reply of a larger one
     // is fragmented by B's kernel (B's TUN MTU is 1280), and transport mode does not carry
     // fragments yet (the data path protects what follows the fragment header and the peer
     // rebuilds a header without it: a known gap, docs/dataplane.md).
@@ -245,6 +271,13 @@ TEST_P(DataplaneV6MtuTest, PingTcpAndPathMtuThroughEsp) {
     const size_t at = m.find("ipsec_dataplane_drops_total{reason=\"too_big\"} ");
     ASSERT_NE(at, std::string::npos) << m;
     EXPECT_GE(std::atoll(m.c_str() + at + 46), 1) << m.substr(at, 60);
+  }
+  // ESP packets over the path MTU were sent (fragmented), never refused: no send errors. (Before
+  // the fix, UDP GSO messages with segments over the path MTU failed with EMSGSIZE: hundreds.)
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(Counter(i, "ipsec_dataplane_drops_total{reason=\"send_error\"}"), 0)
+        << "pod " << i << "\n"
+        << Counters(i);
   }
 
   // On the wire: ESP only; no echo or iperf3 TCP in clear.
@@ -262,6 +295,7 @@ TEST_P(DataplaneV6MtuTest, PingTcpAndPathMtuThroughEsp) {
       << error;
   // (ESP in UDP: the capture sees UDP GSO super-packets, fewer frames.)
   EXPECT_GT(esp.size(), mode.udp ? 100u : 1000u);
+  const std::string outer_protocol = mode.udp ? "17" : "50";
   if (!mode.v6) {
     // The outer ESP fragmented after IPsec (the DF-less pings above).
     std::vector<DissectedPacket> fragments;
@@ -270,7 +304,17 @@ TEST_P(DataplaneV6MtuTest, PingTcpAndPathMtuThroughEsp) {
         << error;
     EXPECT_GT(fragments.size(), 0u) << "no outer ESP fragment from A";
     if (!fragments.empty()) {
-      EXPECT_EQ(fragments[0].Get("ip.proto"), "50");
+      EXPECT_EQ(fragments[0].Get("ip.proto"), outer_protocol);
+    }
+  } else if (mode.udp && mode.tunnel) {
+    // The 1280-octet pings: A's kernel fragmented their outer ESP-in-UDP packets (RFC 8200 §5).
+    std::vector<DissectedPacket> fragments;
+    ASSERT_TRUE(tshark.Dissect(capture->path(), "ipv6.fraghdr.more == 1 && ipv6.src == " + Addr(0),
+                               {"ipv6.fraghdr.nxt"}, &fragments, &error))
+        << error;
+    EXPECT_GT(fragments.size(), 0u) << "no outer ESP-in-UDP fragment from A";
+    if (!fragments.empty()) {
+      EXPECT_EQ(fragments[0].Get("ipv6.fraghdr.nxt"), outer_protocol);
     }
   }
   EXPECT_EQ(echo.size(), 0u) << "echo in clear on the wire";
@@ -280,8 +324,10 @@ TEST_P(DataplaneV6MtuTest, PingTcpAndPathMtuThroughEsp) {
 INSTANTIATE_TEST_SUITE_P(Modes, DataplaneV6MtuTest,
                          ::testing::Values(Mode{"tunnel6", true, true, 1286},
                                            Mode{"transport6", false, true, 1326},
+                                           Mode{"tunnel4", true, false, 1306},
                                            Mode{"tunnel6_udp", true, true, 1280, true},
-                                           Mode{"tunnel4", true, false, 1306}),
+                                           Mode{"transport6_udp", false, true, 1318, true},
+                                           Mode{"tunnel4_udp", true, false, 1298, true}),
                          [](const auto& info) { return info.param.name; });
 
 }  // namespace
