@@ -140,6 +140,16 @@ TEST(AeadTest, InPlace) {
   }
 }
 
+// OpenSSL's default provider offers its cipher functions: the per-packet path skips EVP (the
+// known-answer tests above then check that path).
+TEST(AeadTest, UsesTheProviderFunctionsDirectly) {
+  for (const Vector& v : Vectors()) {
+    Result<Aead> aead = Aead::Create(v.algorithm, v.key);
+    ASSERT_TRUE(aead.ok());
+    EXPECT_TRUE(aead->direct()) << v.source;
+  }
+}
+
 TEST(AeadTest, SealPartsMatchesTheKnownAnswersForEverySplit) {
   for (const Vector& v : Vectors()) {
     Result<Aead> aead = Aead::Create(v.algorithm, v.key);
