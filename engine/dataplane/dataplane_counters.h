@@ -21,8 +21,9 @@ enum class DropReason : uint8_t {
   kTooBig,       // larger than the path allows after ESP (ICMP "fragmentation needed" sent)
   kSendError,    // the socket or the TUN refused it
   kNoPolicy,     // nothing may carry it: link-local or multicast chatter on the TUN
+  kReassembly,   // a fragment of a datagram that could not be reassembled (reassembly.h)
 };
-inline constexpr int kDropReasonCount = 11;
+inline constexpr int kDropReasonCount = 12;
 const char* Name(DropReason reason);  // replay, integrity, no_sa, ...
 
 enum class TrafficDirection : uint8_t { kOutbound, kInbound };

@@ -144,6 +144,14 @@ TEST_P(AhPairTest, PingAndTcpThroughAh) {
       pair.lab->Exec(pair.lab->pod(0), {"ping", ping_bin, "-c", "5", "-i", "0.2", "-W", "2", peer});
   EXPECT_EQ(ping.exit_code, 0) << ping.out << pair.Diagnostics();
   EXPECT_NE(ping.out.find(" 0% packet loss"), std::string::npos) << ping.out;
+  // Larger than the TUN's MTU: the pod's kernel fragments it, the data path reassembles it
+  // before AH (RFC 4302 §3.3.2: AH goes on before fragmentation), the kernel fragments the
+  // outer packet.
+  CommandResult big = pair.lab->Exec(
+      pair.lab->pod(0),
+      {"ping", ping_bin, "-c", "2", "-i", "0.2", "-W", "2", "-M", "dont", "-s", "3000", peer});
+  EXPECT_EQ(big.exit_code, 0) << big.out << pair.Diagnostics();
+  EXPECT_NE(big.out.find(" 0% packet loss"), std::string::npos) << big.out;
 
   BackgroundProcess server(
       {"ip", "netns", "exec", pair.lab->pod(1), "iperf3", "-s", "-1", "-p", "5201"},

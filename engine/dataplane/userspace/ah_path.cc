@@ -36,7 +36,7 @@ uint16_t NextIdentification() {
 }  // namespace
 
 void Pipeline::OutboundAh(WorkerContext& w, const SaState& sa, uint8_t* buffer, size_t capacity,
-                          size_t length) {
+                          size_t length, size_t fragment_size) {
   uint8_t* packet = buffer + kHeadroom;
   size_t start = kHeadroom;
   size_t total = length;
@@ -68,9 +68,8 @@ void Pipeline::OutboundAh(WorkerContext& w, const SaState& sa, uint8_t* buffer, 
                                                                       : DropReason::kSendError);
   }
   Account(w, sa, TrafficDirection::kOutbound, length);
-  if (!io_.SendClear(w.index, buffer + p->offset, p->length)) {
-    Count(w.index, DropReason::kSendError);
-  }
+  // RFC 4302 §3.3.2/RFC 4301 §7: fragmentation, if any, after AH processing.
+  SendClear(w, buffer + p->offset, p->length, fragment_size);
 }
 
 void Pipeline::InboundAh(WorkerContext& w, uint8_t* buffer, size_t capacity, size_t offset,

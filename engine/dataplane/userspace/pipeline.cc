@@ -143,6 +143,26 @@ const SaState* Pipeline::Route(WorkerContext& w, uint8_t* buffer, size_t capacit
     return nullptr;
   }
   length = info->total_length;  // link padding is not ours to protect
+  bool reassembled = false;
+  size_t refragment = 0;  // reassembled: what goes out whole (in clear, AH) is cut to this
+  if (info->is_fragment) {
+    // reassembly.h: the pod's kernel fragmented a datagram larger than the TUN's MTU. It is
+    // classified and protected whole (RFC 4303 §3.1.1: transport mode protects only whole
+    // datagrams; RFC 4301 §7: non-initial fragments carry no ports); the kernel fragments the
+    // outer packet after IPsec processing.
+    const Reassembler::Outcome o = reassembler_.Add(ByteSpan(packet, length), *info, Clock::now(),
+                                                    packet, capacity - kHeadroom - kTailroom);
+    for (size_t i = 0; i < o.dropped; ++i) Count(w.index, DropReason::kReassembly);
+    if (o.length == 0) return nullptr;
+    length = o.length;
+    info = esp::ParseIpPacket(ByteSpan(packet, length));
+    if (!info || info->is_fragment) {
+      Count(w.index, DropReason::kMalformed);
+      return nullptr;
+    }
+    reassembled = true;
+    refragment = o.max_fragment;
+  }
   const bool ports = PortsApply(*info);
   policy::PacketKey key;
   key.direction = policy::Direction::kOutbound;
@@ -175,7 +195,7 @@ const SaState* Pipeline::Route(WorkerContext& w, uint8_t* buffer, size_t capacit
     if (v.entry == nullptr && !v.never_secured) sa = lookup();
     if (sa == nullptr || !sa->CarriesOutbound()) {
       Add(Of(w).passed);
-      if (!io_.SendClear(w.index, packet, length)) Count(w.index, DropReason::kSendError);
+      SendClear(w, packet, length, refragment);
       return nullptr;
     }
   } else {
@@ -184,7 +204,7 @@ const SaState* Pipeline::Route(WorkerContext& w, uint8_t* buffer, size_t capacit
   if ((sa == nullptr || !sa->CarriesOutbound()) && InClearFallback(info->destination)) {
     // FAQ 16: the peer did not answer IKE; until the fallback ends the traffic goes in clear.
     Add(Of(w).passed);
-    if (!io_.SendClear(w.index, packet, length)) Count(w.index, DropReason::kSendError);
+    SendClear(w, packet, length, refragment);
     return nullptr;
   }
   if (sa == nullptr || !sa->CarriesOutbound()) {
@@ -204,11 +224,13 @@ const SaState* Pipeline::Route(WorkerContext& w, uint8_t* buffer, size_t capacit
     return nullptr;
   }
   if (sa->ah_outbound) {
-    OutboundAh(w, *sa, buffer, capacity, length);  // ah_path.cc
+    OutboundAh(w, *sa, buffer, capacity, length, refragment);  // ah_path.cc
     return nullptr;
   }
-  if (mtu_guard_ && sa->outbound) {
+  if (mtu_guard_ && sa->outbound && !reassembled) {
     // RFC 4301 §8: too big for the path after ESP (DF, or IPv6) -> ICMP error to the source.
+    // Not for a reassembled datagram: its source already fragmented it to fit the TUN, so the
+    // outer ESP packet is ours to fragment (RFC 8200 §5; IPv4 fragments never carry DF).
     const MtuGuard::Verdict fit =
         mtu_guard_->Check(w.index, sa->config, *sa->outbound, packet, length, *info);
     if (fit.drop) {
@@ -219,6 +241,19 @@ const SaState* Pipeline::Route(WorkerContext& w, uint8_t* buffer, size_t capacit
   }
   parsed = *info;
   return sa;
+}
+
+void Pipeline::SendClear(WorkerContext& w, const uint8_t* packet, size_t length,
+                         size_t fragment_size) {
+  // Header-included raw sockets do not fragment: a reassembled datagram is cut again to the
+  // size the pod's kernel used (reassembly.h, ForEachFragment).
+  const bool sent = fragment_size == 0 || length <= fragment_size
+                        ? io_.SendClear(w.index, packet, length)
+                        : ForEachFragment(packet, length, fragment_size, ++w.fragment_id,
+                                          [&](const uint8_t* f, size_t n) {
+                                            return io_.SendClear(w.index, f, n);
+                                          });
+  if (!sent) Count(w.index, DropReason::kSendError);
 }
 
 void Pipeline::ProtectAndSend(WorkerContext& w, const SaState& sa, uint8_t* buffer, size_t capacity,

@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <vector>
 
 #include "engine/common/endpoint.h"
@@ -34,6 +35,7 @@
 #include "engine/dataplane/userspace/acquire_queue.h"
 #include "engine/dataplane/userspace/mtu_guard.h"
 #include "engine/dataplane/userspace/offload.h"
+#include "engine/dataplane/userspace/reassembly.h"
 #include "engine/dataplane/userspace/sa_table.h"
 #include "engine/esp/esp_wire.h"
 #include "engine/esp/ip_packet.h"
@@ -79,8 +81,11 @@ class PacketIo {
 };
 
 struct WorkerContext {
-  explicit WorkerContext(unsigned i) : index(i) {}
+  explicit WorkerContext(unsigned i) : index(i), fragment_id(std::random_device{}()) {}
   unsigned index;
+  // IPv6 fragment identification of what we fragment (SendClear); a counter from a random
+  // start per worker (RFC 7739 §5.1 warns against one predictable global counter).
+  uint32_t fragment_id;
   uint64_t sa_generation = 0;
   std::shared_ptr<const Snapshot> snapshot;
   uint64_t classifier_generation = 0;
@@ -163,8 +168,11 @@ class Pipeline {
   void DeliverInner(WorkerContext& w, const SaState& sa, uint8_t* inner, size_t inner_length);
   // AH out (ah_path.cc): protects the packet at buffer[kHeadroom, + length) with sa's AH SA,
   // both modes, and sends it on whole through PacketIo::SendClear.
+  // fragment_size != 0: a reassembled datagram, whose AH packet is cut to that size.
   void OutboundAh(WorkerContext& w, const SaState& sa, uint8_t* buffer, size_t capacity,
-                  size_t length);
+                  size_t length, size_t fragment_size);
+  // PacketIo::SendClear, cutting the packet to fragment_size first when it is larger (!= 0).
+  void SendClear(WorkerContext& w, const uint8_t* packet, size_t length, size_t fragment_size);
 
   SaTable& sas_;
   AcquireQueue& queue_;
@@ -177,6 +185,7 @@ class Pipeline {
   BackendEvents* events_ = nullptr;  // guarded by events_mu_
   WorkerCounters counters_[kMaxWorkers];
   std::unique_ptr<MtuGuard> mtu_guard_;  // may be null
+  Reassembler reassembler_;              // fragments from the TUN (reassembly.h)
 };
 
 }  // namespace ipsec::engine::dataplane::userspace

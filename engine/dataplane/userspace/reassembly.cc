@@ -165,6 +165,7 @@ Reassembler::Outcome Reassembler::Add(ByteSpan packet, const esp::IpPacketInfo& 
   std::memcpy(d.data.data() + f.offset, packet.data() + f.header_length, payload);
   d.ranges.insert(after, Range{f.offset, end});
   ++d.fragments;
+  d.max_fragment = std::max(d.max_fragment, info.total_length);
   while (bytes_ > limits_.max_bytes && datagrams_.begin() != it) {
     result.dropped += Discard(datagrams_.begin());
   }
@@ -182,12 +183,75 @@ Reassembler::Outcome Reassembler::Add(ByteSpan packet, const esp::IpPacketInfo& 
   }
   if (covered != d.total) return result;
   result.length = Write(d, out, capacity);
+  result.max_fragment = d.max_fragment;
   if (result.length == 0) {
     result.dropped += Discard(it);
   } else {
     Discard(it);
   }
   return result;
+}
+
+bool ForEachFragment(const uint8_t* packet, size_t length, size_t max_size, uint32_t ipv6_id,
+                     const std::function<bool(const uint8_t*, size_t)>& sink) {
+  if (length <= max_size) return sink(packet, length);
+  std::vector<uint8_t> f(max_size + 8);
+  if ((packet[0] >> 4) == 4) {
+    const size_t ihl = static_cast<size_t>(packet[0] & 0x0F) * 4;
+    const uint16_t flags = esp::Load16(packet + 6);
+    if ((flags & 0x4000) != 0 || (flags & 0x3FFF) != 0 || max_size < ihl + 8) return false;
+    const size_t chunk = (max_size - ihl) & ~size_t{7};
+    for (size_t off = 0; ihl + off < length; off += chunk) {
+      const size_t n = std::min(chunk, length - ihl - off);
+      const bool more = ihl + off + n < length;
+      // Options after the first fragment: only a 20-octet header (RFC 791 §3.2: options
+      // without the copied flag are left out; we leave all out rather than parse them).
+      const size_t h = off == 0 ? ihl : esp::kIpv4HeaderSize;
+      std::memcpy(f.data(), packet, esp::kIpv4HeaderSize);
+      if (off == 0) std::memcpy(f.data(), packet, ihl);
+      f[0] = static_cast<uint8_t>(0x40 | h / 4);
+      std::memcpy(f.data() + h, packet + ihl + off, n);
+      esp::Store16(f.data() + 2, static_cast<uint16_t>(h + n));
+      esp::Store16(f.data() + 6, static_cast<uint16_t>((more ? 0x2000 : 0) | off / 8));
+      esp::SetIpv4HeaderChecksum(f.data(), h);
+      if (!sink(f.data(), h + n)) return false;
+    }
+    return true;
+  }
+  // IPv6: the unfragmentable part is the header plus hop-by-hop and routing headers (and a
+  // destination options header before a routing header), RFC 8200 §4.5.
+  size_t unfrag = kIpv6Header, next_at = 6;
+  uint8_t next = packet[6];
+  for (;;) {
+    const bool dest_before_routing = next == esp::kNextHeaderDestOptions && unfrag + 8 <= length &&
+                                     packet[unfrag] == esp::kNextHeaderRouting;
+    if (next != esp::kNextHeaderHopByHop && next != esp::kNextHeaderRouting &&
+        !dest_before_routing) {
+      break;
+    }
+    if (unfrag + 8 > length) return false;
+    next_at = unfrag;
+    next = packet[unfrag];
+    unfrag += (size_t{packet[unfrag + 1]} + 1) * 8;
+    if (unfrag > length) return false;
+  }
+  if (max_size < unfrag + 8 + 8) return false;
+  const size_t chunk = (max_size - unfrag - 8) & ~size_t{7};
+  for (size_t off = 0; unfrag + off < length; off += chunk) {
+    const size_t n = std::min(chunk, length - unfrag - off);
+    const bool more = unfrag + off + n < length;
+    std::memcpy(f.data(), packet, unfrag);
+    f[next_at] = esp::kNextHeaderFragment;
+    uint8_t* fh = f.data() + unfrag;
+    fh[0] = next;
+    fh[1] = 0;
+    esp::Store16(fh + 2, static_cast<uint16_t>(off | (more ? 1 : 0)));
+    esp::Store32(fh + 4, ipv6_id);
+    std::memcpy(fh + 8, packet + unfrag + off, n);
+    esp::Store16(f.data() + 4, static_cast<uint16_t>(unfrag + 8 + n - kIpv6Header));
+    if (!sink(f.data(), unfrag + 8 + n)) return false;
+  }
+  return true;
 }
 
 size_t Reassembler::in_progress() const {

@@ -26,6 +26,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <mutex>
 #include <vector>
@@ -52,6 +53,9 @@ class Reassembler {
     // Fragments dropped by this call: the fragment itself when malformed, plus every
     // fragment of datagrams discarded (overlap, timeout, eviction, too large for `out`).
     size_t dropped = 0;
+    // With a datagram: its largest fragment (total length), the size the pod's kernel cut to,
+    // for sockets that send whole IP packets and cannot fragment them (ForEachFragment).
+    size_t max_fragment = 0;
   };
   // `packet` is one fragment (info.is_fragment) as ParseIpPacket saw it. When it completes a
   // datagram, writes the datagram (a valid IPv4 header with MF/offset cleared and a new
@@ -81,6 +85,7 @@ class Reassembler {
     std::vector<Range> ranges;    // received, sorted, disjoint
     size_t total = 0;             // fragmentable length once the last fragment came (0: not yet)
     size_t fragments = 0;
+    size_t max_fragment = 0;
   };
   struct Fragment {
     Key key;
@@ -101,5 +106,17 @@ class Reassembler {
   std::list<Datagram> datagrams_;  // oldest first
   size_t bytes_ = 0;
 };
+
+// Cuts the whole IP packet `packet` (IPv4, or IPv6 with no fragment header) into fragments of
+// at most `max_size` octets and hands each to `sink` (RFC 791 §3.2: the header copied, MF and
+// the offset set, options not copied after the first (only those with the copied flag would
+// be; we keep none in later fragments); RFC 8200 §4.5: the unfragmentable part (hop-by-hop,
+// routing) copied, a fragment header with `ipv6_id`). For header-included raw sockets, which
+// do not fragment: our AH packets and datagrams sent on in clear after reassembly (RFC 4301
+// §7, fragmentation after IPsec processing). A packet that fits is handed over as it is.
+// false when it cannot be cut (IPv4 DF set, headers leave no room for 8 octets of payload) or
+// `sink` refused a fragment.
+bool ForEachFragment(const uint8_t* packet, size_t length, size_t max_size, uint32_t ipv6_id,
+                     const std::function<bool(const uint8_t*, size_t)>& sink);
 
 }  // namespace ipsec::engine::dataplane::userspace

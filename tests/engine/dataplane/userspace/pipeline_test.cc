@@ -185,6 +185,63 @@ TEST_F(PipelineTest, ProtectUnprotectTunnelAndTransport) {
   }
 }
 
+// A datagram the pod's kernel fragmented before the TUN is reassembled, classified by its ports
+// and protected whole: one ESP packet (transport mode protects only whole datagrams, RFC 4303
+// §3.1.1) that B delivers as the original datagram; no ICMP "too big" for it.
+TEST_F(PipelineTest, FragmentsAreReassembledThenProtectedOrPassedWhole) {
+  for (SaMode mode : {SaMode::kTunnel, SaMode::kTransport}) {
+    SCOPED_TRACE(mode == SaMode::kTunnel ? "tunnel" : "transport");
+    const uint32_t reqid = mode == SaMode::kTunnel ? 1 : 2;
+    const uint32_t spi = 0x3000 + reqid;
+    ASSERT_TRUE(a_sas_.AddSa(GcmSa(spi, SaDirection::kOutbound, reqid, true, mode)).ok());
+    ASSERT_TRUE(a_sas_.AddPolicy(Policy(reqid, SaDirection::kOutbound, true)).ok());
+    ASSERT_TRUE(b_sas_.AddSa(GcmSa(spi, SaDirection::kInbound, reqid, false, mode)).ok());
+    a_io_.esp.clear();
+    b_io_.delivered.clear();
+    auto p = UdpPacket(V4("10.0.0.1"), V4("10.0.0.2"), 4000, 5000, 3000);
+    for (size_t i = 28; i < p.size(); ++i) p[i] = static_cast<uint8_t>(i * 11);
+    const auto fragments = FragmentV4(p, 1344);
+    ASSERT_EQ(fragments.size(), 3u);
+    for (size_t i = fragments.size(); i-- > 0;) SendFromA(fragments[i]);  // any order
+    ASSERT_EQ(a_io_.esp.size(), 1u);
+    ReceiveAtB(a_io_.esp[0].bytes);
+    ASSERT_EQ(b_io_.delivered.size(), 1u);
+    ASSERT_EQ(b_io_.delivered[0].size(), p.size());
+    EXPECT_TRUE(std::equal(p.begin() + 20, p.end(), b_io_.delivered[0].begin() + 20));
+    auto info = esp::ParseIpPacket(ByteSpan(b_io_.delivered[0]));
+    ASSERT_TRUE(info);
+    EXPECT_FALSE(info->is_fragment);
+    EXPECT_EQ(a_.Counters().packets[0], mode == SaMode::kTunnel ? 1u : 2u);
+    ASSERT_TRUE(a_sas_.DeletePolicy(reqid, SaDirection::kOutbound).ok());
+  }
+  // DNS exempt by port: every fragment goes on in clear with the datagram, not only the first
+  // (non-initial fragments have no ports to match, RFC 4301 §7), cut again to the pod's size
+  // (the clear socket includes the header and does not fragment).
+  a_io_.clear.clear();
+  auto dns = UdpPacket(V4("10.0.0.1"), V4("10.0.0.2"), 1000, 53, 2000);
+  for (const auto& f : FragmentV4(dns, 1000)) SendFromA(f);
+  ASSERT_EQ(a_io_.clear.size(), 3u);
+  Reassembler again;
+  std::vector<uint8_t> whole(kBufferSize);
+  size_t whole_length = 0;
+  for (const auto& f : a_io_.clear) {
+    EXPECT_LE(f.size(), 1020u);
+    auto info = esp::ParseIpPacket(ByteSpan(f));
+    ASSERT_TRUE(info);
+    whole_length +=
+        again.Add(ByteSpan(f), *info, Reassembler::Clock::now(), whole.data(), whole.size()).length;
+  }
+  ASSERT_EQ(whole_length, dns.size());
+  EXPECT_TRUE(std::equal(dns.begin(), dns.end(), whole.begin()));
+  EXPECT_EQ(DropsA(DropReason::kReassembly), 0u);
+  // A lone overlapping pair is dropped and counted, nothing sent.
+  auto other = UdpPacket(V4("10.0.0.1"), V4("10.0.0.2"), 1000, 2000, 2000);
+  auto f1 = FragmentV4(other, 1000), f2 = FragmentV4(other, 504);
+  SendFromA(f1[0]);
+  SendFromA(f2[1]);
+  EXPECT_EQ(DropsA(DropReason::kReassembly), 2u);
+}
+
 // An IPv4 TCP super-packet A -> B as the TUN hands it over (TSO): `payload` octets.
 std::vector<uint8_t> TcpSuperPacket(size_t payload) {
   std::vector<uint8_t> p(40 + payload);

@@ -13,28 +13,10 @@
 namespace ipsec::engine::dataplane::userspace {
 namespace {
 
+using testing::FragmentV4;
 using testing::UdpPacket;
 using testing::V4;
 using Clock = Reassembler::Clock;
-
-// The pod kernel's way (RFC 791 §3.2): the datagram's payload cut into `chunk`-octet pieces
-// (a multiple of 8), each behind a copy of the header with MF and the offset set.
-std::vector<std::vector<uint8_t>> FragmentV4(const std::vector<uint8_t>& d, size_t chunk) {
-  std::vector<std::vector<uint8_t>> out;
-  const size_t ihl = static_cast<size_t>(d[0] & 0x0F) * 4;
-  for (size_t off = 0; ihl + off < d.size(); off += chunk) {
-    const size_t n = std::min(chunk, d.size() - ihl - off);
-    std::vector<uint8_t> f(d.begin(), d.begin() + static_cast<long>(ihl));
-    f.insert(f.end(), d.begin() + static_cast<long>(ihl + off),
-             d.begin() + static_cast<long>(ihl + off + n));
-    esp::Store16(&f[2], static_cast<uint16_t>(f.size()));
-    const bool more = ihl + off + n < d.size();
-    esp::Store16(&f[6], static_cast<uint16_t>((more ? 0x2000 : 0) | off / 8));
-    esp::SetIpv4HeaderChecksum(f.data(), ihl);
-    out.push_back(std::move(f));
-  }
-  return out;
-}
 
 // An IPv6 UDP datagram with a destination options header (unfragmentable here only if placed
 // before the fragment header: `dest_opts_first`), cut per RFC 8200 §4.5.
@@ -230,6 +212,42 @@ TEST(Reassembler, Ipv6AtomicFragmentIsComplete) {
   const auto d = UdpV6(100, false);
   const auto fed = Feed(r, FragmentV6(d, 40, 2000, 5));
   EXPECT_EQ(fed.datagram, d);
+}
+
+// ForEachFragment cuts what the Reassembler puts back together, both families.
+TEST(ForEachFragment, RoundTripsThroughTheReassembler) {
+  std::vector<std::vector<uint8_t>> datagrams = {BigUdpV4(), UdpV6(3000, false), UdpV6(3000, true)};
+  for (const auto& d : datagrams) {
+    std::vector<std::vector<uint8_t>> fragments;
+    ASSERT_TRUE(ForEachFragment(d.data(), d.size(), 1300, 0x51, [&](const uint8_t* f, size_t n) {
+      fragments.emplace_back(f, f + n);
+      return true;
+    }));
+    ASSERT_EQ(fragments.size(), 3u);
+    for (const auto& f : fragments) EXPECT_LE(f.size(), 1300u);
+    Reassembler r;
+    std::reverse(fragments.begin(), fragments.end());
+    EXPECT_EQ(Feed(r, fragments).datagram, d);
+  }
+}
+
+TEST(ForEachFragment, FitsAsItIsAndRefusesDontFragment) {
+  auto d = BigUdpV4();
+  size_t calls = 0;
+  EXPECT_TRUE(ForEachFragment(d.data(), d.size(), d.size(), 0, [&](const uint8_t*, size_t n) {
+    ++calls;
+    return n == d.size();
+  }));
+  EXPECT_EQ(calls, 1u);
+  esp::Store16(&d[6], 0x4000);  // DF
+  EXPECT_FALSE(
+      ForEachFragment(d.data(), d.size(), 1300, 0, [](const uint8_t*, size_t) { return true; }));
+  // A sink that refuses stops the cutting.
+  esp::Store16(&d[6], 0);
+  calls = 0;
+  EXPECT_FALSE(ForEachFragment(d.data(), d.size(), 1300, 0,
+                               [&](const uint8_t*, size_t) { return ++calls < 2; }));
+  EXPECT_EQ(calls, 2u);
 }
 
 }  // namespace

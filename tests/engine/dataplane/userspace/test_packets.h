@@ -38,6 +38,25 @@ inline std::vector<uint8_t> UdpPacket(const IpAddress& src, const IpAddress& dst
   return p;
 }
 
+// The pod kernel's way (RFC 791 §3.2): the datagram's payload cut into `chunk`-octet pieces
+// (a multiple of 8), each behind a copy of the header with MF and the offset set.
+inline std::vector<std::vector<uint8_t>> FragmentV4(const std::vector<uint8_t>& d, size_t chunk) {
+  std::vector<std::vector<uint8_t>> out;
+  const size_t ihl = static_cast<size_t>(d[0] & 0x0F) * 4;
+  for (size_t off = 0; ihl + off < d.size(); off += chunk) {
+    const size_t n = std::min(chunk, d.size() - ihl - off);
+    std::vector<uint8_t> f(d.begin(), d.begin() + static_cast<long>(ihl));
+    f.insert(f.end(), d.begin() + static_cast<long>(ihl + off),
+             d.begin() + static_cast<long>(ihl + off + n));
+    esp::Store16(&f[2], static_cast<uint16_t>(f.size()));
+    const bool more = ihl + off + n < d.size();
+    esp::Store16(&f[6], static_cast<uint16_t>((more ? 0x2000 : 0) | off / 8));
+    esp::SetIpv4HeaderChecksum(f.data(), ihl);
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
 inline TrafficSelector Ts(const IpAddress& a) { return {IpRange::Single(a), 0, 0, 65535}; }
 
 // One direction of an AES-GCM-16-128 SA between 10.0.0.1 (A) and 10.0.0.2 (B).
