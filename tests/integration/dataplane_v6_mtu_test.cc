@@ -257,11 +257,10 @@ TEST_P(DataplaneV6MtuTest, PingTcpAndPathMtuThroughEsp) {
     std::printf("[ %s ] ping -M do -s %d:\n%s%s\nroute: %s\n", mode.name.c_str(), size,
                 too_big.out.c_str(), too_big.err.c_str(), route.out.c_str());
     // Pings that fit still go (ESP in UDP over IPv6: 1280 octets, whose outer packet A's kernel
-    // fragments). In transport mode only up to 1280: B's echo reply of a larger one
-    // is fragmented by B's kernel (B's TUN MTU is 1280), and transport mode does not carry
-    // fragments yet (the data path protects what follows the fragment header and the peer
-    // rebuilds a header without it: a known gap, docs/dataplane.md).
-    const int fit = mode.tunnel ? mode.max_inner : 1280;
+    // fragments). In transport mode B's echo reply of one over 1280 is fragmented by B's kernel
+    // (B's TUN MTU is 1280): B's data path reassembles it and protects it whole (RFC 4303
+    // §3.1.1), and B's kernel fragments the outer packet (reassembly.h).
+    const int fit = mode.max_inner;
     std::vector<std::string> fits = Ping(3);
     fits.insert(fits.end(), {"-M", "do", "-s", std::to_string(fit - (mode.v6 ? 48 : 28)), peer});
     CommandResult ok = lab_->Exec(lab_->pod(0), fits);
