@@ -60,6 +60,16 @@ Response DeleteSa(const RequestContext& ctx) {
   return NoContent(ctx.request);
 }
 
+// POST /v1/sas/{id}/rekey: 202 {"id": id}; the rekey runs on (GET /v1/sas shows it). 404 for
+// no such SA, 409 while it cannot be rekeyed (an IKE SA not yet established).
+Response RekeySa(const RequestContext& ctx) {
+  const std::string id = ctx.Param("id");
+  if (Status s = ctx.service.RekeySa(id, ctx.Change()); !s.ok()) {
+    return ErrorReply(ctx.request, s.error());
+  }
+  return JsonReply(ctx.request, status::accepted, Json{{"id", id}});
+}
+
 Response GetStats(const RequestContext& ctx) {
   return JsonReply(ctx.request, status::ok,
                    StatisticsToJson(ctx.service.GetStatistics(), ctx.service.Counters()));
@@ -72,6 +82,7 @@ void AddSaRoutes(RouteTable& table) {
   table.Add(verb::get, "/v1/sas", GetSas);
   table.Add(verb::post, "/v1/sas", InitiateSa);
   table.Add(verb::delete_, "/v1/sas/{id}", DeleteSa);
+  table.Add(verb::post, "/v1/sas/{id}/rekey", RekeySa);
   table.Add(verb::get, "/v1/stats", GetStats);
 }
 

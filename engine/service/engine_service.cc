@@ -14,7 +14,7 @@ using policy::Action;
 using policy::CompileContext;
 
 const char* kApplyResultNames[kApplyResultCount] = {"success", "invalid", "conflict",
-                                                     "persist_failed"};
+                                                    "persist_failed"};
 
 ApplyResult ResultFor(const Error& e) {
   switch (e.code) {
@@ -34,18 +34,17 @@ std::vector<StoredPolicy>::iterator FindStored(LocalState& s, const std::string&
   return std::find_if(s.policies.begin(), s.policies.end(),
                       [&](const StoredPolicy& p) { return p.policy.name == name; });
 }
-std::vector<StoredPolicy>::const_iterator FindStored(const LocalState& s,
-                                                     const std::string& name) {
+std::vector<StoredPolicy>::const_iterator FindStored(const LocalState& s, const std::string& name) {
   return std::find_if(s.policies.begin(), s.policies.end(),
                       [&](const StoredPolicy& p) { return p.policy.name == name; });
 }
 
 Status CheckRevision(const StoredPolicy& stored, std::optional<uint64_t> expected) {
   if (expected && *expected != stored.revision) {
-    return MakeError(ErrorCode::kAborted,
-                     "policy '" + stored.policy.name + "' is at revision " +
-                         std::to_string(stored.revision) + ", not " +
-                         std::to_string(*expected) + ": re-read it and apply your change again");
+    return MakeError(ErrorCode::kAborted, "policy '" + stored.policy.name + "' is at revision " +
+                                              std::to_string(stored.revision) + ", not " +
+                                              std::to_string(*expected) +
+                                              ": re-read it and apply your change again");
   }
   return Status::Ok();
 }
@@ -97,10 +96,9 @@ EngineService::EngineService(Options options)
     : options_(std::move(options)), state_(std::make_unique<State>()) {
   if (options_.clock == nullptr) options_.clock = &system_clock_;
   state_->local = std::move(options_.initial_state);
-  std::sort(state_->local.policies.begin(), state_->local.policies.end(),
-            [](const StoredPolicy& a, const StoredPolicy& b) {
-              return a.policy.name < b.policy.name;
-            });
+  std::sort(
+      state_->local.policies.begin(), state_->local.policies.end(),
+      [](const StoredPolicy& a, const StoredPolicy& b) { return a.policy.name < b.policy.name; });
   state_->context = options_.context;
   std::lock_guard lock(mu_);
   auto effective = BuildEffectiveLocked(state_->local, true);
@@ -238,8 +236,8 @@ Result<StoredPolicy> EngineService::StoreLocked(const std::string& name,
   auto it = FindStored(state_->local, name);
   const StoredPolicy* existing = it == state_->local.policies.end() ? nullptr : &*it;
   if (expected_revision && existing == nullptr) {
-    return fail(MakeError(ErrorCode::kAborted, "If-Match given, but no pod-scope policy named '" +
-                                                   name + "' exists"));
+    return fail(MakeError(ErrorCode::kAborted,
+                          "If-Match given, but no pod-scope policy named '" + name + "' exists"));
   }
   if (existing != nullptr) {
     if (Status s = CheckRevision(*existing, expected_revision); !s.ok()) return fail(s.error());
@@ -263,13 +261,13 @@ Result<StoredPolicy> EngineService::StoreLocked(const std::string& name,
     *slot = stored;
   } else {
     next.policies.push_back(stored);
-    std::sort(next.policies.begin(), next.policies.end(),
-              [](const StoredPolicy& a, const StoredPolicy& b) {
-                return a.policy.name < b.policy.name;
-              });
+    std::sort(
+        next.policies.begin(), next.policies.end(),
+        [](const StoredPolicy& a, const StoredPolicy& b) { return a.policy.name < b.policy.name; });
   }
-  if (Status s = CommitLocked(std::move(next), ctx, what + " policy '" + name + "' (revision " +
-                                                        std::to_string(stored.revision) + ")");
+  if (Status s = CommitLocked(
+          std::move(next), ctx,
+          what + " policy '" + name + "' (revision " + std::to_string(stored.revision) + ")");
       !s.ok()) {
     return s.error();
   }
@@ -299,14 +297,13 @@ Result<StoredPolicy> EngineService::PutPolicy(const std::string& name, Policy po
   std::lock_guard lock(mu_);
   bool exists = FindStored(state_->local, name) != state_->local.policies.end();
   return StoreLocked(
-      name, expected_revision, [&](const StoredPolicy*) -> Result<Policy> { return policy; },
-      ctx, exists ? "replaced" : "created");
+      name, expected_revision, [&](const StoredPolicy*) -> Result<Policy> { return policy; }, ctx,
+      exists ? "replaced" : "created");
 }
 
 Result<StoredPolicy> EngineService::UpdatePolicy(const std::string& name,
                                                  std::optional<uint64_t> expected_revision,
-                                                 const Mutation& mutate,
-                                                 const ChangeContext& ctx) {
+                                                 const Mutation& mutate, const ChangeContext& ctx) {
   std::lock_guard lock(mu_);
   return StoreLocked(
       name, expected_revision,
@@ -324,8 +321,8 @@ Status EngineService::DeletePolicy(const std::string& name,
                                    const ChangeContext& ctx) {
   std::lock_guard lock(mu_);
   auto it = FindStored(state_->local, name);
-  Status check = it == state_->local.policies.end() ? NotFound(name)
-                                                    : CheckRevision(*it, expected_revision);
+  Status check =
+      it == state_->local.policies.end() ? NotFound(name) : CheckRevision(*it, expected_revision);
   if (check.ok() && state_->local.assigned == name) {
     check = MakeError(ErrorCode::kFailedPrecondition,
                       "policy '" + name +
@@ -344,8 +341,8 @@ Status EngineService::AssignPodPolicy(const std::string& name, const ChangeConte
   std::lock_guard lock(mu_);
   if (FindStored(state_->local, name) == state_->local.policies.end()) {
     CountApply(ApplyResult::kConflict);
-    return MakeError(ErrorCode::kNotFound,
-                     "no pod-scope policy named '" + name + "' to assign", "/policy");
+    return MakeError(ErrorCode::kNotFound, "no pod-scope policy named '" + name + "' to assign",
+                     "/policy");
   }
   LocalState next = state_->local;
   next.assigned = name;
@@ -435,8 +432,7 @@ AssignmentStatus EngineService::GetAssignment() const {
   };
   out.scopes.push_back(file_status(Scope::kCluster, st.cluster));
   out.scopes.push_back(file_status(Scope::kNamespace, st.name_space));
-  out.scopes.push_back(
-      ScopeStatus{Scope::kPod, st.local.assigned, "api", "", st.pod_updated_unix});
+  out.scopes.push_back(ScopeStatus{Scope::kPod, st.local.assigned, "api", "", st.pod_updated_unix});
   auto [scope, in_force] = st.InForce(st.local);
   if (in_force == nullptr) {
     out.reason =
@@ -451,8 +447,8 @@ AssignmentStatus EngineService::GetAssignment() const {
   std::string ignored;
   for (const auto& ss : out.scopes) {
     if (ss.scope < *scope && ss.policy) {
-      ignored += std::string(ignored.empty() ? "" : ", ") + policy::Name(ss.scope) +
-                 " scope's '" + *ss.policy + "'";
+      ignored += std::string(ignored.empty() ? "" : ", ") + policy::Name(ss.scope) + " scope's '" +
+                 *ss.policy + "'";
     }
   }
   if (!ignored.empty()) out.reason += "; not applied: " + ignored;
@@ -563,6 +559,20 @@ Status EngineService::DeleteSa(const std::string& id, const ChangeContext& ctx) 
   return s;
 }
 
+Status EngineService::RekeySa(const std::string& id, const ChangeContext& ctx) {
+  IkeRuntime* ike = ike_.load();
+  if (ike == nullptr) {
+    return MakeError(ErrorCode::kNotFound, "no security association with id '" + id + "'");
+  }
+  Status s = ike->Rekey(id);
+  if (s.ok()) {
+    Emit(telemetry::Event{"audit.sa_rekey", telemetry::Severity::kInfo, "rekeying " + id}
+             .With("route", ctx.route)
+             .With("actor", ctx.actor));
+  }
+  return s;
+}
+
 Result<std::string> EngineService::InitiateSa(const std::string& rule,
                                               std::optional<IpAddress> peer,
                                               const ChangeContext& ctx) {
@@ -576,10 +586,10 @@ Result<std::string> EngineService::InitiateSa(const std::string& rule,
   }
   const policy::FilterAction* action = effective->policy->FindFilterAction(r->filter_action);
   if (!r->active || action == nullptr || action->type != policy::ActionType::kNegotiate) {
-    return MakeError(ErrorCode::kFailedPrecondition,
-                     "rule '" + rule + "' does not negotiate security" +
-                         (r->active ? "" : " (it is inactive)"),
-                     "/rule");
+    return MakeError(
+        ErrorCode::kFailedPrecondition,
+        "rule '" + rule + "' does not negotiate security" + (r->active ? "" : " (it is inactive)"),
+        "/rule");
   }
   if (!peer) {
     if (!r->tunnel_endpoint) {

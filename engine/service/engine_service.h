@@ -192,6 +192,8 @@ class EngineService {
   IkeStatistics GetStatistics() const;
   // Tears down "ike-<n>" (sending Delete) or "child-<reqid>".
   Status DeleteSa(const std::string& id, const ChangeContext& ctx);
+  // Rekeys an SA now (ike-<n> or child-<reqid>); the exchange runs after this returns.
+  Status RekeySa(const std::string& id, const ChangeContext& ctx);
   // Starts an IKE SA for `rule` with `peer` (default: the rule's tunnel endpoint).
   Result<std::string> InitiateSa(const std::string& rule, std::optional<IpAddress> peer,
                                  const ChangeContext& ctx);

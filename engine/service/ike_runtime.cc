@@ -51,8 +51,7 @@ const char* ResultLabel(int i) {
 }
 
 const char* DosReasonLabel(int i) {
-  return i >= 0 && i < kDosReasonCount ? ike::Name(static_cast<ike::DosDropReason>(i))
-                                       : "unknown";
+  return i >= 0 && i < kDosReasonCount ? ike::Name(static_cast<ike::DosDropReason>(i)) : "unknown";
 }
 
 // Turns what IKE reports into counters and events. Called on the loop thread; Counters() from
@@ -113,8 +112,7 @@ class IkeRuntime::Observer final : public ike::IkeObserver {
              .With("local_ts", ike::ToString(c.local_ts))
              .With("remote_ts", ike::ToString(c.remote_ts)));
   }
-  void OnChildSaDown(const ike::IkeSa& sa, const ike::ChildSa& c,
-                     const std::string& why) override {
+  void OnChildSaDown(const ike::IkeSa& sa, const ike::ChildSa& c, const std::string& why) override {
     Emit(Event{"ike.child_down", Severity::kInfo, "child SA removed: " + why}
              .With("sa", "ike-" + std::to_string(sa.id))
              .With("child", "child-" + std::to_string(c.reqid)));
@@ -125,9 +123,7 @@ class IkeRuntime::Observer final : public ike::IkeObserver {
              .With("sa", "ike-" + std::to_string(sa.id))
              .With("exchange", ExchangeLabel(ExchangeIndex(exchange))));
   }
-  void OnDosDrop(ike::DosDropReason reason) override {
-    Add(dos_drops_[static_cast<int>(reason)]);
-  }
+  void OnDosDrop(ike::DosDropReason reason) override { Add(dos_drops_[static_cast<int>(reason)]); }
   void OnCookieSent() override { Add(cookies_sent_); }
   void OnRekey(bool ike_sa) override { Add(ike_sa ? rekeys_ike_ : rekeys_child_); }
   void OnLog(const ike::IkeSa* sa, const std::string& line) override {
@@ -140,9 +136,11 @@ class IkeRuntime::Observer final : public ike::IkeObserver {
     IkeCounters c;
     for (int e = 0; e < kExchangeCount; ++e) {
       for (int r = 0; r < kRoleCount; ++r) {
-        for (int f = 0; f < kFailureReasonCount; ++f) c.negotiations[e][r][f] = Get(negotiations_[e][r][f]);
+        for (int f = 0; f < kFailureReasonCount; ++f)
+          c.negotiations[e][r][f] = Get(negotiations_[e][r][f]);
       }
-      for (size_t b = 0; b < kDurationBuckets.size(); ++b) c.duration_buckets[e][b] = Get(duration_buckets_[e][b]);
+      for (size_t b = 0; b < kDurationBuckets.size(); ++b)
+        c.duration_buckets[e][b] = Get(duration_buckets_[e][b]);
       c.duration_count[e] = Get(duration_count_[e]);
       c.duration_sum_seconds[e] = static_cast<double>(Get(duration_sum_us_[e])) / 1e6;
       c.retransmits[e] = Get(retransmits_[e]);
@@ -226,8 +224,8 @@ Result<std::unique_ptr<IkeRuntime>> IkeRuntime::Start(Options options) {
   rt->random_ = std::make_unique<crypto::SystemRandom>();
   if (rt->options_.key_export != nullptr) {
     // DEBUG ONLY: every SA the data path accepts has its keys written out (key_export.h).
-    rt->backend_ = std::make_unique<KeyExportingBackend>(std::move(rt->backend_),
-                                                         *rt->options_.key_export);
+    rt->backend_ =
+        std::make_unique<KeyExportingBackend>(std::move(rt->backend_), *rt->options_.key_export);
     if (rt->options_.events != nullptr) {
       rt->options_.events->Emit(Event{"ike.key_export", Severity::kWarning,
                                       "key export on: debug only (session keys are written to "
@@ -316,8 +314,8 @@ Result<std::string> IkeRuntime::Initiate(const std::string& rule, const IpAddres
   if (!local.ok()) return local.error();
   uint16_t port = transport_->ike_port();
   return loop_->RunSync([&]() -> Result<std::string> {
-    auto id = manager_->Initiate(rule, Endpoint{*local, port}, Endpoint{peer, options_.peer_ike_port},
-                                  Clock::now());
+    auto id = manager_->Initiate(rule, Endpoint{*local, port},
+                                 Endpoint{peer, options_.peer_ike_port}, Clock::now());
     Rearm();
     return id;
   });
@@ -330,6 +328,14 @@ Result<std::vector<ike::IkeSaSnapshot>> IkeRuntime::Snapshot() {
 Status IkeRuntime::Delete(const std::string& id) {
   return loop_->RunSync([&]() -> Status {
     Status s = manager_->Delete(id, Clock::now());
+    Rearm();
+    return s;
+  });
+}
+
+Status IkeRuntime::Rekey(const std::string& id) {
+  return loop_->RunSync([&]() -> Status {
+    Status s = manager_->Rekey(id, Clock::now());
     Rearm();
     return s;
   });

@@ -105,6 +105,8 @@ class IkeRuntime {
   Result<std::string> Initiate(const std::string& rule, const IpAddress& peer);
   Result<std::vector<ike::IkeSaSnapshot>> Snapshot();
   Status Delete(const std::string& id);
+  // Starts a rekey now (RFC 7296 §1.3.2 / §1.3.3; make-before-break for child SAs).
+  Status Rekey(const std::string& id);
   ike::IkeStatisticsSnapshot Statistics();
   std::vector<RuleSaStatus> RuleStatus();
   IkeCounters Counters() const;

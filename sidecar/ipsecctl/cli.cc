@@ -102,7 +102,7 @@ void AddShowCommands(CLI::App& app, Action& action) {
 }
 
 void AddSaCommands(CLI::App& app, Action& action) {
-  CLI::App* sa = app.add_subcommand("sa", "security associations: initiate, delete");
+  CLI::App* sa = app.add_subcommand("sa", "security associations: initiate, rekey, delete");
   sa->require_subcommand(1);
   auto rule = std::make_shared<std::string>();
   auto peer = std::make_shared<std::string>();
@@ -121,6 +121,10 @@ void AddSaCommands(CLI::App& app, Action& action) {
       "delete", "tear down an SA, sending Delete to the peer (DELETE /v1/sas/{id})");
   remove->add_option("id", *id, "ike-<n> (with its child SAs) or child-<reqid>")->required();
   remove->callback([&action, id] { action = [id](Commands& c) { return c.SaDelete(*id); }; });
+  CLI::App* rekey =
+      sa->add_subcommand("rekey", "rekey an SA now, make-before-break (POST /v1/sas/{id}/rekey)");
+  rekey->add_option("id", *id, "child-<reqid> or ike-<n>")->required();
+  rekey->callback([&action, id] { action = [id](Commands& c) { return c.SaRekey(*id); }; });
 }
 
 void AddMatchCommand(CLI::App& app, Action& action) {

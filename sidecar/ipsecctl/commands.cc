@@ -153,6 +153,12 @@ int Commands::SaDelete(const std::string& id) {
   return reply.exit_code;
 }
 
+int Commands::SaRekey(const std::string& id) {
+  return Print(api_.Call("POST", "/v1/sas/" + EscapePathSegment(id) + "/rekey"), [&](const Json&) {
+    out_ << "rekeying " << id << "; see 'ipsecctl show sa' for the new SA\n";
+  });
+}
+
 int Commands::Match(const MatchArgs& args) {
   Json body = MatchBody(args);
   return Print(api_.Call("POST", "/v1/match", &body), [&](const Json& j) { PrintMatch(j, out_); });

@@ -43,6 +43,7 @@ class Commands {
   int SaInitiate(const std::string& rule, const std::string& peer);
   // DELETE /v1/sas/{id}: "ike-<n>" (with its child SAs, sending Delete) or "child-<reqid>".
   int SaDelete(const std::string& id);
+  int SaRekey(const std::string& id);
   int Match(const MatchArgs& args);
   int SetIkeLogging(bool enabled);
   int DeleteAll();

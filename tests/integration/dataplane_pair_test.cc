@@ -146,11 +146,48 @@ TEST_P(DataplanePairTest, PingAndTcpThroughEsp) {
   // packet before the TUN; the data path reassembles it and protects it whole (transport mode
   // applies only to whole datagrams, RFC 4303 §3.1.1), the kernel fragments the outer ESP
   // packet, and the peer's kernel reassembles that.
-  CommandResult big = lab_->Exec(
-      lab_->pod(0), {"ping", "-c", "3", "-i", "0.2", "-W", "2", "-M", "dont", "-s", "3000",
-                     lab_->PodV4(1)});
+  CommandResult big = lab_->Exec(lab_->pod(0), {"ping", "-c", "3", "-i", "0.2", "-W", "2", "-M",
+                                                "dont", "-s", "3000", lab_->PodV4(1)});
   EXPECT_EQ(big.exit_code, 0) << big.out << Diagnostics();
   EXPECT_NE(big.out.find(" 0% packet loss"), std::string::npos) << big.out;
+
+  // A rekey from each side (POST /v1/sas/{id}/rekey, ipsecctl sa rekey) while pings flow every
+  // 50 ms: make-before-break (RFC 7296 §2.8) loses none, and each side's child SA keeps its id
+  // with a new inbound SPI.
+  auto installed = [&](int i) {
+    for (const auto& ike : Sas(i)) {
+      for (const auto& c : ike["child_sas"]) {
+        if (c["state"] == "installed")
+          return std::make_pair(c["id"].get<std::string>(), c["spi_in"]);
+      }
+    }
+    return std::make_pair(std::string(), json());
+  };
+  const auto before0 = installed(0), before1 = installed(1);
+  ASSERT_FALSE(before0.first.empty()) << Sas(0).dump();
+  ASSERT_FALSE(before1.first.empty()) << Sas(1).dump();
+  {
+    BackgroundProcess pings({"ip", "netns", "exec", lab_->pod(0), "ping", "-c", "50", "-i", "0.05",
+                             "-W", "2", lab_->PodV4(1)},
+                            dir.path() + "/rekey-ping.log");
+    std::this_thread::sleep_for(600ms);
+    CommandResult r0 = d_[0]->Http("POST", "/v1/sas/" + before0.first + "/rekey");
+    EXPECT_EQ(Status(r0), 202) << r0.out << r0.err;
+    std::this_thread::sleep_for(900ms);
+    CommandResult r1 = d_[1]->Ctl({"sa", "rekey", before1.first});  // the same through ipsecctl
+    EXPECT_EQ(r1.exit_code, 0) << r1.out << r1.err;
+    EXPECT_EQ(pings.WaitExit(std::chrono::seconds(10)), 0)
+        << ReadFile(dir.path() + "/rekey-ping.log");
+  }
+  const std::string rekey_pings = ReadFile(dir.path() + "/rekey-ping.log");
+  EXPECT_NE(rekey_pings.find(" 0% packet loss"), std::string::npos) << rekey_pings << Diagnostics();
+  EXPECT_TRUE(WaitFor([&] {
+    const auto now0 = installed(0), now1 = installed(1);
+    return now0.first == before0.first && now0.second != before0.second &&
+           now1.first == before1.first && now1.second != before1.second;
+  })) << Sas(0).dump()
+      << "\n"
+      << Sas(1).dump();
 
   // A TCP stream through the SA.
   BackgroundProcess server(
@@ -240,9 +277,9 @@ TEST_P(DataplanePairTest, PingAndTcpThroughEsp) {
   auto sample = [](const std::string& text, const char* name) {
     return sidecar::metrics::testing::SampleValue(text, name).value_or(-1);
   };
-  for (const char* name : {"ipsec_dataplane_udp_gso_sends_total",
-                           "ipsec_dataplane_udp_gro_datagrams_total",
-                           "ipsec_dataplane_icmp_errors_sent_total"}) {
+  for (const char* name :
+       {"ipsec_dataplane_udp_gso_sends_total", "ipsec_dataplane_udp_gro_datagrams_total",
+        "ipsec_dataplane_icmp_errors_sent_total"}) {
     EXPECT_GE(sample(m, name), 0) << name << " missing in\n" << m;
   }
   if (mode.udp_encapsulation) {

@@ -122,6 +122,15 @@ TEST_F(SasInitiateTest, InitiatesToTheTunnelEndpointOrTheGivenPeer) {
   EXPECT_NE(BodyJson(with_peer)["id"], id);
   EXPECT_EQ(BodyJson(api_.Get("/v1/sas"))["ike_sas"].size(), 2u);
 
+  // Not established yet: nothing to rekey (409); unknown ids: 404.
+  auto early = api_.Post("/v1/sas/" + id + "/rekey", "");
+  EXPECT_EQ(Code(early), 409) << early.body();
+  EXPECT_NE(early.body().find("connecting"), std::string::npos) << early.body();
+  EXPECT_EQ(Code(api_.Post("/v1/sas/ike-999/rekey", "")), 404);
+  EXPECT_EQ(Code(api_.Post("/v1/sas/child-999/rekey", "")), 404);
+  EXPECT_EQ(Code(api_.Post("/v1/sas/bogus/rekey", "")), 404);
+  EXPECT_EQ(api_.events().Count("audit.sa_rekey"), 0);
+
   // And it can be torn down again.
   EXPECT_EQ(Code(api_.Delete("/v1/sas/" + id)), 204);
   EXPECT_EQ(Code(api_.Delete("/v1/sas/" + id)), 404);

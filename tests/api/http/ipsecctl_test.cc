@@ -337,6 +337,26 @@ TEST_F(IpsecctlTest, SaInitiateAndDelete) {
   EXPECT_EQ(Requests().size(), sent);
 }
 
+TEST_F(IpsecctlTest, SaRekey) {
+  Answer("POST /v1/sas/child-3/rekey", 202, R"({"id":"child-3"})");
+  ProcessResult r = Ctl({"sa", "rekey", "child-3"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "rekeying child-3; see 'ipsecctl show sa' for the new SA\n");
+  r = Ctl({"-o", "json", "sa", "rekey", "child-3"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Json::parse(r.out), Json::parse(R"({"id":"child-3"})"));
+  Answer("POST /v1/sas/ike-2/rekey", 409,
+         R"({"error":{"code":"failed_precondition","message":"ike-2 is connecting","path":""}})");
+  r = Ctl({"sa", "rekey", "ike-2"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("ike-2 is connecting"), std::string::npos) << r.err;
+  std::vector<std::string> requests = Requests();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_EQ(requests[0], "POST /v1/sas/child-3/rekey ");
+  EXPECT_EQ(Ctl({"sa", "rekey"}).exit_code, 1);
+  EXPECT_EQ(Requests().size(), 3u);
+}
+
 TEST_F(IpsecctlTest, NotFoundExits2) {
   ProcessResult r = Ctl({"policy", "get", "a b"});
   EXPECT_EQ(r.exit_code, 2);
