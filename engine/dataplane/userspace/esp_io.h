@@ -19,7 +19,10 @@
 // sendmmsg batches per worker (Flush), else sendmsg; with the SA's local address as the source
 // (IP_PKTINFO / IPV6_PKTINFO). ESP-in-UDP uses UDP GSO (UDP_SEGMENT cmsg): consecutive packets
 // of one batch to the same peer with the same length (the last may be shorter), at most 64 and
-// 64 KB, go as one message; the kernel cuts them (falls back to one message each when refused).
+// 64 KB, go as one message; the kernel cuts them. A message refused with EMSGSIZE/EINVAL (a
+// segment over the path MTU) is sent one packet per message instead, which the kernel may
+// fragment (RFC 4301 §7), and that peer's longer packets skip GSO for 1 s; EIO/ENOPROTOOPT
+// switch GSO off.
 // Deliver (ESP -> TUN), with the TUN's offloads: offload::TcpCoalescer per worker merges TCP
 // segments of a flow into one super-packet written at Flush (GRO), one writev of its header and
 // the segments' payloads where they lie (no copy: a TCP packet handed to Deliver must stay
