@@ -102,6 +102,7 @@ TEST(RouterTest, RouteTableListsEveryDocumentedRoute) {
       "POST /v1/match",
       "GET /v1/sas",
       "POST /v1/sas",
+      "POST /v1/sas/{id}/rekey",
       "DELETE /v1/sas/{id}",
       "GET /v1/stats",
       "GET /v1/config/ike-logging",
