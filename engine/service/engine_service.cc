@@ -545,32 +545,28 @@ IkeStatistics EngineService::GetStatistics() const {
   return out;
 }
 
-Status EngineService::DeleteSa(const std::string& id, const ChangeContext& ctx) {
+Status EngineService::ActOnSa(const std::string& id, const ChangeContext& ctx,
+                              Status (IkeRuntime::*act)(const std::string&), const char* event,
+                              const std::string& message) {
   IkeRuntime* ike = ike_.load();
   if (ike == nullptr) {
     return MakeError(ErrorCode::kNotFound, "no security association with id '" + id + "'");
   }
-  Status s = ike->Delete(id);
+  Status s = (ike->*act)(id);
   if (s.ok()) {
-    Emit(telemetry::Event{"audit.sa_delete", telemetry::Severity::kInfo, "deleted " + id}
+    Emit(telemetry::Event{event, telemetry::Severity::kInfo, message}
              .With("route", ctx.route)
              .With("actor", ctx.actor));
   }
   return s;
 }
 
+Status EngineService::DeleteSa(const std::string& id, const ChangeContext& ctx) {
+  return ActOnSa(id, ctx, &IkeRuntime::Delete, "audit.sa_delete", "deleted " + id);
+}
+
 Status EngineService::RekeySa(const std::string& id, const ChangeContext& ctx) {
-  IkeRuntime* ike = ike_.load();
-  if (ike == nullptr) {
-    return MakeError(ErrorCode::kNotFound, "no security association with id '" + id + "'");
-  }
-  Status s = ike->Rekey(id);
-  if (s.ok()) {
-    Emit(telemetry::Event{"audit.sa_rekey", telemetry::Severity::kInfo, "rekeying " + id}
-             .With("route", ctx.route)
-             .With("actor", ctx.actor));
-  }
-  return s;
+  return ActOnSa(id, ctx, &IkeRuntime::Rekey, "audit.sa_rekey", "rekeying " + id);
 }
 
 Result<std::string> EngineService::InitiateSa(const std::string& rule,

@@ -8,11 +8,11 @@
 // before it becomes visible; if any step fails, nothing changes. Reads see immutable
 // snapshots. Thread-safe: every public method may be called from any thread.
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <atomic>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,9 +21,9 @@
 #include "engine/common/result.h"
 #include "engine/dataplane/dataplane_counters.h"
 #include "engine/dataplane/filter_table_sink.h"
+#include "engine/ike/snapshot.h"
 #include "engine/policy/classifier.h"
 #include "engine/policy/compiler.h"
-#include "engine/ike/snapshot.h"
 #include "engine/policy/model.h"
 #include "engine/service/ike_runtime.h"
 #include "engine/telemetry/event.h"
@@ -56,8 +56,8 @@ class StatePersistence {
 
 // Who asked for a change, for the audit event ("what changed, by which route").
 struct ChangeContext {
-  std::string route;   // "PUT /v1/policies/{name}", "file:/etc/ipsec/namespace/policy.yaml"
-  std::string actor;   // "api", "cli", "file-watcher"
+  std::string route;  // "PUT /v1/policies/{name}", "file:/etc/ipsec/namespace/policy.yaml"
+  std::string actor;  // "api", "cli", "file-watcher"
 };
 
 struct ScopeStatus {
@@ -69,10 +69,10 @@ struct ScopeStatus {
 };
 
 struct AssignmentStatus {
-  std::optional<Scope> in_force_scope;    // nullopt: no policy anywhere, all traffic permitted
+  std::optional<Scope> in_force_scope;  // nullopt: no policy anywhere, all traffic permitted
   std::optional<std::string> in_force_policy;
-  std::string reason;                     // a sentence for people
-  std::vector<ScopeStatus> scopes;        // cluster, namespace, pod, in that order
+  std::string reason;               // a sentence for people
+  std::vector<ScopeStatus> scopes;  // cluster, namespace, pod, in that order
 };
 
 // The policy in force and its compiled table, as one immutable snapshot.
@@ -128,7 +128,7 @@ class EngineService {
     telemetry::EventSink* events = nullptr;   // nullptr: events are dropped
     const Clock* clock = nullptr;             // nullptr: the system clock
     policy::CompileContext context;
-    LocalState initial_state;                 // what the store loaded at start-up
+    LocalState initial_state;  // what the store loaded at start-up
   };
   explicit EngineService(Options options);
   ~EngineService();
@@ -225,6 +225,10 @@ class EngineService {
   void PublishLocked(std::shared_ptr<Effective> next, const ChangeContext& ctx,
                      const std::string& what);
   void Emit(telemetry::Event event) const;
+  // DeleteSa / RekeySa: `act` on the IKE runtime, audited as `event` when it succeeds.
+  Status ActOnSa(const std::string& id, const ChangeContext& ctx,
+                 Status (IkeRuntime::*act)(const std::string&), const char* event,
+                 const std::string& message);
   void PublishToIke(const Effective& effective);
   void CountApply(ApplyResult r) const;
 
