@@ -91,7 +91,7 @@ class Reassembler {
     Key key;
     size_t offset = 0;          // in octets
     bool more = false;          // MF / M flag
-    size_t header_length;       // IPv4 header, or IPv6 up to and including the fragment header
+    size_t header_length = 0;   // IPv4 header, or IPv6 up to and including the fragment header
     size_t unfragmentable = 0;  // IPv6: octets before the fragment header
     size_t next_header_at = 0;  // IPv6: the Next Header field that names the fragment header
     uint8_t next_header = 0;    // IPv6: the fragment header's Next Header
