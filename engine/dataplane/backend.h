@@ -54,7 +54,7 @@ struct Lifetime {
 };
 
 // One unidirectional SA (a child SA is an inbound and an outbound one; AH+ESP is two pairs
-// sharing a reqid).
+// sharing a reqid, see `bundle`).
 struct SaConfig {
   uint32_t spi = 0;  // host order
   SaProtocol protocol = SaProtocol::kEsp;
@@ -76,6 +76,15 @@ struct SaConfig {
   std::vector<TrafficSelector> remote_ts;
   std::string rule;                 // the policy rule, for per-rule metrics
   std::string peer;                 // the peer's identity, for per-peer metrics
+  // FAQ 46's AH+ESP bundle (RFC 4301 §4.5, ESP inner, AH outer): set on both the ESP SA and
+  // the AH SA of one child SA (same reqid, direction, mode and endpoints; never UDP
+  // encapsulated, RFC 3715 §2.1). Outbound, a packet the reqid's policy selects is protected
+  // by the reqid's newest ESP SA, the IP header goes in front (tunnel mode: the outer header;
+  // transport mode: the pod's own, protocol 50), and the reqid's newest AH SA authenticates
+  // that packet. Inbound, AH comes off first; what it carried must be ESP for a bundled ESP SA
+  // of the same reqid. A bundled ESP SA refuses ESP that did not arrive inside AH, and a
+  // bundled AH SA refuses anything but ESP inside, so neither half alone carries traffic.
+  bool bundle = false;
 };
 
 // A policy binding selectors to the child SA with `reqid` (what the filter table's "negotiate"
