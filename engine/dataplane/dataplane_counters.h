@@ -12,7 +12,8 @@ namespace ipsec::engine::dataplane {
 enum class DropReason : uint8_t {
   kReplay,       // RFC 4303 §3.4.3: a duplicate, or left of the anti-replay window
   kIntegrity,    // the ICV did not verify (RFC 4303 §3.4.4)
-  kNoSa,         // ESP for an SPI we do not have (RFC 4303 §3.4.2)
+  kNoSa,         // ESP for an SPI we do not have (RFC 4303 §3.4.2); outbound: an AH+ESP
+                 // bundle missing its ESP or AH SA (never sent half protected, FAQ 46)
   kPolicyBlock,  // the filter table blocks it
   kPlaintext,    // arrived in clear where the policy requires IPsec
   kQueueFull,    // waited for an SA, and the per-destination queue was full (oldest dropped)
@@ -22,8 +23,12 @@ enum class DropReason : uint8_t {
   kSendError,    // the socket or the TUN refused it
   kNoPolicy,     // nothing may carry it: link-local or multicast chatter on the TUN
   kReassembly,   // a fragment of a datagram that could not be reassembled (reassembly.h)
+  // FAQ 46's AH+ESP bundle, RFC 4301 §5.2 (the SAs applied must be the ones policy requires):
+  // ESP for a bundled ESP SA that did not arrive inside AH, a bundled AH SA carrying anything
+  // but ESP, or ESP inside AH whose SA is not a bundled ESP SA of the AH SA's reqid.
+  kBundleMismatch,
 };
-inline constexpr int kDropReasonCount = 12;
+inline constexpr int kDropReasonCount = 13;
 const char* Name(DropReason reason);  // replay, integrity, no_sa, ...
 
 enum class TrafficDirection : uint8_t { kOutbound, kInbound };

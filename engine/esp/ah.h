@@ -52,6 +52,8 @@ class AhOutboundSa {
   uint32_t spi() const { return spi_; }
   // What callers must reserve before the IP packet: the largest AH header (IPv6 padding).
   size_t headroom() const { return AhHeaderSize(transform_.icv_size, true); }
+  // The AH header this SA writes after an IPv4 or IPv6 header (MTU arithmetic).
+  size_t header_size(bool ipv6) const { return AhHeaderSize(transform_.icv_size, ipv6); }
 
   struct Protected {
     size_t offset = 0;  // where the IP packet with AH now starts

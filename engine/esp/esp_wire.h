@@ -85,6 +85,12 @@ inline constexpr size_t kIpv6HeaderSize = 40;
 // The data path subtracts this from the link MTU for the TUN MTU and the TCP MSS.
 inline constexpr size_t kMaxOutboundOverhead =
     kIpv6HeaderSize + kUdpEncapHeaderSize + kMaxEspOverhead;  // 121
+// FAQ 46's AH+ESP bundle (never UDP-encapsulated, RFC 3715 §2.1): outer IPv6 header, ESP, and
+// the largest AH header: 12 octets + the largest ICV (32, HMAC-SHA2-512-256), a multiple of 8
+// on IPv6 (RFC 4302 §2.2) = 48. The data path leaves this much room once a bundle exists.
+inline constexpr size_t kMaxAhHeaderSize = (kAhFixedSize + kMaxIcvSize + 7) / 8 * 8;  // 48
+inline constexpr size_t kMaxBundleOverhead =
+    kIpv6HeaderSize + kMaxEspOverhead + kMaxAhHeaderSize;  // 161
 
 // ---- Drops -------------------------------------------------------------------------------------
 // Why an inbound packet was dropped: a bounded set, for counters (../shared/STYLE.md rule 9).

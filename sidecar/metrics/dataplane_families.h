@@ -8,7 +8,7 @@
 //
 //   ipsec_dataplane_drops_total{reason}            counter  replay, integrity, no_sa,
 //        policy_block, plaintext, queue_full, ts_mismatch, malformed, too_big, send_error,
-//        no_policy, reassembly
+//        no_policy, reassembly, bundle_mismatch
 //   ipsec_dataplane_packets_total{direction}       counter  inner packets protected / delivered
 //   ipsec_dataplane_bytes_total{direction}         counter  inner bytes
 //   ipsec_dataplane_acquires_total                 counter  negotiations asked of IKE

@@ -19,21 +19,18 @@
 #include "engine/esp/udp_encap.h"
 
 namespace ipsec::engine::dataplane::userspace {
-namespace {
 
 // A non-zero IPv4 identification. RFC 4302 §3.3.3.1.1.1 counts the identification among the
 // immutable fields, and Linux fills a zero identification of a header-included raw packet
 // after we computed the ICV (raw_send_hdrinc), which the receiver's ICV would then not match.
 // Packets sent with DF may carry any identification (RFC 6864 §4.1); a per-thread counter
 // keeps them distinct enough for reassembly otherwise.
-uint16_t NextIdentification() {
+uint16_t Pipeline::NextIpv4Identification() {
   thread_local uint16_t next = static_cast<uint16_t>(std::time(nullptr) * 2654435761u >> 7);
   ++next;
   if (next == 0) ++next;
   return next;
 }
-
-}  // namespace
 
 void Pipeline::OutboundAh(WorkerContext& w, const SaState& sa, uint8_t* buffer, size_t capacity,
                           size_t length, size_t fragment_size) {
@@ -51,14 +48,14 @@ void Pipeline::OutboundAh(WorkerContext& w, const SaState& sa, uint8_t* buffer, 
     start -= h;
     const bool ok = remote.is_v4()
                         ? esp::WriteIpv4Header(buffer + start, local, remote, next, length,
-                                               NextIdentification(), false)
+                                               NextIpv4Identification(), false)
                         : esp::WriteIpv6Header(buffer + start, local, remote, next, length);
     if (!ok) return Count(w.index, DropReason::kMalformed);
     total += h;
   } else if ((packet[0] >> 4) == 4 && esp::Load16(packet + 4) == 0) {
     // Transport mode keeps the pod's own header: give it an identification (see above); the
     // header checksum is redone by AhOutboundSa::Protect.
-    esp::Store16(packet + 4, NextIdentification());
+    esp::Store16(packet + 4, NextIpv4Identification());
   }
   auto p = sa.ah_outbound->Protect(w.index, buffer, capacity, start, total);
   if (!p.ok()) {
@@ -103,6 +100,8 @@ void Pipeline::InboundAh(WorkerContext& w, uint8_t* buffer, size_t capacity, siz
   auto r = sa.ah_inbound->Unprotect(w.index, packet, length);
   if (auto* d = std::get_if<esp::DropReason>(&r)) return Count(w.index, FromEsp(*d));
   const auto& u = std::get<esp::AhInboundSa::Unprotected>(r);
+  // FAQ 46: a bundled AH SA carries its child SA's ESP, nothing else (bundle_path.cc).
+  if (sa.config.bundle) return InboundBundledEsp(w, sa, buffer, offset, u);
   uint8_t* inner;
   size_t inner_length;
   if (sa.config.mode == SaMode::kTunnel) {

@@ -42,10 +42,10 @@ int LinkMtuFloor(const std::string& exclude) {
   return floor;
 }
 
-int CappedTunMtu(int tun_mtu, int link_floor) {
+int CappedTunMtu(int tun_mtu, int link_floor, size_t overhead) {
   int mtu = tun_mtu;
   if (link_floor > 0) {
-    mtu = std::min(mtu, link_floor - static_cast<int>(esp::kMaxOutboundOverhead));
+    mtu = std::min(mtu, link_floor - static_cast<int>(overhead));
   }
   // Never raised; lowered no further than 1280 (or the configured value, if that is smaller).
   return std::max(mtu, std::min(tun_mtu, static_cast<int>(kIpv6MinMtu)));

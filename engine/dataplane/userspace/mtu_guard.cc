@@ -136,17 +136,17 @@ MtuGuard::MtuGuard(std::unique_ptr<PathMtuSource> source, Options options)
 }
 
 size_t MtuGuard::OuterLength(const SaConfig& sa, const esp::OutboundSa& esp, size_t length,
-                             size_t inner_header) {
+                             size_t inner_header, size_t extra) {
   if (sa.mode == SaMode::kTransport) {
     // RFC 4303 §3.1.1: ESP follows the IP header; the kernel writes a fresh outer header.
-    return OuterHeader(sa) + esp.ProtectedLength(length - inner_header);
+    return OuterHeader(sa) + extra + esp.ProtectedLength(length - inner_header);
   }
-  return OuterHeader(sa) + esp.ProtectedLength(length);
+  return OuterHeader(sa) + extra + esp.ProtectedLength(length);
 }
 
 size_t MtuGuard::MaxInnerLength(const SaConfig& sa, const esp::OutboundSa& esp, size_t path_mtu,
-                                size_t inner_header) {
-  const size_t outer = OuterHeader(sa);
+                                size_t inner_header, size_t extra) {
+  const size_t outer = OuterHeader(sa) + extra;
   if (path_mtu <= outer) return 0;
   const size_t payload = esp.MaxPayloadFor(path_mtu - outer);
   if (payload == 0) return 0;
@@ -168,17 +168,17 @@ int MtuGuard::PathMtuFor(Worker& w, unsigned worker, const SaConfig& sa, Clock::
 
 MtuGuard::Verdict MtuGuard::Check(unsigned worker, const SaConfig& sa, const esp::OutboundSa& esp,
                                   const uint8_t* packet, size_t length,
-                                  const esp::IpPacketInfo& info) {
+                                  const esp::IpPacketInfo& info, size_t extra) {
   Verdict v;
   const size_t inner_header = info.header_length;  // transport mode protects what follows it
   if (length < inner_header) return v;
-  const size_t outer_length = OuterLength(sa, esp, length, inner_header);
+  const size_t outer_length = OuterLength(sa, esp, length, inner_header, extra);
   if (outer_length <= kAlwaysFits) return v;
   Worker& w = *workers_[worker % kWorkers];
   const Clock::time_point now = options_.now();
   const int mtu = PathMtuFor(w, worker, sa, now);
   if (mtu <= 0 || outer_length <= static_cast<size_t>(mtu)) return v;  // fits, or unknown
-  const size_t max_inner = MaxInnerLength(sa, esp, static_cast<size_t>(mtu), inner_header);
+  const size_t max_inner = MaxInnerLength(sa, esp, static_cast<size_t>(mtu), inner_header, extra);
   size_t report = max_inner;
   if (info.family == IpFamily::kV4) {
     // RFC 791: DF clear -> may be fragmented: the outer packet is, after ESP (RFC 4301 §7).

@@ -15,6 +15,9 @@
 // The ESP packet's size is exact for the SA: outer IPv4/IPv6 header (tunnel; in transport mode
 // the kernel writes one header of the same family), UDP 8 when encapsulated (RFC 3948), ESP
 // header, IV, padding to the cipher block, trailer, ICV (esp::OutboundSa::ProtectedLength).
+// An AH+ESP bundle (FAQ 46) adds its AH header after the outer header (`extra`: the AH SA's
+// header size for the outer family, esp::AhOutboundSa::header_size), so the same arithmetic
+// covers ESP + AH together.
 // A packet that does not fit:
 //   IPv4 with DF        dropped (too_big); ICMP "fragmentation needed" (RFC 792, RFC 1191 §4)
 //                       with the largest inner packet that fits as next-hop MTU;
@@ -113,16 +116,18 @@ class MtuGuard {
                         // valid until the worker's next Check)
   };
   // `packet` (`length` octets, parsed as `info`) is about to be protected with `esp` for `sa`.
+  // `extra`: octets added besides the outer header, UDP and ESP (a bundle's AH header).
   Verdict Check(unsigned worker, const SaConfig& sa, const esp::OutboundSa& esp,
-                const uint8_t* packet, size_t length, const esp::IpPacketInfo& info);
+                const uint8_t* packet, size_t length, const esp::IpPacketInfo& info,
+                size_t extra = 0);
 
-  // The ESP packet's length on the wire (outer IP header and UDP included) for `length` octets
-  // of inner packet whose IP header is `inner_header` octets.
+  // The ESP packet's length on the wire (outer IP header, UDP and `extra` included) for
+  // `length` octets of inner packet whose IP header is `inner_header` octets.
   static size_t OuterLength(const SaConfig& sa, const esp::OutboundSa& esp, size_t length,
-                            size_t inner_header);
-  // The largest inner packet whose ESP packet fits `path_mtu` (0: none).
+                            size_t inner_header, size_t extra = 0);
+  // The largest inner packet whose ESP packet (plus `extra`) fits `path_mtu` (0: none).
   static size_t MaxInnerLength(const SaConfig& sa, const esp::OutboundSa& esp, size_t path_mtu,
-                               size_t inner_header);
+                               size_t inner_header, size_t extra = 0);
 
   uint64_t icmp_sent() const;
   uint64_t icmp_suppressed() const;  // rate limit or not allowed (RFC 1122 §3.2.2)

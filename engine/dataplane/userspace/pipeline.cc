@@ -101,10 +101,12 @@ void Pipeline::Acquire(WorkerContext& w, const BackendEvents::Acquire& a) {
 }
 
 void Pipeline::Account(WorkerContext& w, const SaState& sa, TrafficDirection d, size_t bytes,
-                       uint64_t packets) {
+                       uint64_t packets, bool traffic) {
   const int i = static_cast<int>(d);
-  Add(Of(w).packets[i], packets);
-  Add(Of(w).bytes[i], bytes);
+  if (traffic) {
+    Add(Of(w).packets[i], packets);
+    Add(Of(w).bytes[i], bytes);
+  }
   SaStats& s = *sa.stats;
   const uint64_t total = s.bytes.fetch_add(bytes, std::memory_order_relaxed) + bytes;
   s.packets.fetch_add(packets, std::memory_order_relaxed);
@@ -112,7 +114,7 @@ void Pipeline::Account(WorkerContext& w, const SaState& sa, TrafficDirection d, 
   if (s.last_used_unix.load(std::memory_order_relaxed) != now) {
     s.last_used_unix.store(now, std::memory_order_relaxed);
   }
-  if (sa.rule_peer) {
+  if (traffic && sa.rule_peer) {
     Add(sa.rule_peer->packets[i], packets);
     Add(sa.rule_peer->bytes[i], bytes);
   }
@@ -221,6 +223,11 @@ const SaState* Pipeline::Route(WorkerContext& w, uint8_t* buffer, size_t capacit
       a.filter_entry = v.entry != nullptr ? v.entry->id : 0;
       Acquire(w, a);
     }
+    return nullptr;
+  }
+  if (sa->config.bundle) {
+    // FAQ 46: ESP and AH, whichever of the reqid's bundled SAs the lookup found.
+    OutboundBundle(w, *sa, buffer, capacity, length, *info, refragment, reassembled);
     return nullptr;
   }
   if (sa->ah_outbound) {
@@ -339,6 +346,15 @@ void Pipeline::Inbound(WorkerContext& w, uint8_t* buffer, size_t capacity, size_
     return Count(w.index, DropReason::kNoSa);
   }
   const SaState& sa = *it->second;
+  // FAQ 46: a bundled ESP SA takes only ESP that arrived inside its AH SA (InboundAh), so it
+  // never carries traffic without AH (RFC 4301 §5.2: the SAs applied must match the policy).
+  if (sa.config.bundle) return Count(w.index, DropReason::kBundleMismatch);
+  InboundEsp(w, sa, buffer, offset, length, from, nullptr);
+}
+
+void Pipeline::InboundEsp(WorkerContext& w, const SaState& sa, uint8_t* buffer, size_t offset,
+                          size_t length, const IpAddress& from, const SaState* bundle_ah) {
+  uint8_t* esp_packet = buffer + offset;
   auto r = sa.inbound->Unprotect(w.index, esp_packet, length);
   if (auto* d = std::get_if<esp::DropReason>(&r)) {
     if (*d != esp::DropReason::kDummy) Count(w.index, FromEsp(*d));
@@ -365,11 +381,11 @@ void Pipeline::Inbound(WorkerContext& w, uint8_t* buffer, size_t capacity, size_
   } else if (u.next_header != esp::kNextHeaderIpv4 && u.next_header != esp::kNextHeaderIpv6) {
     return Count(w.index, DropReason::kMalformed);
   }
-  DeliverInner(w, sa, inner, inner_length);
+  DeliverInner(w, sa, inner, inner_length, bundle_ah);
 }
 
 void Pipeline::DeliverInner(WorkerContext& w, const SaState& sa, uint8_t* inner,
-                            size_t inner_length) {
+                            size_t inner_length, const SaState* bundle_ah) {
   auto info = esp::ParseIpPacket(ByteSpan(inner, inner_length));
   if (!info || info->total_length > inner_length) return Count(w.index, DropReason::kMalformed);
   inner_length = info->total_length;  // tunnel mode: TFC padding after the inner packet
@@ -381,6 +397,9 @@ void Pipeline::DeliverInner(WorkerContext& w, const SaState& sa, uint8_t* inner,
     return Count(w.index, DropReason::kTsMismatch);
   }
   Account(w, sa, TrafficDirection::kInbound, inner_length);
+  if (bundle_ah != nullptr) {
+    Account(w, *bundle_ah, TrafficDirection::kInbound, inner_length, 1, /*traffic=*/false);
+  }
   if (!io_.Deliver(w.index, inner, inner_length)) Count(w.index, DropReason::kSendError);
 }
 

@@ -14,6 +14,9 @@
 //   tunnel mode: the inner packet; transport mode: an IP header rebuilt from the outer
 //   addresses; then RFC 4301 §5.2: the inner packet must be within the SA's traffic selectors
 //   (ts_mismatch), and it goes to the TUN.
+// AH+ESP bundles (FAQ 46, SaConfig::bundle; bundle_path.cc): outbound, ESP then AH on the same
+//   packet, sent whole like AH; inbound, AH off first, then the ESP inside it, which must belong
+//   to a bundled ESP SA of the AH SA's reqid (RFC 4301 §5.2; bundle_mismatch otherwise).
 // Every drop is counted by reason; per-SA counters and byte lifetimes (soft -> rekey, hard ->
 // delete: OnExpire once each) are updated. Time lifetimes are IKE's (rekey timers).
 //
@@ -146,8 +149,11 @@ class Pipeline {
     std::atomic<uint64_t> acquires{0}, queued{0}, passed{0};
   };
   WorkerCounters& Of(const WorkerContext& w) { return counters_[w.index % kMaxWorkers]; }
+  // `traffic` false: the SA's own counters and byte lifetimes only, not the data path's
+  // packets/bytes nor its (rule, peer) totals: the AH half of a bundle, whose packet the ESP
+  // half already counts there (a bundled packet is one packet of the child SA).
   void Account(WorkerContext& w, const SaState& sa, TrafficDirection d, size_t bytes,
-               uint64_t packets = 1);
+               uint64_t packets = 1, bool traffic = true);
   // Outbound's decision for the packet at buffer[kHeadroom, + length): parse, classify, SA
   // lookup, then everything but ESP (drop, clear, queue and acquire, AH, the MTU guard) done
   // here. Returns the ESP SA to protect it with (`length` is then the IP total length and
@@ -165,7 +171,28 @@ class Pipeline {
   bool InClearFallback(const IpAddress& destination) const;
   // The inner packet an inbound SA unprotected (ESP or AH): parsed, checked against the SA's
   // selectors (RFC 4301 §5.2), counted and handed to the pod.
-  void DeliverInner(WorkerContext& w, const SaState& sa, uint8_t* inner, size_t inner_length);
+  // `bundle_ah`: the bundled AH SA the packet came through (accounted too, its own counters
+  // only), else null.
+  void DeliverInner(WorkerContext& w, const SaState& sa, uint8_t* inner, size_t inner_length,
+                    const SaState* bundle_ah = nullptr);
+  // ESP inbound once its SA is known: buffer[offset, + length) from the SPI on. `from`: the
+  // outer source address. `bundle_ah`: as DeliverInner.
+  void InboundEsp(WorkerContext& w, const SaState& sa, uint8_t* buffer, size_t offset,
+                  size_t length, const IpAddress& from, const SaState* bundle_ah);
+  // AH+ESP out (bundle_path.cc): `picked` is the bundled SA the policy lookup found; the packet
+  // at buffer[kHeadroom, + length) (parsed as `info`) is protected with its reqid's newest
+  // bundled ESP SA, given its IP header, then protected with the newest bundled AH SA and sent
+  // as OutboundAh sends (fragment_size likewise). `reassembled`: no MTU check (see Route).
+  void OutboundBundle(WorkerContext& w, const SaState& picked, uint8_t* buffer, size_t capacity,
+                      size_t length, const esp::IpPacketInfo& info, size_t fragment_size,
+                      bool reassembled);
+  // AH+ESP in (bundle_path.cc): the bundled AH SA `ah` verified and removed AH from the packet
+  // at buffer[offset, ...) (`u`); the ESP packet it carried goes on to its ESP SA.
+  void InboundBundledEsp(WorkerContext& w, const SaState& ah, uint8_t* buffer, size_t offset,
+                         const esp::AhInboundSa::Unprotected& u);
+  // A non-zero IPv4 identification for packets sent whole through a header-included raw
+  // socket (ah_path.cc says why).
+  static uint16_t NextIpv4Identification();
   // AH out (ah_path.cc): protects the packet at buffer[kHeadroom, + length) with sa's AH SA,
   // both modes, and sends it on whole through PacketIo::SendClear.
   // fragment_size != 0: a reassembled datagram, whose AH packet is cut to that size.

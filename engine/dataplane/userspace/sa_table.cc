@@ -357,4 +357,15 @@ const SaState* SaTable::LookupOutbound(const Snapshot& s, const IpAddress& sourc
   return nullptr;
 }
 
+const SaState* SaTable::NewestBundled(const Snapshot& s, uint32_t reqid, SaProtocol protocol) {
+  const auto* sas = s.outbound_by_reqid.find(reqid);
+  if (sas == nullptr) return nullptr;
+  // Newest last; a reqid holds a handful of SAs (two per protocol during a rekey).
+  for (auto it = sas->second.rbegin(); it != sas->second.rend(); ++it) {
+    const SaState& sa = **it;
+    if (sa.config.bundle && sa.config.protocol == protocol && sa.CarriesOutbound()) return &sa;
+  }
+  return nullptr;
+}
+
 }  // namespace ipsec::engine::dataplane::userspace

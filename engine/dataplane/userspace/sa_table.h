@@ -198,6 +198,10 @@ class SaTable {
                                        const IpAddress& destination, uint8_t protocol,
                                        uint16_t source_port, uint16_t destination_port,
                                        bool has_ports);
+  // FAQ 46's AH+ESP bundle: reqid's newest outbound SA of `protocol` with SaConfig::bundle
+  // (each protocol has its own newest: a rekey adds the new ESP and AH SAs one by one, and each
+  // carries traffic from its AddSa on). nullptr: none.
+  static const SaState* NewestBundled(const Snapshot& s, uint32_t reqid, SaProtocol protocol);
 
  private:
   std::shared_ptr<Snapshot> CopyLocked() const;

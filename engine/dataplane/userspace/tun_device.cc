@@ -98,7 +98,7 @@ Result<std::unique_ptr<TunDevice>> TunDevice::Open(const Options& options) {
   }
   std::unique_ptr<TunDevice> tun(new TunDevice());
   tun->name_ = options.name;
-  tun->mtu_ = options.mtu;
+  tun->mtu_.store(options.mtu, std::memory_order_relaxed);
   const int queues = std::max(1, options.queues);
   Result<std::vector<int>> fds = MakeError(ErrorCode::kUnavailable, "not tried");
   if (options.offload) {
@@ -108,8 +108,22 @@ Result<std::unique_ptr<TunDevice>> TunDevice::Open(const Options& options) {
   if (!fds.ok()) fds = OpenQueues(options.name, queues, false, &tun->uso_);  // no offloads
   if (!fds.ok()) return fds.error();
   tun->fds_ = std::move(fds).value();
-  if (Status s = ConfigureLink(tun->name_, tun->mtu_); !s.ok()) return s.error();
+  if (Status s = ConfigureLink(tun->name_, options.mtu); !s.ok()) return s.error();
   return tun;
+}
+
+Status TunDevice::SetMtu(int mtu) {
+  int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return SysError("socket", errno);
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, name_.c_str(), IFNAMSIZ - 1);
+  ifr.ifr_mtu = mtu;
+  const int rc = ::ioctl(s, SIOCSIFMTU, &ifr);
+  const int error = errno;
+  ::close(s);
+  if (rc != 0) return SysError("set MTU of " + name_, error);
+  mtu_.store(mtu, std::memory_order_relaxed);
+  return Status::Ok();
 }
 
 TunDevice::~TunDevice() {

@@ -16,6 +16,7 @@
 // Threads: Read(queue) only from that queue's worker; Write from any thread (a write on a TUN
 // descriptor is one packet, atomic).
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -40,7 +41,9 @@ class TunDevice {
   TunDevice& operator=(const TunDevice&) = delete;
 
   const std::string& name() const { return name_; }
-  int mtu() const { return mtu_; }
+  int mtu() const { return mtu_.load(std::memory_order_relaxed); }
+  // A new MTU for the link (SIOCSIFMTU; routes without their own MTU follow it). Any thread.
+  Status SetMtu(int mtu);
   int queue_count() const { return static_cast<int>(fds_.size()); }
   int fd(int queue) const { return fds_.at(queue); }
   bool vnet_hdr() const { return vnet_hdr_; }  // offloads on: reads/writes carry the header
@@ -62,7 +65,7 @@ class TunDevice {
  private:
   TunDevice() = default;
   std::string name_;
-  int mtu_ = 0;
+  std::atomic<int> mtu_{0};
   bool vnet_hdr_ = false;
   bool uso_ = false;
   std::vector<int> fds_;

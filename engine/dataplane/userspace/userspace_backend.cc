@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "engine/dataplane/userspace/link_mtu.h"
+#include "engine/esp/esp_wire.h"
 
 namespace ipsec::engine::dataplane::userspace {
 namespace {
@@ -249,8 +250,21 @@ Status UserspaceBackend::AddSa(const SaConfig& sa) {
     std::lock_guard lock(spi_mu_);
     if (sa.direction == SaDirection::kInbound) reserved_spis_.erase(sa.spi);
   }
+  if (s.ok() && sa.bundle) LeaveRoomForBundles();
   if (s.ok() && sa.direction == SaDirection::kOutbound) RequestFlush();
   return s;
+}
+
+void UserspaceBackend::LeaveRoomForBundles() {
+  if (bundle_mtu_.exchange(true)) return;
+  // The kernel sizes what enters the TUN by its MTU (and clamps the TCP MSS to it, pod_network):
+  // with AH on top of ESP, 40 octets more than ESP's worst case must fit the smallest link.
+  // Connections that already use a larger size get ICMP errors from the MTU guard.
+  const int mtu =
+      CappedTunMtu(options_.tun_mtu, LinkMtuFloor(tun_->name()), esp::kMaxBundleOverhead);
+  if (mtu < tun_->mtu() && !tun_->SetMtu(mtu).ok()) {
+    bundle_mtu_.store(false);  // tried again with the next bundled SA; the MTU guard meanwhile
+  }
 }
 
 Status UserspaceBackend::UpdateSaEndpoints(SaProtocol protocol, uint32_t spi, const Endpoint& local,

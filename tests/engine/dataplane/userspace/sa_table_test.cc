@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdio>
 #include <random>
+#include <string>
 
 #include "tests/engine/dataplane/userspace/test_packets.h"
 
@@ -153,6 +154,54 @@ TEST(SaTable, MakeBeforeBreakNewestOutboundSaOfReqidCarries) {
   ASSERT_TRUE(t.DeleteSa(SaProtocol::kEsp, 0x10000000u + 5).ok());
   EXPECT_EQ(Lookup(t, PeerOf(5)), nullptr);
   EXPECT_EQ(t.Load()->outbound_by_reqid.count(6), 0u);
+}
+
+// FAQ 46: NewestBundled finds a reqid's newest bundled outbound SA of each protocol on its
+// own (a rekey adds the new ESP and AH SAs one by one), never a plain SA, an inbound SA or
+// another reqid's, and follows deletes.
+TEST(SaTable, NewestBundledPerProtocolAndReqid) {
+  auto bundled = [](uint32_t spi, SaProtocol p, uint32_t reqid, bool bundle = true,
+                    SaDirection d = SaDirection::kOutbound) {
+    SaConfig c = GcmSa(spi, d, reqid, true);
+    c.bundle = bundle;
+    if (p == SaProtocol::kAh) {
+      c.protocol = SaProtocol::kAh;
+      c.algorithms.encryption_id = 0;
+      c.algorithms.encryption_key_bits = 0;
+      c.algorithms.encryption_key = SecretBytes();
+      c.algorithms.integrity_id = 12;  // AUTH_HMAC_SHA2_256_128
+      c.algorithms.integrity_key = SecretBytes(std::string(32, 'k'));
+    }
+    return c;
+  };
+  auto spi = [](const SaTable& t, uint32_t reqid, SaProtocol p) -> uint32_t {
+    const SaState* s = SaTable::NewestBundled(*t.Load(), reqid, p);
+    return s != nullptr ? s->config.spi : 0;
+  };
+  SaTable t(1);
+  EXPECT_EQ(spi(t, 7, SaProtocol::kEsp), 0u);
+  ASSERT_TRUE(t.AddSa(bundled(0x100, SaProtocol::kAh, 7)).ok());
+  ASSERT_TRUE(t.AddSa(bundled(0x200, SaProtocol::kEsp, 7)).ok());
+  ASSERT_TRUE(t.AddSa(bundled(0x300, SaProtocol::kEsp, 8)).ok());  // another reqid
+  ASSERT_TRUE(t.AddSa(bundled(0x400, SaProtocol::kEsp, 7, true, SaDirection::kInbound)).ok());
+  EXPECT_EQ(spi(t, 7, SaProtocol::kAh), 0x100u);
+  EXPECT_EQ(spi(t, 7, SaProtocol::kEsp), 0x200u);
+  EXPECT_EQ(spi(t, 8, SaProtocol::kEsp), 0x300u);
+  EXPECT_EQ(spi(t, 8, SaProtocol::kAh), 0u);
+  // Rekey, ESP first: each protocol's newest on its own.
+  ASSERT_TRUE(t.AddSa(bundled(0x201, SaProtocol::kEsp, 7)).ok());
+  EXPECT_EQ(spi(t, 7, SaProtocol::kEsp), 0x201u);
+  EXPECT_EQ(spi(t, 7, SaProtocol::kAh), 0x100u);
+  ASSERT_TRUE(t.AddSa(bundled(0x101, SaProtocol::kAh, 7)).ok());
+  EXPECT_EQ(spi(t, 7, SaProtocol::kAh), 0x101u);
+  // A plain (unbundled) SA of the reqid is not a bundle's half.
+  ASSERT_TRUE(t.AddSa(bundled(0x202, SaProtocol::kEsp, 7, false)).ok());
+  EXPECT_EQ(spi(t, 7, SaProtocol::kEsp), 0x201u);
+  ASSERT_TRUE(t.DeleteSa(SaProtocol::kEsp, 0x201).ok());
+  EXPECT_EQ(spi(t, 7, SaProtocol::kEsp), 0x200u);
+  ASSERT_TRUE(t.DeleteSa(SaProtocol::kEsp, 0x200).ok());
+  EXPECT_EQ(spi(t, 7, SaProtocol::kEsp), 0u);
+  EXPECT_EQ(spi(t, 7, SaProtocol::kAh), 0x101u);
 }
 
 // Outbound policies keep "newest first" across chunks under random adds, re-adds and deletes
