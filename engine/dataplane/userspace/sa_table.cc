@@ -36,8 +36,8 @@ bool Covers(const TrafficSelector& t, const IpAddress& a, uint8_t protocol, uint
 
 }  // namespace
 
-Status CheckAhEncapsulation(SaProtocol protocol, bool udp_encapsulation) {
-  if (protocol == SaProtocol::kAh && udp_encapsulation) {
+Status CheckAhEncapsulation(SaProtocol protocol, bool udp_encapsulation, bool bundle) {
+  if ((protocol == SaProtocol::kAh || bundle) && udp_encapsulation) {
     // RFC 3948 §1 defines UDP encapsulation for ESP only, and AH's ICV covers the IP addresses
     // a NAT rewrites (RFC 3715 §2.1): AH cannot cross a NAT.
     return MakeError(ErrorCode::kInvalidArgument,
@@ -81,7 +81,9 @@ std::shared_ptr<RulePeerStats> SaTable::RulePeerLocked(const std::string& rule,
 }
 
 Status SaTable::AddSa(const SaConfig& sa) {
-  if (Status s = CheckAhEncapsulation(sa.protocol, sa.udp_encapsulation); !s.ok()) return s;
+  if (Status s = CheckAhEncapsulation(sa.protocol, sa.udp_encapsulation, sa.bundle); !s.ok()) {
+    return s;
+  }
   auto state = std::make_shared<SaState>();
   const esp::SaParams params = ToParams(sa, workers_);
   if (sa.protocol == SaProtocol::kAh) {
@@ -187,7 +189,8 @@ Status SaTable::UpdateEndpoints(SaProtocol protocol, uint32_t spi, const Endpoin
   for (auto* map : {&next->inbound, &next->outbound}) {
     const auto* entry = map->find(spi);
     if (entry == nullptr) continue;
-    if (Status s = CheckAhEncapsulation(entry->second->config.protocol, udp_encapsulation);
+    if (Status s = CheckAhEncapsulation(entry->second->config.protocol, udp_encapsulation,
+                                        entry->second->config.bundle);
         !s.ok()) {
       return s;  // a NAT appeared (MOBIKE, RFC 4555): an AH SA cannot follow
     }

@@ -154,8 +154,9 @@ struct Snapshot {
   ShardedMap<PolicyConfig> inbound_policies;  // by reqid
 };
 
-// Refuses an AH SA that would need UDP encapsulation (a NAT in the way): kInvalidArgument.
-Status CheckAhEncapsulation(SaProtocol protocol, bool udp_encapsulation);
+// Refuses an AH SA, or either SA of an AH+ESP bundle (`bundle`, FAQ 46), that would need UDP
+// encapsulation (a NAT in the way): kInvalidArgument.
+Status CheckAhEncapsulation(SaProtocol protocol, bool udp_encapsulation, bool bundle = false);
 
 // Whether `ts` (empty: any) covers the given address/protocol/port.
 bool SelectorsCover(const std::vector<TrafficSelector>& ts, const IpAddress& address,

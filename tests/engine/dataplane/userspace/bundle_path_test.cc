@@ -589,6 +589,27 @@ TEST_P(BundlePathTest, MtuGuardLeavesRoomForAh) {
   EXPECT_EQ(reported, both);
 }
 
+// RFC 3715 §2.1: AH cannot cross a NAT, so neither half of a bundle is UDP-encapsulated: the
+// bundled ESP SA is refused with encapsulation too, at install and on an endpoint update.
+TEST_P(BundlePathTest, BundledEspSaIsNeverUdpEncapsulated) {
+  SaConfig natted = BundleSa(c(), SaProtocol::kEsp, 0x1000, SaDirection::kOutbound, true);
+  natted.udp_encapsulation = true;
+  Status s = a_sas_.AddSa(natted);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, ErrorCode::kInvalidArgument);
+  natted.bundle = false;
+  EXPECT_TRUE(a_sas_.AddSa(natted).ok());  // plain ESP in UDP stays allowed
+  ASSERT_TRUE(
+      a_sas_.AddSa(BundleSa(c(), SaProtocol::kEsp, 0x1100, SaDirection::kInbound, true)).ok());
+  const SaConfig plain = BundleSa(c(), SaProtocol::kEsp, 0, SaDirection::kInbound, true);
+  EXPECT_FALSE(a_sas_
+                   .UpdateEndpoints(SaProtocol::kEsp, 0x1100, {plain.local.address, 4500},
+                                    {plain.remote.address, 4500}, true)
+                   .ok());
+  EXPECT_TRUE(
+      a_sas_.UpdateEndpoints(SaProtocol::kEsp, 0x1100, plain.local, plain.remote, false).ok());
+}
+
 TEST(BundleMtu, TunMtuLeavesRoomForEspAndAh) {
   EXPECT_EQ(esp::kMaxAhHeaderSize, 48u);     // 12 + 32 (HMAC-SHA2-512-256), padded to 8
   EXPECT_EQ(esp::kMaxBundleOverhead, 161u);  // outer IPv6 40 + ESP 73 + AH 48, never in UDP
