@@ -65,6 +65,8 @@ Json SasToJson(const service::SaList& sas) {
                               {"udp_encapsulation", c.udp_encapsulation},
                               {"spi_in", SpiHex(c.spi_in)},
                               {"spi_out", SpiHex(c.spi_out)},
+                              {"ah_spi_in", c.ah_spi_in ? Json(SpiHex(c.ah_spi_in)) : Json()},
+                              {"ah_spi_out", c.ah_spi_out ? Json(SpiHex(c.ah_spi_out)) : Json()},
                               {"local_ts", c.local_ts},
                               {"remote_ts", c.remote_ts},
                               {"established_unix", c.established_unix},

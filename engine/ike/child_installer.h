@@ -60,6 +60,8 @@ class ChildInstaller {
   dataplane::Backend& backend() { return backend_; }
 
  private:
+  // The child SA's SAs: its pair, and a bundle's AH pair (outbound ones unless deferred).
+  void RemoveSas(const ChildSa& child);
   dataplane::Backend& backend_;
   uint32_t last_reqid_ = 0;
 };

@@ -17,7 +17,10 @@ const policy::SecurityMethod* MethodFor(const NegotiateRule& rule, const ChildAl
       continue;
     }
     EncryptionTransform e = ToTransform(m.esp_encryption);
-    if (m.protocol != policy::IpsecProtocol::kAh && e.id == a.encryption &&
+    // FAQ 46: an ah+esp method only for a bundle, with its AH integrity; esp only without.
+    const bool bundle_method = m.protocol == policy::IpsecProtocol::kAhEsp;
+    if (m.protocol != policy::IpsecProtocol::kAh && bundle_method == a.bundle() &&
+        (!bundle_method || ToTransform(m.ah_integrity) == a.ah_integrity) && e.id == a.encryption &&
         e.key_bits == a.encryption_key_bits &&
         (IsAead(e.id) || ToTransform(m.esp_integrity) == a.integrity)) {
       return &m;
@@ -49,8 +52,8 @@ ChildOutcome Finish(IkeSa& sa, ChildInstaller& installer, ChildSa child,
                     ByteSpan ni, ByteSpan nr, bool we_initiated, SteadyTime now, int64_t now_unix,
                     ChildInstaller::Scope scope) {
   ChildOutcome out;
-  auto keys = DeriveChildKeys(child.algorithms, sa.algorithms.prf, sa.keys.sk_d, pfs_secret, ni,
-                              nr);
+  auto keys =
+      DeriveChildKeys(child.algorithms, sa.algorithms.prf, sa.keys.sk_d, pfs_secret, ni, nr);
   if (!keys.ok()) {
     out.reason = FailureReason::kInternal;
     out.detail = keys.error().ToString();
@@ -99,35 +102,62 @@ Result<ChildRequest> PrepareChildRequest(ChildInstaller& installer, const Negoti
   r.local_ts = std::move(local_ts);
   r.remote_ts = std::move(remote_ts);
   r.transport = !rule.tunnel_endpoint.has_value();
-  // RFC 3715 §2.1: AH cannot cross a NAT; across one, offer the ESP methods only (when all are
-  // AH, the offer stays and the responder refuses it, naming the reason).
+  // RFC 3715 §2.1: AH cannot cross a NAT; across one, offer the ESP methods only, without the
+  // AH+ESP bundles (when none is plain ESP, the offer stays and the responder refuses it,
+  // naming the reason).
   std::vector<policy::SecurityMethod> methods = rule.security_methods;
   if (udp_encapsulated && std::any_of(methods.begin(), methods.end(), [](const auto& m) {
-        return m.protocol != policy::IpsecProtocol::kAh;
+        return m.protocol == policy::IpsecProtocol::kEsp;
       })) {
-    std::erase_if(methods, [](const auto& m) { return m.protocol == policy::IpsecProtocol::kAh; });
+    std::erase_if(methods, [](const auto& m) { return m.protocol != policy::IpsecProtocol::kEsp; });
   }
   const bool ah = !methods.empty() && methods[0].protocol == policy::IpsecProtocol::kAh;
   auto spi = installer.AllocateSpi(ah ? codec::ProtocolId::kAh : codec::ProtocolId::kEsp);
   if (!spi.ok()) return spi.error();
   r.spi_in = *spi;
+  if (std::any_of(methods.begin(), methods.end(),
+                  [](const auto& m) { return m.protocol == policy::IpsecProtocol::kAhEsp; })) {
+    // FAQ 46 (bundle.h): the AH half's inbound SPI, offered in the bundle notification.
+    auto ah_spi = installer.AllocateSpi(codec::ProtocolId::kAh);
+    if (!ah_spi.ok()) {
+      installer.Release(ah ? codec::ProtocolId::kAh : codec::ProtocolId::kEsp, r.spi_in);
+      return ah_spi.error();
+    }
+    r.ah_spi_in = *ah_spi;
+    r.bundle = MakeBundleOffer(methods, r.ah_spi_in);
+  }
   if (pfs_group != codec::DhGroup::kNone) {
     auto ke = crypto::KeyExchange::Generate(static_cast<crypto::Group>(pfs_group));
     if (!ke.ok()) return ke.error();
     r.pfs = std::move(ke).value();
   }
   r.offer = MakeChildOffer(methods, r.spi_in, pfs_group);
+  r.methods = std::move(methods);
   return r;
+}
+
+void ReleaseChildRequest(ChildInstaller& installer, ChildRequest& r) {
+  if (r.spi_in != 0) {
+    installer.Release(
+        r.offer.proposals.empty() ? codec::ProtocolId::kEsp : r.offer.proposals[0].protocol,
+        r.spi_in);
+    r.spi_in = 0;
+  }
+  if (r.ah_spi_in != 0) {
+    installer.Release(codec::ProtocolId::kAh, r.ah_spi_in);
+    r.ah_spi_in = 0;
+  }
 }
 
 void AddChildRequest(const ChildRequest& r, OutMessage& out) {
   // RFC 7296 §1.3.1: HDR, SK {SA, Ni, [KEi], TSi, TSr}; the nonce is the task's (it is also in
   // IKE_AUTH's absence). Transport mode is asked for with a notification (§1.3.1).
   if (r.transport) out.AddNotify(NotifyType::kUseTransportMode);
+  if (r.bundle) out.Add(PayloadType::kNotify, ToNotify(*r.bundle));  // FAQ 46, bundle.h
   out.Add(PayloadType::kSa, r.offer);
   if (r.pfs) {
-    out.Add(PayloadType::kKe, codec::KePayload{static_cast<codec::DhGroup>(r.pfs->group()),
-                                               r.pfs->PublicValue()});
+    out.Add(PayloadType::kKe,
+            codec::KePayload{static_cast<codec::DhGroup>(r.pfs->group()), r.pfs->PublicValue()});
   }
   out.Add(PayloadType::kTsi, ToPayload(r.local_ts));
   out.Add(PayloadType::kTsr, ToPayload(r.remote_ts));
@@ -137,9 +167,8 @@ ChildOutcome CompleteChildRequest(ChildRequest& r, const InMessage& in, IkeSa& s
                                   ChildInstaller& installer, ByteSpan ni, ByteSpan nr,
                                   SteadyTime now, int64_t now_unix) {
   if (const auto* error = in.ErrorNotify()) {
-    return Failure(ReasonForNotify(error->type),
-                   "peer refused the child SA: notify " +
-                       std::to_string(static_cast<int>(error->type)));
+    return Failure(ReasonForNotify(error->type), "peer refused the child SA: notify " +
+                                                     std::to_string(static_cast<int>(error->type)));
   }
   const auto* sa_reply = in.Find<codec::SaPayload>(PayloadType::kSa);
   const auto* tsi = in.Find<codec::TsPayload>(PayloadType::kTsi);
@@ -147,8 +176,20 @@ ChildOutcome CompleteChildRequest(ChildRequest& r, const InMessage& in, IkeSa& s
   if (sa_reply == nullptr || tsi == nullptr || tsr == nullptr) {
     return Failure(FailureReason::kInvalidMessage, "response lacks SA, TSi or TSr");
   }
-  auto choice = AcceptChildReply(r.offer, *sa_reply);
-  if (!choice.ok()) return Failure(FailureReason::kInvalidMessage, choice.error().message);
+  std::optional<BundleNotify> bundle_reply;
+  if (const auto* n = in.Notify(kAhEspBundleNotify)) {
+    auto parsed = ParseBundleNotify(*n);
+    if (!parsed.ok()) return Failure(FailureReason::kInvalidMessage, parsed.error().message);
+    bundle_reply = std::move(parsed).value();
+  }
+  auto choice = AcceptChildReply(r.offer, *sa_reply, r.bundle ? &*r.bundle : nullptr,
+                                 bundle_reply ? &*bundle_reply : nullptr);
+  if (!choice.ok()) {
+    return Failure(choice.error().code == ErrorCode::kFailedPrecondition
+                       ? FailureReason::kNoProposalChosen
+                       : FailureReason::kInvalidMessage,
+                   choice.error().message);
+  }
   if (choice->algorithms.protocol == codec::ProtocolId::kAh && sa.UdpEncapsulated()) {
     return Failure(FailureReason::kNoProposalChosen,
                    "the peer chose AH, which cannot cross the NAT between us (RFC 3715 §2.1; "
@@ -162,8 +203,7 @@ ChildOutcome CompleteChildRequest(ChildRequest& r, const InMessage& in, IkeSa& s
     return Failure(FailureReason::kTsUnacceptable, "responder's selectors exceed our proposal");
   }
   const NegotiateRule* rule = sa.config->FindRule(r.rule);
-  const policy::SecurityMethod* method =
-      rule ? MethodFor(*rule, choice->algorithms) : nullptr;
+  const policy::SecurityMethod* method = rule ? MethodFor(*rule, choice->algorithms) : nullptr;
   if (method == nullptr) return Failure(FailureReason::kInternal, "rule changed under way");
   std::optional<SecretBytes> pfs_secret;
   if (r.pfs) {
@@ -182,6 +222,10 @@ ChildOutcome CompleteChildRequest(ChildRequest& r, const InMessage& in, IkeSa& s
   child.algorithms = choice->algorithms;
   child.spi_in = r.spi_in;
   child.spi_out = choice->peer_spi;
+  if (child.algorithms.bundle()) {
+    child.ah_spi_in = r.ah_spi_in;
+    child.ah_spi_out = bundle_reply->ah_spi;
+  }
   child.initiated_by_us = true;
   child.local_ts = std::move(local);
   child.remote_ts = std::move(remote);
@@ -232,7 +276,18 @@ ChildOutcome RespondChild(const ResponderChild& p, const InMessage& in, IkeSa& s
     std::erase_if(eligible.proposals,
                   [](const codec::Proposal& pr) { return pr.protocol == codec::ProtocolId::kAh; });
   }
-  auto choice = ChooseChildProposal(eligible, p.rule->security_methods, dh);
+  // FAQ 46 (bundle.h): the AH halves of bundle proposals. Across a NAT none is eligible.
+  std::optional<BundleNotify> bundle;
+  if (const auto* n = in.Notify(kAhEspBundleNotify); n != nullptr && !sa.UdpEncapsulated()) {
+    auto parsed = ParseBundleNotify(*n);
+    if (!parsed.ok()) {
+      return refuse(NotifyType::kInvalidSyntax, FailureReason::kInvalidMessage,
+                    parsed.error().message);
+    }
+    bundle = std::move(parsed).value();
+  }
+  auto choice =
+      ChooseChildProposal(eligible, p.rule->security_methods, dh, bundle ? &*bundle : nullptr);
   if (!choice.ok()) {
     return refuse(NotifyType::kNoProposalChosen, FailureReason::kNoProposalChosen,
                   choice.error().message +
@@ -246,12 +301,26 @@ ChildOutcome RespondChild(const ResponderChild& p, const InMessage& in, IkeSa& s
     return refuse(NotifyType::kTemporaryFailure, FailureReason::kInternal,
                   "cannot allocate an SPI");
   }
+  uint32_t ah_spi = 0;  // a bundle's AH half (FAQ 46)
+  if (choice->algorithms.bundle()) {
+    auto allocated = installer.AllocateSpi(codec::ProtocolId::kAh);
+    if (!allocated.ok()) {
+      installer.Release(choice->algorithms.protocol, *spi);
+      return refuse(NotifyType::kTemporaryFailure, FailureReason::kInternal,
+                    "cannot allocate an SPI");
+    }
+    ah_spi = *allocated;
+  }
+  auto release = [&] {
+    installer.Release(choice->algorithms.protocol, *spi);
+    if (ah_spi != 0) installer.Release(codec::ProtocolId::kAh, ah_spi);
+  };
   std::optional<SecretBytes> pfs_secret;
   std::unique_ptr<crypto::KeyExchange> our_ke;
   if (choice->algorithms.dh_group != codec::DhGroup::kNone) {
     const auto* ke = in.Find<codec::KePayload>(PayloadType::kKe);
     if (ke == nullptr || ke->group != choice->algorithms.dh_group) {
-      installer.Release(choice->algorithms.protocol, *spi);
+      release();
       Bytes group{static_cast<uint8_t>(static_cast<uint16_t>(choice->algorithms.dh_group) >> 8),
                   static_cast<uint8_t>(static_cast<uint16_t>(choice->algorithms.dh_group))};
       out.AddNotify(NotifyType::kInvalidKePayload, group);  // §1.3: tell which group
@@ -262,7 +331,7 @@ ChildOutcome RespondChild(const ResponderChild& p, const InMessage& in, IkeSa& s
     auto shared = generated.ok() ? (*generated)->ComputeShared(ke->data)
                                  : Result<SecretBytes>(generated.error());
     if (!shared.ok()) {
-      installer.Release(choice->algorithms.protocol, *spi);
+      release();
       return refuse(NotifyType::kInvalidSyntax, FailureReason::kInvalidMessage,
                     shared.error().message);
     }
@@ -272,12 +341,16 @@ ChildOutcome RespondChild(const ResponderChild& p, const InMessage& in, IkeSa& s
   ChildSa child;
   child.reqid = p.rekey_reqid != 0 ? p.rekey_reqid : installer.NextReqid();
   child.rule = p.rule->name;
-  const bool transport = in.Notify(NotifyType::kUseTransportMode) != nullptr &&
-                         !p.rule->tunnel_endpoint.has_value();
+  const bool transport =
+      in.Notify(NotifyType::kUseTransportMode) != nullptr && !p.rule->tunnel_endpoint.has_value();
   child.mode = transport ? dataplane::SaMode::kTransport : dataplane::SaMode::kTunnel;
   child.algorithms = choice->algorithms;
   child.spi_in = *spi;
   child.spi_out = choice->peer_spi;
+  if (ah_spi != 0) {
+    child.ah_spi_in = ah_spi;
+    child.ah_spi_out = bundle->ah_spi;
+  }
   child.local_ts = traffic.local;
   child.remote_ts = traffic.remote;
   ChildOutcome outcome = Finish(sa, installer, child, *method, pfs_secret ? &*pfs_secret : nullptr,
@@ -285,17 +358,20 @@ ChildOutcome RespondChild(const ResponderChild& p, const InMessage& in, IkeSa& s
                                 ChildInstaller::Scope{/*policies=*/p.rekey_reqid == 0,
                                                       /*defer_outbound=*/p.rekey_reqid != 0});
   if (!outcome.child) {
-    installer.Release(choice->algorithms.protocol, *spi);
+    release();
     *notify = NotifyType::kTemporaryFailure;
     return outcome;
   }
   codec::Proposal reply = choice->reply;
   reply.spi = SpiBytes(*spi);
   if (transport) out.AddNotify(NotifyType::kUseTransportMode);
+  if (ah_spi != 0) {
+    out.Add(PayloadType::kNotify,
+            ToNotify(BundleNotify{ah_spi, {{reply.number, choice->algorithms.ah_integrity}}}));
+  }
   out.Add(PayloadType::kSa, codec::SaPayload{{reply}});
   if (our_ke) {
-    out.Add(PayloadType::kKe,
-            codec::KePayload{choice->algorithms.dh_group, our_ke->PublicValue()});
+    out.Add(PayloadType::kKe, codec::KePayload{choice->algorithms.dh_group, our_ke->PublicValue()});
   }
   out.Add(PayloadType::kTsi, ToPayload(traffic.remote));
   out.Add(PayloadType::kTsr, ToPayload(traffic.local));

@@ -22,6 +22,11 @@ struct ChildRequest {
   std::string rule;
   uint32_t spi_in = 0;
   codec::SaPayload offer;
+  // The rule's security methods offered (numbered from 1 in `offer`): across a NAT without AH.
+  std::vector<policy::SecurityMethod> methods;
+  // FAQ 46: with ah+esp methods, the AH half's inbound SPI and the bundle notification.
+  uint32_t ah_spi_in = 0;
+  std::optional<BundleNotify> bundle;
   Selectors local_ts;
   Selectors remote_ts;
   bool transport = false;
@@ -40,8 +45,11 @@ struct ChildRequest {
 Result<ChildRequest> PrepareChildRequest(ChildInstaller& installer, const NegotiateRule& rule,
                                          Selectors local_ts, Selectors remote_ts,
                                          codec::DhGroup pfs_group, bool udp_encapsulated = false);
-// SA, [KEi], TSi, TSr, [N(USE_TRANSPORT_MODE)].
+// SA, [KEi], TSi, TSr, [N(USE_TRANSPORT_MODE)], [bundle notification].
 void AddChildRequest(const ChildRequest& request, OutMessage& out);
+// Gives back the request's inbound SPIs (ESP or AH, and a bundle's AH) when no child SA was
+// installed with them; zeroes them.
+void ReleaseChildRequest(ChildInstaller& installer, ChildRequest& request);
 
 // Completes the initiator's child SA from the response (§2.9: the responder may narrow; we
 // accept a subset of what we offered). Installs it and returns it. Errors carry the reason:

@@ -36,6 +36,10 @@ struct ChildSa {
   ChildAlgorithms algorithms;
   uint32_t spi_in = 0;   // ours: the peer sends with it
   uint32_t spi_out = 0;  // the peer's
+  // FAQ 46's AH+ESP bundle (algorithms.bundle(), bundle.h): the AH SA pair's SPIs beside the
+  // ESP pair above (spi_in/spi_out). 0 without a bundle.
+  uint32_t ah_spi_in = 0;
+  uint32_t ah_spi_out = 0;
   bool initiated_by_us = false;
   std::vector<dataplane::TrafficSelector> local_ts;
   std::vector<dataplane::TrafficSelector> remote_ts;
@@ -59,6 +63,7 @@ struct ChildSa {
   // `replaces_spi_in` is our inbound SPI of the child SA this one replaced (0: none).
   uint32_t replaces_spi_in = 0;
   std::shared_ptr<const dataplane::SaConfig> deferred_outbound;
+  std::shared_ptr<const dataplane::SaConfig> deferred_outbound_ah;  // a bundle's AH half
   std::chrono::steady_clock::time_point deferred_check_at =
       std::chrono::steady_clock::time_point::max();
   bool timers_started = false;  // the manager set its rekey and idle timers

@@ -1,11 +1,11 @@
 #include "engine/ike/ike_manager.h"
-#include "engine/ike/ike_manager_entry.h"
 
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <set>
 
+#include "engine/ike/ike_manager_entry.h"
 #include "engine/ike/tasks/create_child_sa.h"
 #include "engine/ike/tasks/ike_auth.h"
 #include "engine/ike/tasks/ike_init.h"
@@ -69,8 +69,8 @@ IkeManager::Entry* IkeManager::FindById(uint64_t id) {
   return nullptr;
 }
 
-IkeManager::Entry& IkeManager::Create(bool initiator, const Endpoint& local,
-                                      const Endpoint& remote, SteadyTime now) {
+IkeManager::Entry& IkeManager::Create(bool initiator, const Endpoint& local, const Endpoint& remote,
+                                      SteadyTime now) {
   auto entry = std::make_unique<Entry>(*options_.random, *options_.observer);
   IkeSa& sa = entry->sa;
   sa.id = ++next_id_;
@@ -106,11 +106,14 @@ Result<std::string> IkeManager::Initiate(const std::string& rule_name, const End
     remote_ts.push_back(traffic->remote);
   }
   for (const auto& t : rule->traffic) {
-    if (t.local.addresses.family() != peer.address.family() && rule->tunnel_endpoint == std::nullopt) {
+    if (t.local.addresses.family() != peer.address.family() &&
+        rule->tunnel_endpoint == std::nullopt) {
       continue;
     }
-    if (std::find(local_ts.begin(), local_ts.end(), t.local) == local_ts.end()) local_ts.push_back(t.local);
-    if (std::find(remote_ts.begin(), remote_ts.end(), t.remote) == remote_ts.end()) remote_ts.push_back(t.remote);
+    if (std::find(local_ts.begin(), local_ts.end(), t.local) == local_ts.end())
+      local_ts.push_back(t.local);
+    if (std::find(remote_ts.begin(), remote_ts.end(), t.remote) == remote_ts.end())
+      remote_ts.push_back(t.remote);
   }
   if (local_ts.empty() || remote_ts.empty()) {
     return MakeError(ErrorCode::kFailedPrecondition,
@@ -205,10 +208,10 @@ Result<IkeManager::AcquireResult> IkeManager::OnAcquire(
                t.local.addresses.Contains(acquire.destination);
   }
   if (!outbound && !inbound) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "packet " + acquire.source.ToString() + " -> " +
-                         acquire.destination.ToString() + " is not traffic of rule '" +
-                         rule->name + "'");
+    return MakeError(ErrorCode::kInvalidArgument, "packet " + acquire.source.ToString() + " -> " +
+                                                      acquire.destination.ToString() +
+                                                      " is not traffic of rule '" + rule->name +
+                                                      "'");
   }
   if (!outbound && !rule->accept_unsecured) {
     // FAQ 17: only "accept unsecured communication" lets an unsecured inbound packet start one.
@@ -285,8 +288,8 @@ void IkeManager::FallBackToClear(Entry& entry, SteadyTime now) {
     fallback.destinations.push_back(IpRange::Single(peer));
   }
   if (Status s = installer_.backend().SetClearFallback(fallback); !s.ok()) {
-    options_.observer->OnLog(&entry.sa, "the data path refused the fallback to clear: " +
-                                            s.error().message);
+    options_.observer->OnLog(&entry.sa,
+                             "the data path refused the fallback to clear: " + s.error().message);
   }
   options_.observer->OnFallbackToClear(entry.sa.rule, peer.ToString(), true);
   Kill(entry, "no answer within " + std::to_string(config_->timers.fallback_wait.count()) +
@@ -308,8 +311,8 @@ bool IkeManager::AdmitInitRequest(const codec::Message& message, const Endpoint&
                                   const Endpoint& remote, SteadyTime now) {
   const codec::NotifyPayload* cookie =
       codec::FindNotify(message.payloads, codec::NotifyType::kCookie);
-  const auto* nonce = codec::FindPayload<codec::NoncePayload>(message.payloads,
-                                                             codec::PayloadType::kNonce);
+  const auto* nonce =
+      codec::FindPayload<codec::NoncePayload>(message.payloads, codec::PayloadType::kNonce);
   InitRequestView view;
   view.source = remote.address;
   view.spi_i = message.header.initiator_spi;
@@ -369,8 +372,8 @@ bool IkeManager::AdmitInitRequest(const codec::Message& message, const Endpoint&
     case DosGuard::Action::kDrop:
       ++stats_.dos_drops_total;
       options_.observer->OnDosDrop(verdict.reason);
-      options_.observer->OnLog(nullptr, "IKE_SA_INIT from " + remote.ToString() +
-                                            " dropped: " + Name(verdict.reason));
+      options_.observer->OnLog(
+          nullptr, "IKE_SA_INIT from " + remote.ToString() + " dropped: " + Name(verdict.reason));
       return false;
   }
   return false;
@@ -434,7 +437,8 @@ void IkeManager::Settle(Entry& entry, Outbox& out) {
         }
       }
     }
-    if (r.task->exchange() == ExchangeType::kCreateChildSa) AfterChildExchange(entry, *r.task, now_);
+    if (r.task->exchange() == ExchangeType::kCreateChildSa)
+      AfterChildExchange(entry, *r.task, now_);
     if (auto* auth = dynamic_cast<IkeAuthTask*>(r.task.get());
         auth != nullptr && auth->refused_responder()) {
       // RFC 7296 §2.21.2: tell the responder, then delete without waiting for its answer.
@@ -442,9 +446,9 @@ void IkeManager::Settle(Entry& entry, Outbox& out) {
       entry.tasks.Flush(sa.last_inbound, out);
     }
     if (r.status == TaskStatus::kDeleteSa) {
-      Kill(entry, reason == FailureReason::kNone ? "deleted"
-                                                 : std::string(Name(reason)) + ": " +
-                                                       r.task->failure_detail());
+      Kill(entry, reason == FailureReason::kNone
+                      ? "deleted"
+                      : std::string(Name(reason)) + ": " + r.task->failure_detail());
     }
   }
   if (!entry.dead && sa.state == IkeSaState::kEstablished && !entry.reported_up) {
@@ -491,7 +495,7 @@ void IkeManager::Settle(Entry& entry, Outbox& out) {
       it = it->second == spi ? half_open_.erase(it) : std::next(it);
     }
     stats_.retransmits_total += entry.tasks.retransmits();  // the total outlives the SA
-    sas_.erase(spi);  // `entry` is gone from here on
+    sas_.erase(spi);                                        // `entry` is gone from here on
   }
 }
 
@@ -670,7 +674,11 @@ std::vector<IkeSaSnapshot> IkeManager::Snapshot(SteadyTime now) const {
       cs.rule = c.rule;
       cs.state = Name(c.state);
       cs.mode = c.mode == dataplane::SaMode::kTunnel ? "tunnel" : "transport";
-      cs.protocol = c.algorithms.protocol == codec::ProtocolId::kAh ? "ah" : "esp";
+      cs.protocol = c.algorithms.protocol == codec::ProtocolId::kAh ? "ah"
+                    : c.algorithms.bundle()                         ? "ah+esp"
+                                                                    : "esp";
+      cs.ah_spi_in = c.ah_spi_in;
+      cs.ah_spi_out = c.ah_spi_out;
       cs.algorithms = Describe(c.algorithms);
       cs.pfs = c.algorithms.dh_group != codec::DhGroup::kNone;
       cs.udp_encapsulation = sa.UdpEncapsulated();

@@ -43,8 +43,8 @@ struct IkeSa {
 
   Endpoint local;
   Endpoint remote;
-  bool nat_local = false;            // we are behind a NAT (RFC 7296 §2.23)
-  bool nat_remote = false;           // the peer is behind a NAT
+  bool nat_local = false;   // we are behind a NAT (RFC 7296 §2.23)
+  bool nat_remote = false;  // the peer is behind a NAT
   // --force-udp-encapsulation: ESP goes in UDP 4500 although no NAT was seen (where firewalls or
   // Kubernetes NetworkPolicies pass UDP but not IP protocol 50). We fake our NAT detection hash
   // so the peer encapsulates too, as strongSwan's `encap = yes` does.
@@ -96,7 +96,9 @@ struct IkeSa {
   const SecretBytes& sk_e_in() const { return original_initiator ? keys.sk_er : keys.sk_ei; }
   const SecretBytes& sk_a_in() const { return original_initiator ? keys.sk_ar : keys.sk_ai; }
   ChildSa* FindChildByInboundSpi(uint32_t spi);
-  ChildSa* FindChildByOutboundSpi(uint32_t spi);
+  // The peer names a child SA by its inbound SPI (our outbound one) and protocol (§3.10, §3.11):
+  // an ESP or AH pair's, or the AH half of an AH+ESP bundle (FAQ 46).
+  ChildSa* FindChildByOutboundSpi(uint32_t spi, codec::ProtocolId protocol);
 };
 
 }  // namespace ipsec::engine::ike

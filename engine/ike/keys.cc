@@ -38,15 +38,16 @@ class KeyCutter {
 };
 
 Result<IkeKeys> ExpandIkeKeys(const IkeAlgorithms& a, const crypto::Prf& prf,
-                              const SecretBytes& skeyseed, ByteSpan ni, ByteSpan nr,
-                              uint64_t spi_i, uint64_t spi_r) {
+                              const SecretBytes& skeyseed, ByteSpan ni, ByteSpan nr, uint64_t spi_i,
+                              uint64_t spi_r) {
   Bytes seed = Concat({ni, nr});
   AppendSpi(seed, spi_i);
   AppendSpi(seed, spi_r);
   const size_t prf_size = prf.output_size();
   const size_t integ = IntegrityKeySize(a.integrity);
   const size_t encr = EncryptionKeySize(a.encryption, a.encryption_key_bits);
-  auto keymat = prf.PrfPlus(crypto::SecretSpan(skeyseed), seed, 3 * prf_size + 2 * integ + 2 * encr);
+  auto keymat =
+      prf.PrfPlus(crypto::SecretSpan(skeyseed), seed, 3 * prf_size + 2 * integ + 2 * encr);
   if (!keymat.ok()) return keymat.error();
   KeyCutter cut(*keymat);
   IkeKeys k;
@@ -115,8 +116,8 @@ Result<crypto::Prf> PrfFor(PrfId id) {
                    "unsupported PRF " + std::to_string(static_cast<int>(id)));
 }
 
-Result<IkeKeys> DeriveIkeKeys(const IkeAlgorithms& a, const SecretBytes& shared_secret,
-                              ByteSpan ni, ByteSpan nr, uint64_t spi_i, uint64_t spi_r) {
+Result<IkeKeys> DeriveIkeKeys(const IkeAlgorithms& a, const SecretBytes& shared_secret, ByteSpan ni,
+                              ByteSpan nr, uint64_t spi_i, uint64_t spi_r) {
   auto prf = PrfFor(a.prf);
   if (!prf.ok()) return prf.error();
   // SKEYSEED = prf(Ni | Nr, g^ir) (§2.14)
@@ -126,9 +127,8 @@ Result<IkeKeys> DeriveIkeKeys(const IkeAlgorithms& a, const SecretBytes& shared_
 }
 
 Result<IkeKeys> DeriveRekeyedIkeKeys(const IkeAlgorithms& a, PrfId old_prf_id,
-                                     const SecretBytes& old_sk_d,
-                                     const SecretBytes& shared_secret, ByteSpan ni, ByteSpan nr,
-                                     uint64_t spi_i, uint64_t spi_r) {
+                                     const SecretBytes& old_sk_d, const SecretBytes& shared_secret,
+                                     ByteSpan ni, ByteSpan nr, uint64_t spi_i, uint64_t spi_r) {
   auto old_prf = PrfFor(old_prf_id);
   auto prf = PrfFor(a.prf);
   if (!old_prf.ok()) return old_prf.error();
@@ -141,25 +141,30 @@ Result<IkeKeys> DeriveRekeyedIkeKeys(const IkeAlgorithms& a, PrfId old_prf_id,
 }
 
 Result<ChildKeys> DeriveChildKeys(const ChildAlgorithms& a, PrfId prf_id, const SecretBytes& sk_d,
-                                  const SecretBytes* pfs_shared_secret, ByteSpan ni,
-                                  ByteSpan nr) {
+                                  const SecretBytes* pfs_shared_secret, ByteSpan ni, ByteSpan nr) {
   auto prf = PrfFor(prf_id);
   if (!prf.ok()) return prf.error();
   const size_t encr = a.protocol == codec::ProtocolId::kAh
                           ? 0
                           : EncryptionKeySize(a.encryption, a.encryption_key_bits);
   const size_t integ = IntegrityKeySize(a.integrity);
+  const size_t ah = a.bundle() ? IntegrityKeySize(a.ah_integrity) : 0;
   // KEYMAT = prf+(SK_d, [g^ir (new) |] Ni | Nr) (§2.17)
-  SecretBytes secret_seed =
-      pfs_shared_secret != nullptr ? ConcatSecret({crypto::SecretSpan(*pfs_shared_secret), ni, nr})
-                                   : ConcatSecret({ni, nr});
+  SecretBytes secret_seed = pfs_shared_secret != nullptr
+                                ? ConcatSecret({crypto::SecretSpan(*pfs_shared_secret), ni, nr})
+                                : ConcatSecret({ni, nr});
   auto keymat = prf->PrfPlus(crypto::SecretSpan(sk_d), crypto::SecretSpan(secret_seed),
-                             2 * (encr + integ));
+                             2 * (ah + encr + integ));
   if (!keymat.ok()) return keymat.error();
+  // §2.17: initiator-to-responder keys first; within a direction, with several protocols, in
+  // the order their headers appear in the packet: AH (outer) before ESP in a bundle (FAQ 46,
+  // RFC 4301 §4.5); within ESP, encryption before integrity.
   KeyCutter cut(*keymat);
   ChildKeys k;
+  k.ah_integrity_i = cut.Next(ah);
   k.encryption_i = cut.Next(encr);
   k.integrity_i = cut.Next(integ);
+  k.ah_integrity_r = cut.Next(ah);
   k.encryption_r = cut.Next(encr);
   k.integrity_r = cut.Next(integ);
   return k;

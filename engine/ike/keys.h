@@ -38,9 +38,8 @@ Result<IkeKeys> DeriveIkeKeys(const IkeAlgorithms& algorithms, const SecretBytes
 // The rekeyed IKE SA (§2.18): SKEYSEED = prf(SK_d (old), g^ir (new) | Ni | Nr) with the OLD
 // SA's PRF, then prf+ with the NEW SA's PRF, nonces and SPIs.
 Result<IkeKeys> DeriveRekeyedIkeKeys(const IkeAlgorithms& algorithms, codec::PrfId old_prf,
-                                     const SecretBytes& old_sk_d,
-                                     const SecretBytes& shared_secret, ByteSpan ni, ByteSpan nr,
-                                     uint64_t spi_i, uint64_t spi_r);
+                                     const SecretBytes& old_sk_d, const SecretBytes& shared_secret,
+                                     ByteSpan ni, ByteSpan nr, uint64_t spi_i, uint64_t spi_r);
 
 // A child SA's keys (§2.17): KEYMAT = prf+(SK_d, [g^ir (new) |] Ni | Nr), taken in the order
 // encryption then integrity for the SA initiator -> responder, then for responder -> initiator.
@@ -50,6 +49,9 @@ struct ChildKeys {
   SecretBytes integrity_i;
   SecretBytes encryption_r;
   SecretBytes integrity_r;
+  // FAQ 46's AH+ESP bundle (ChildAlgorithms::bundle()): the AH SAs' integrity keys.
+  SecretBytes ah_integrity_i;
+  SecretBytes ah_integrity_r;
 };
 Result<ChildKeys> DeriveChildKeys(const ChildAlgorithms& algorithms, codec::PrfId prf,
                                   const SecretBytes& sk_d, const SecretBytes* pfs_shared_secret,

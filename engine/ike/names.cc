@@ -101,9 +101,12 @@ ChildSa* IkeSa::FindChildByInboundSpi(uint32_t spi) {
   return nullptr;
 }
 
-ChildSa* IkeSa::FindChildByOutboundSpi(uint32_t spi) {
+ChildSa* IkeSa::FindChildByOutboundSpi(uint32_t spi, codec::ProtocolId protocol) {
   for (auto& c : children) {
-    if (c.spi_out == spi) return &c;
+    if (c.spi_out == spi && c.algorithms.protocol == protocol) return &c;
+    if (c.algorithms.bundle() && c.ah_spi_out == spi && protocol == codec::ProtocolId::kAh) {
+      return &c;
+    }
   }
   return nullptr;
 }

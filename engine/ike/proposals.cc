@@ -41,8 +41,8 @@ std::vector<Transform> IkeTransforms(const policy::IkeProposal& p) {
 }
 
 // The transforms of one security method's child SA (§3.3.3: ESP: ENCR, INTEG unless AEAD, ESN;
-// AH: INTEG, ESN). AH+ESP is refused by policy::Validate
-// (IKEv2 has no bundles); were one to get here, only its ESP part would be offered.
+// AH: INTEG, ESN). An ah+esp method gives its ESP half; its AH half is in the bundle
+// notification (bundle.h).
 std::vector<Transform> ChildTransforms(const policy::SecurityMethod& m, ProtocolId* protocol) {
   std::vector<Transform> out;
   if (m.protocol == policy::IpsecProtocol::kAh) {
@@ -61,9 +61,7 @@ std::vector<Transform> ChildTransforms(const policy::SecurityMethod& m, Protocol
   return out;
 }
 
-bool KnownType(TransformType t) {
-  return t >= TransformType::kEncr && t <= TransformType::kEsn;
-}
+bool KnownType(TransformType t) { return t >= TransformType::kEncr && t <= TransformType::kEsn; }
 
 // A proposal is considered only when every transform is of a known type and carries no
 // attribute but Key Length (§3.3.6).
@@ -102,8 +100,7 @@ std::string DescribeOffer(const SaPayload& offered) {
     out += "#" + std::to_string(p.number) + "{";
     for (size_t i = 0; i < p.transforms.size(); ++i) {
       const Transform& t = p.transforms[i];
-      out += (i ? " " : "") + std::to_string(static_cast<int>(t.type)) + ":" +
-             std::to_string(t.id);
+      out += (i ? " " : "") + std::to_string(static_cast<int>(t.type)) + ":" + std::to_string(t.id);
       if (t.key_length) out += "/" + std::to_string(*t.key_length);
     }
     out += "}";
@@ -112,9 +109,9 @@ std::string DescribeOffer(const SaPayload& offered) {
 }
 
 Error NoProposal(const std::string& what, const SaPayload& offered) {
-  return MakeError(ErrorCode::kFailedPrecondition,
-                   "NO_PROPOSAL_CHOSEN: no " + what + " proposal acceptable; peer offered " +
-                       DescribeOffer(offered));
+  return MakeError(ErrorCode::kFailedPrecondition, "NO_PROPOSAL_CHOSEN: no " + what +
+                                                       " proposal acceptable; peer offered " +
+                                                       DescribeOffer(offered));
 }
 
 IkeAlgorithms IkeAlgorithmsOf(const std::vector<Transform>& transforms) {
@@ -295,7 +292,9 @@ std::string Describe(const ChildAlgorithms& a) {
     s += (a.protocol == ProtocolId::kAh ? "" : "-") + Name(a.integrity);
   }
   if (a.dh_group != DhGroup::kNone) s += "-" + Name(a.dh_group);
-  return s + (a.esn ? "-esn" : "-noesn");
+  s += a.esn ? "-esn" : "-noesn";
+  if (a.bundle()) s += "+ah:" + Name(a.ah_integrity);  // FAQ 46: AH over the ESP
+  return s;
 }
 
 EncryptionTransform ToTransform(policy::EncryptionAlgorithm a) {
@@ -356,9 +355,7 @@ PrfId ToTransform(policy::PrfAlgorithm a) {
 
 DhGroup ToTransform(policy::DhGroup g) { return static_cast<DhGroup>(static_cast<uint16_t>(g)); }
 
-bool IsAead(EncrId id) {
-  return id == EncrId::kAesGcm16 || id == EncrId::kChaCha20Poly1305;
-}
+bool IsAead(EncrId id) { return id == EncrId::kAesGcm16 || id == EncrId::kChaCha20Poly1305; }
 
 SaPayload MakeIkeOffer(const std::vector<policy::IkeProposal>& proposals, Bytes spi) {
   SaPayload sa;
@@ -371,6 +368,18 @@ SaPayload MakeIkeOffer(const std::vector<policy::IkeProposal>& proposals, Bytes 
     sa.proposals.push_back(std::move(out));
   }
   return sa;
+}
+
+std::optional<BundleNotify> MakeBundleOffer(const std::vector<policy::SecurityMethod>& methods,
+                                            uint32_t ah_spi) {
+  BundleNotify b;
+  b.ah_spi = ah_spi;
+  for (size_t i = 0; i < methods.size(); ++i) {
+    if (methods[i].protocol != policy::IpsecProtocol::kAhEsp) continue;
+    b.entries.push_back({static_cast<uint8_t>(i + 1), ToTransform(methods[i].ah_integrity)});
+  }
+  if (b.entries.empty()) return std::nullopt;
+  return b;
 }
 
 SaPayload MakeChildOffer(const std::vector<policy::SecurityMethod>& methods, uint32_t spi,
@@ -414,13 +423,22 @@ Result<IkeChoice> ChooseIkeProposal(const SaPayload& offered,
 
 Result<ChildChoice> ChooseChildProposal(const SaPayload& offered,
                                         const std::vector<policy::SecurityMethod>& acceptable,
-                                        const ChildDhRule& dh) {
+                                        const ChildDhRule& dh, const BundleNotify* bundle) {
   for (const Proposal& p : offered.proposals) {
     if ((p.protocol != ProtocolId::kEsp && p.protocol != ProtocolId::kAh) || !Understood(p) ||
         p.spi.size() != codec::kChildSpiSize) {
       continue;
     }
+    // FAQ 46 (bundle.h): a bundle proposal is the ESP half of an ah+esp method, and only that.
+    const IntegId ah = p.protocol == ProtocolId::kEsp
+                           ? BundleIntegrityFor(bundle, p.number).value_or(IntegId::kNone)
+                           : IntegId::kNone;
     for (const auto& ours : acceptable) {
+      const bool ours_bundle = ours.protocol == policy::IpsecProtocol::kAhEsp;
+      if (ours_bundle != (ah != IntegId::kNone) ||
+          (ours_bundle && ToTransform(ours.ah_integrity) != ah)) {
+        continue;
+      }
       ProtocolId protocol;
       std::vector<Transform> wanted = ChildTransforms(ours, &protocol);
       wanted.pop_back();  // ESN is chosen below from what was offered
@@ -436,11 +454,13 @@ Result<ChildChoice> ChooseChildProposal(const SaPayload& offered,
       choice.reply.protocol = p.protocol;
       choice.reply.transforms = wanted;
       choice.algorithms = ChildAlgorithmsOf(p.protocol, wanted);
+      choice.algorithms.ah_integrity = ah;
       choice.peer_spi = SpiOf(p.spi);
       return choice;
     }
   }
-  return NoProposal("child SA", offered);
+  return NoProposal(bundle != nullptr ? "child SA (with the AH+ESP bundle offered)" : "child SA",
+                    offered);
 }
 
 namespace {
@@ -472,8 +492,8 @@ Result<const Proposal*> MatchReply(const SaPayload& offered, const SaPayload& re
 }  // namespace
 
 Result<IkeAlgorithms> AcceptIkeReply(const SaPayload& offered, const SaPayload& reply) {
-  auto matched = MatchReply(offered, reply,
-                            {TransformType::kEncr, TransformType::kPrf, TransformType::kDh});
+  auto matched =
+      MatchReply(offered, reply, {TransformType::kEncr, TransformType::kPrf, TransformType::kDh});
   if (!matched.ok()) return matched.error();
   IkeAlgorithms a = IkeAlgorithmsOf(reply.proposals[0].transforms);
   int integ_count = 0;
@@ -485,7 +505,9 @@ Result<IkeAlgorithms> AcceptIkeReply(const SaPayload& offered, const SaPayload& 
   return a;
 }
 
-Result<ChildChoice> AcceptChildReply(const SaPayload& offered, const SaPayload& reply) {
+Result<ChildChoice> AcceptChildReply(const SaPayload& offered, const SaPayload& reply,
+                                     const BundleNotify* bundle_offer,
+                                     const BundleNotify* bundle_reply) {
   auto matched = MatchReply(offered, reply, {});
   if (!matched.ok()) return matched.error();
   const Proposal& r = reply.proposals[0];
@@ -496,6 +518,29 @@ Result<ChildChoice> AcceptChildReply(const SaPayload& offered, const SaPayload& 
   choice.reply = r;
   choice.algorithms = ChildAlgorithmsOf(r.protocol, r.transforms);
   choice.peer_spi = SpiOf(r.spi);
+  const std::optional<IntegId> offered_ah =
+      r.protocol == ProtocolId::kEsp ? BundleIntegrityFor(bundle_offer, r.number) : std::nullopt;
+  if (!offered_ah) {
+    if (bundle_reply != nullptr) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "peer's SA reply is invalid: an AH+ESP bundle for a proposal that was "
+                       "not offered as one");
+    }
+    return choice;
+  }
+  if (bundle_reply == nullptr) {
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     "the peer answered the AH+ESP bundle (FAQ 46) with ESP alone: it does not "
+                     "carry ipsec-sidecar's bundle notification; refused rather than sending "
+                     "without the AH the policy asks for");
+  }
+  if (bundle_reply->entries.size() != 1 || bundle_reply->entries[0].proposal != r.number ||
+      bundle_reply->entries[0].ah_integrity != *offered_ah) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "peer's SA reply is invalid: its AH+ESP bundle does not complete the "
+                     "chosen proposal with the AH integrity offered");
+  }
+  choice.algorithms.ah_integrity = *offered_ah;
   return choice;
 }
 

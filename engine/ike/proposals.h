@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/common/result.h"
+#include "engine/ike/bundle.h"
 #include "engine/ike/codec/messages.h"
 #include "engine/ike/codec/sa_payload.h"
 #include "engine/policy/model.h"
@@ -33,6 +34,10 @@ struct ChildAlgorithms {
   codec::IntegId integrity = codec::IntegId::kNone;
   codec::DhGroup dh_group = codec::DhGroup::kNone;  // PFS group, kNone without PFS
   bool esn = false;
+  // FAQ 46's AH+ESP bundle (bundle.h): the AH SA pair's integrity beside the ESP SA pair
+  // described above (same ESN); kNone: no bundle.
+  codec::IntegId ah_integrity = codec::IntegId::kNone;
+  bool bundle() const { return ah_integrity != codec::IntegId::kNone; }
   bool operator==(const ChildAlgorithms&) const = default;
 };
 
@@ -64,10 +69,14 @@ bool IsAead(codec::EncrId id);
 codec::SaPayload MakeIkeOffer(const std::vector<policy::IkeProposal>& proposals, Bytes spi = {});
 
 // The initiator's child SA payload (§1.3.1): one proposal per security method, with `spi`
-// (4 octets) and, with PFS, the DH group (§1.3.1 "KEi" and §3.3.3). AH+ESP methods never get
-// here: policy::Validate refuses them (one protocol per child SA, §3.3; docs/dataplane.md).
+// (4 octets) and, with PFS, the DH group (§1.3.1 "KEi" and §3.3.3). An ah+esp method's
+// proposal is its ESP half; MakeBundleOffer gives the AH halves.
 codec::SaPayload MakeChildOffer(const std::vector<policy::SecurityMethod>& methods, uint32_t spi,
                                 codec::DhGroup pfs_group);
+// The bundle notification for the ah+esp methods among `methods` (numbered as MakeChildOffer
+// numbers them), with our inbound AH SPI; nullopt when there are none.
+std::optional<BundleNotify> MakeBundleOffer(const std::vector<policy::SecurityMethod>& methods,
+                                            uint32_t ah_spi);
 
 // The responder's choice (§2.7): the first of the initiator's proposals that matches one of
 // `acceptable` (tried in the initiator's order, then ours), answered with that proposal's number
@@ -88,18 +97,27 @@ struct ChildChoice {
 // How the responder treats DH transforms in child proposals (PFS, FAQ 18, RFC 7296 §1.3.1).
 struct ChildDhRule {
   codec::DhGroup wanted = codec::DhGroup::kNone;  // the group we would use for PFS
-  bool required = false;          // proposals without a DH group are unacceptable
-  bool ignore_offered = false;    // IKE_AUTH: no KE there, so DH transforms are ignored (§1.2)
+  bool required = false;                          // proposals without a DH group are unacceptable
+  bool ignore_offered = false;  // IKE_AUTH: no KE there, so DH transforms are ignored (§1.2)
 };
+// `bundle`: the initiator's bundle notification (nullptr: none). A proposal it completes
+// matches only an ah+esp method with that AH integrity (algorithms.ah_integrity is set); any
+// other proposal only an esp or ah method.
 Result<ChildChoice> ChooseChildProposal(const codec::SaPayload& offered,
                                         const std::vector<policy::SecurityMethod>& acceptable,
-                                        const ChildDhRule& dh);
+                                        const ChildDhRule& dh,
+                                        const BundleNotify* bundle = nullptr);
 
 // The initiator's check of the responder's answer (§2.7): one proposal, one of ours by number,
 // one transform of each type, each among those we offered.
 Result<IkeAlgorithms> AcceptIkeReply(const codec::SaPayload& offered,
                                      const codec::SaPayload& reply);
-Result<ChildChoice> AcceptChildReply(const codec::SaPayload& offered,
-                                     const codec::SaPayload& reply);
+// `bundle_offer`/`bundle_reply`: the bundle notifications we sent and got (nullptr: none).
+// When the chosen proposal was a bundle proposal the reply must complete it (one entry, that
+// proposal, an integrity we offered with it): else kFailedPrecondition, as the peer left out
+// the AH half; a bundle in the reply for any other proposal is kInvalidArgument.
+Result<ChildChoice> AcceptChildReply(const codec::SaPayload& offered, const codec::SaPayload& reply,
+                                     const BundleNotify* bundle_offer = nullptr,
+                                     const BundleNotify* bundle_reply = nullptr);
 
 }  // namespace ipsec::engine::ike

@@ -178,7 +178,11 @@ void IkeManager::OnExpire(dataplane::SaProtocol protocol, uint32_t spi, bool har
   for (auto& [local_spi, e] : sas_) {
     if (e->dead) continue;
     for (ChildSa& c : e->sa.children) {
-      if (SaProtocolOf(c) != protocol || (c.spi_in != spi && c.spi_out != spi)) continue;
+      const bool pair = SaProtocolOf(c) == protocol && (c.spi_in == spi || c.spi_out == spi);
+      // FAQ 46: a bundle's AH SAs expire with (and rekey) the child SA too.
+      const bool ah_half = c.algorithms.bundle() && protocol == dataplane::SaProtocol::kAh &&
+                           (c.ah_spi_in == spi || c.ah_spi_out == spi);
+      if (!pair && !ah_half) continue;
       Outbox out;
       if (hard) {
         // The data path removed the SA at its hard lifetime; the pair goes (§1.4.1).
@@ -504,7 +508,7 @@ void IkeManager::AfterIkeRekey(Entry& old, const RekeyIkeSaTask& task, SteadyTim
       task->set_now_unix(UnixNow());
       to.tasks.Queue(std::move(task));
     }
-    from.reported_up = false;  // its end is not a loss either
+    from.reported_up = false;     // its end is not a loss either
     to.tasks.Flush(now, after_);  // sent after our rekey response, if we answered (Settle)
   };
   auto delete_sa = [this](Entry& e) {

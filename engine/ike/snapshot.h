@@ -15,12 +15,14 @@ struct ChildSaSnapshot {
   std::string rule;
   std::string state;
   std::string mode;      // tunnel | transport
-  std::string protocol;  // esp | ah
+  std::string protocol;  // esp | ah | ah+esp (FAQ 46)
   std::string algorithms;
   bool pfs = false;
   bool udp_encapsulation = false;
   uint32_t spi_in = 0;
   uint32_t spi_out = 0;
+  uint32_t ah_spi_in = 0;  // ah+esp: the AH pair's SPIs (spi_in/spi_out are the ESP pair's)
+  uint32_t ah_spi_out = 0;
   std::vector<std::string> local_ts;
   std::vector<std::string> remote_ts;
   int64_t established_unix = 0;
@@ -45,7 +47,7 @@ struct IkeSaSnapshot {
   std::string algorithms;
   std::string local_auth;   // how we authenticated: "preshared key", "ecdsa-sha256 (RFC 7427)"
   std::string remote_auth;  // how the peer did
-  std::string spi_i;  // hex
+  std::string spi_i;        // hex
   std::string spi_r;
   bool nat_local = false;
   bool nat_remote = false;
@@ -66,7 +68,7 @@ struct IkeStatisticsSnapshot {
   uint64_t retransmits_total = 0;
   uint64_t dos_drops_total = 0;
   uint64_t cookies_sent_total = 0;
-  uint64_t datagrams_dropped_total = 0;  // undecodable or for no SA
+  uint64_t datagrams_dropped_total = 0;   // undecodable or for no SA
   uint64_t acquires_total = 0;            // FAQ 16-17: packets the data path reported
   uint64_t fallbacks_to_clear_total = 0;  // FAQ 16: peers that did not answer
 };

@@ -105,12 +105,7 @@ void CreateChildSaTask::AbortRekey() {
 }
 
 void CreateChildSaTask::ReleaseSpi() {
-  if (request_ && request_->spi_in != 0) {
-    installer_.Release(request_->offer.proposals.empty() ? codec::ProtocolId::kEsp
-                                                         : request_->offer.proposals[0].protocol,
-                       request_->spi_in);
-    request_->spi_in = 0;
-  }
+  if (request_) ReleaseChildRequest(installer_, *request_);
 }
 
 // HDR, SK {[N(REKEY_SA)], [N(USE_TRANSPORT_MODE)], SA, Ni, [KEi], TSi, TSr}  (§1.3.1, §1.3.3)
@@ -163,7 +158,7 @@ TaskStatus CreateChildSaTask::BuildRequest(OutMessage& out) {
       return Fail(FailureReason::kInternal, ke.error().ToString(), TaskStatus::kFailed);
     }
     request_->pfs = std::move(ke).value();
-    request_->offer = MakeChildOffer(rule->security_methods, request_->spi_in, group);
+    request_->offer = MakeChildOffer(request_->methods, request_->spi_in, group);
     OfferOtherGroups(request_->offer, *sa_.config, group);
   }
   if (old) {
@@ -241,6 +236,7 @@ TaskStatus CreateChildSaTask::ProcessResponse(const InMessage& in, SteadyTime no
     return Fail(outcome.reason, outcome.detail, TaskStatus::kFailed);
   }
   request_->spi_in = 0;  // installed: no longer ours to release
+  request_->ah_spi_in = 0;
   nonce_r_ = nonce->nonce;
   ChildSa child = std::move(*outcome.child);
   created_ = true;
@@ -299,7 +295,7 @@ TaskStatus CreateChildSaTask::ProcessRequest(const InMessage& in, SteadyTime now
   const NegotiateRule* rule = nullptr;
   if (const auto* rekey = in.Notify(NotifyType::kRekeySa)) {
     // §1.3.3: the SPI is the peer's inbound one, our outbound one.
-    old = sa_.FindChildByOutboundSpi(SpiOf(rekey->spi));
+    old = sa_.FindChildByOutboundSpi(SpiOf(rekey->spi), rekey->protocol);
     if (old == nullptr) {
       error_ = NotifyType::kChildSaNotFound;  // §2.25
       return Fail(FailureReason::kPeerError, "REKEY_SA for an unknown child SA",

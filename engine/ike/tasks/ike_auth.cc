@@ -227,7 +227,7 @@ TaskStatus IkeAuthTask::BuildRequest(OutMessage& out) {
   out.Add(PayloadType::kIdi, sa_.local_id.ToPayload());
   auto auth = MakeAuth(*credential_, out);
   if (!auth.ok()) {
-    installer_.Release(codec::ProtocolId::kEsp, child_request_->spi_in);
+    ReleaseChildRequest(installer_, *child_request_);
     return Fail(FailureReason::kUnsupportedAuth, auth.error().message, TaskStatus::kDeleteSa);
   }
   AddCertificateRequest(TrustStoresOf(*rule), out);  // §3.7: the CAs we accept the peer from
@@ -242,7 +242,7 @@ TaskStatus IkeAuthTask::ProcessResponse(const InMessage& in, SteadyTime now) {
   const auto* idr = in.Find<codec::IdPayload>(PayloadType::kIdr);
   const auto* auth = in.Find<codec::AuthPayload>(PayloadType::kAuth);
   if (idr == nullptr || auth == nullptr) {
-    installer_.Release(codec::ProtocolId::kEsp, child_request_->spi_in);
+    ReleaseChildRequest(installer_, *child_request_);
     const auto* error = in.ErrorNotify();
     FailureReason reason = error ? ReasonForNotify(error->type) : FailureReason::kInvalidMessage;
     return Fail(reason,
@@ -256,7 +256,7 @@ TaskStatus IkeAuthTask::ProcessResponse(const InMessage& in, SteadyTime now) {
   const PeerCertificates certs(in);
   std::vector<std::string> reasons;
   if (rule == nullptr || VerifyPeer(*rule, *auth, *idr, certs, &reasons) == nullptr) {
-    installer_.Release(codec::ProtocolId::kEsp, child_request_->spi_in);
+    ReleaseChildRequest(installer_, *child_request_);
     refused_responder_ = true;  // §2.21.2: the manager notifies the responder
     return Fail(FailureReason::kAuthenticationFailed,
                 "responder " + Identity::FromPayload(*idr).ToString() +
@@ -269,7 +269,7 @@ TaskStatus IkeAuthTask::ProcessResponse(const InMessage& in, SteadyTime now) {
   child_outcome_ = CompleteChildRequest(*child_request_, in, sa_, installer_, sa_.nonce_i,
                                         sa_.nonce_r, now, now_unix_);
   if (!child_outcome_.child) {
-    installer_.Release(codec::ProtocolId::kEsp, child_request_->spi_in);
+    ReleaseChildRequest(installer_, *child_request_);
     return Fail(child_outcome_.reason, child_outcome_.detail, TaskStatus::kFailed);
   }
   sa_.children.push_back(std::move(*child_outcome_.child));

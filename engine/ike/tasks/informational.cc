@@ -17,6 +17,24 @@ codec::DeletePayload DeleteOf(ProtocolId protocol, const std::vector<uint32_t>& 
 
 }  // namespace
 
+// §3.11: one Delete payload per protocol, each naming our inbound SPIs; an AH+ESP bundle's
+// (FAQ 46) AH pair is named in the AH one beside its ESP pair. An SPI whose child SA we do not
+// hold (never installed) is named as ESP.
+void InformationalTask::AddChildDeletes(OutMessage& out) {
+  std::vector<uint32_t> esp;
+  std::vector<uint32_t> ah;
+  for (uint32_t spi : child_spis_) {
+    const ChildSa* c = sa_.FindChildByInboundSpi(spi);
+    for (const ChildSa& r : removed_) {
+      if (c == nullptr && r.spi_in == spi) c = &r;
+    }
+    (c != nullptr && c->algorithms.protocol == ProtocolId::kAh ? ah : esp).push_back(spi);
+    if (c != nullptr && c->algorithms.bundle()) ah.push_back(c->ah_spi_in);
+  }
+  if (!esp.empty()) out.Add(PayloadType::kDelete, DeleteOf(ProtocolId::kEsp, esp));
+  if (!ah.empty()) out.Add(PayloadType::kDelete, DeleteOf(ProtocolId::kAh, ah));
+}
+
 const char* InformationalTask::name() const {
   if (role_ == Role::kResponder) return "informational";
   switch (kind_) {
@@ -45,10 +63,8 @@ TaskStatus InformationalTask::Build(OutMessage& out, SteadyTime) {
   out.exchange = codec::ExchangeType::kInformational;
   if (role_ == Role::kResponder) {
     out.response = true;
-    if (!child_spis_.empty()) {
-      // §1.4.1: answer with the SPIs of our side of each SA pair deleted.
-      out.Add(PayloadType::kDelete, DeleteOf(ProtocolId::kEsp, child_spis_));
-    }
+    // §1.4.1: answer with the SPIs of our side of each SA pair deleted.
+    AddChildDeletes(out);
     return ike_sa_deleted_ ? TaskStatus::kDeleteSa : TaskStatus::kDone;
   }
   if (kind_ == Kind::kDeleteIkeSa) {
@@ -58,7 +74,7 @@ TaskStatus InformationalTask::Build(OutMessage& out, SteadyTime) {
     for (uint32_t spi : child_spis_) {
       if (ChildSa* c = sa_.FindChildByInboundSpi(spi)) c->state = ChildSaState::kDeleting;
     }
-    out.Add(PayloadType::kDelete, DeleteOf(ProtocolId::kEsp, child_spis_));
+    AddChildDeletes(out);
   }
   return TaskStatus::kNeedMore;
 }
@@ -76,8 +92,7 @@ TaskStatus InformationalTask::Process(const InMessage& in, SteadyTime now) {
     // RFC 7296 §2.21.2: the initiator refused our AUTH; the IKE SA is gone on its side.
     ike_sa_deleted_ = true;
     Fail(FailureReason::kAuthenticationFailed,
-         "the initiator refused our authentication (AUTHENTICATION_FAILED)",
-         TaskStatus::kDeleteSa);
+         "the initiator refused our authentication (AUTHENTICATION_FAILED)", TaskStatus::kDeleteSa);
   }
   for (const auto* d : in.FindAll<codec::DeletePayload>(PayloadType::kDelete)) {
     if (d->protocol == ProtocolId::kIke) {
@@ -86,7 +101,8 @@ TaskStatus InformationalTask::Process(const InMessage& in, SteadyTime now) {
     }
     for (uint32_t spi : d->spis) {
       // The peer names its inbound SPI, which is our outbound one.
-      if (ChildSa* c = sa_.FindChildByOutboundSpi(spi)) {
+      // A bundle's pair is found by either half's SPI; the second finds it gone.
+      if (ChildSa* c = sa_.FindChildByOutboundSpi(spi, d->protocol)) {
         uint32_t ours = c->spi_in;
         if (c->state != ChildSaState::kDeleting) child_spis_.push_back(ours);
         RemoveChild(ours);

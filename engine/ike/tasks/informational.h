@@ -20,7 +20,10 @@ class InformationalTask final : public Task {
   // Initiator. kDeleteChildSas: `child_spis_in` are our inbound SPIs of the SAs to delete.
   InformationalTask(IkeSa& sa, ChildInstaller& installer, Kind kind,
                     std::vector<uint32_t> child_spis_in = {})
-      : sa_(sa), installer_(installer), role_(Role::kInitiator), kind_(kind),
+      : sa_(sa),
+        installer_(installer),
+        role_(Role::kInitiator),
+        kind_(kind),
         child_spis_(std::move(child_spis_in)) {}
   // Responder.
   InformationalTask(IkeSa& sa, ChildInstaller& installer)
@@ -38,6 +41,7 @@ class InformationalTask final : public Task {
 
  private:
   void RemoveChild(uint32_t spi_in);
+  void AddChildDeletes(OutMessage& out);
 
   IkeSa& sa_;
   ChildInstaller& installer_;

@@ -15,9 +15,10 @@ using namespace ::ipsec::engine::policy::testing;  // NOLINT: test builders
 // A valid policy every case starts from: rule "db" secures me -> 10.99.2.0/24 tcp/5432.
 Policy Valid() {
   Policy p = BasePolicy();
-  AddRule(p, "db", {MakeFilter(AddressSpec::Me(), Net("10.99.2.0/24"), kProtoTcp, {},
-                               PortRange::Single(5432))},
-          "secure");
+  AddRule(
+      p, "db",
+      {MakeFilter(AddressSpec::Me(), Net("10.99.2.0/24"), kProtoTcp, {}, PortRange::Single(5432))},
+      "secure");
   return p;
 }
 
@@ -40,8 +41,8 @@ AuthMethod Psk(std::string key, std::string file = {}) {
 struct Case {
   const char* name;
   std::function<void(Policy&)> mutate;
-  const char* path;      // nullptr: the policy stays valid
-  const char* message;   // a part of the expected message
+  const char* path;     // nullptr: the policy stays valid
+  const char* message;  // a part of the expected message
 };
 
 class ValidateTest : public ::testing::TestWithParam<Case> {};
@@ -67,16 +68,14 @@ const Case kCases[] = {
     {"PolicyNameEmpty", [](Policy& p) { p.name.clear(); }, "/name", "no name"},
     {"FilterListNameEmpty", [](Policy& p) { p.filter_lists[0].name.clear(); },
      "/filter_lists/0/name", "name is empty"},
-    {"FilterListNameDuplicate",
-     [](Policy& p) { p.filter_lists.push_back(p.filter_lists[0]); }, "/filter_lists/1/name",
-     "already used at /filter_lists/0"},
+    {"FilterListNameDuplicate", [](Policy& p) { p.filter_lists.push_back(p.filter_lists[0]); },
+     "/filter_lists/1/name", "already used at /filter_lists/0"},
     {"FilterActionNameEmpty", [](Policy& p) { p.filter_actions[0].name.clear(); },
      "/filter_actions/0/name", "name is empty"},
     {"FilterActionNameDuplicate",
-     [](Policy& p) { p.filter_actions.push_back(p.filter_actions[1]); },
-     "/filter_actions/3/name", "'block'"},
-    {"RuleNameEmpty", [](Policy& p) { p.rules[0].name.clear(); }, "/rules/0/name",
-     "name is empty"},
+     [](Policy& p) { p.filter_actions.push_back(p.filter_actions[1]); }, "/filter_actions/3/name",
+     "'block'"},
+    {"RuleNameEmpty", [](Policy& p) { p.rules[0].name.clear(); }, "/rules/0/name", "name is empty"},
     {"RuleNameDuplicate", [](Policy& p) { p.rules.push_back(p.rules[0]); }, "/rules/1/name",
      "unique"},
     {"RuleWithoutFilterList", [](Policy& p) { p.rules[0].filter_list.clear(); },
@@ -88,11 +87,9 @@ const Case kCases[] = {
     {"FilterListWithoutFilters", [](Policy& p) { p.filter_lists[0].filters.clear(); },
      "/filter_lists/0/filters", "at least one"},
     // ---- addresses
-    {"RangeReversed",
-     [](Policy& p) { FirstFilter(p).destination = Span("10.0.0.9", "10.0.0.5"); },
+    {"RangeReversed", [](Policy& p) { FirstFilter(p).destination = Span("10.0.0.9", "10.0.0.5"); },
      "/filter_lists/0/filters/0/destination", "reversed"},
-    {"RangeMixedFamilies",
-     [](Policy& p) { FirstFilter(p).source = Span("10.0.0.1", "fd00::1"); },
+    {"RangeMixedFamilies", [](Policy& p) { FirstFilter(p).source = Span("10.0.0.1", "fd00::1"); },
      "/filter_lists/0/filters/0/source", "mixes IPv4 and IPv6"},
     {"SubnetPrefixTooLong",
      [](Policy& p) {
@@ -126,8 +123,7 @@ const Case kCases[] = {
      },
      nullptr, ""},
     // ---- ports
-    {"PortsWithIcmp",
-     [](Policy& p) { FirstFilter(p).protocol = kProtoIcmp; },
+    {"PortsWithIcmp", [](Policy& p) { FirstFilter(p).protocol = kProtoIcmp; },
      "/filter_lists/0/filters/0/destination_ports", "'icmp'"},
     {"PortsWithAnyProtocol",
      [](Policy& p) {
@@ -137,7 +133,9 @@ const Case kCases[] = {
      },
      "/filter_lists/0/filters/0/source_ports", "'any'"},
     {"PortsReversed",
-     [](Policy& p) { FirstFilter(p).destination_ports = {90, 80}; },
+     [](Policy& p) {
+       FirstFilter(p).destination_ports = {90, 80};
+     },
      "/filter_lists/0/filters/0/destination_ports", "reversed"},
     {"PortsWithUdpAndSctp",
      [](Policy& p) {
@@ -183,12 +181,12 @@ const Case kCases[] = {
      nullptr, ""},
     {"AhEspWithoutAhIntegrity", [](Policy& p) { Method(p).protocol = IpsecProtocol::kAhEsp; },
      "/filter_actions/2/security_methods/0/ah_integrity", "'ah+esp' needs"},
-    {"AhEspRefusedIkev2HasNoBundles",
+    {"AhEspBundleWithAhIntegrity",  // FAQ 46, negotiated between sidecars (engine/ike/bundle.h)
      [](Policy& p) {
        Method(p).protocol = IpsecProtocol::kAhEsp;
        Method(p).ah_integrity = IntegrityAlgorithm::kHmacSha256_128;
      },
-     "/filter_actions/2/security_methods/0/protocol", "one protocol per child SA"},
+     nullptr, ""},
     {"EspWithAhIntegrity",
      [](Policy& p) { Method(p).ah_integrity = IntegrityAlgorithm::kHmacSha256_128; },
      "/filter_actions/2/security_methods/0/ah_integrity", "only to protocols ah and ah+esp"},
@@ -231,9 +229,7 @@ const Case kCases[] = {
      "/filter_actions/0/security_methods/0/lifetime_seconds", "greater than 0"},
     // ---- IKE proposals
     {"IkeNullEncryption",
-     [](Policy& p) {
-       p.key_exchange.proposals = {IkeProposal{EncryptionAlgorithm::kNull}};
-     },
+     [](Policy& p) { p.key_exchange.proposals = {IkeProposal{EncryptionAlgorithm::kNull}}; },
      "/key_exchange/proposals/0/encryption", "must be encrypted"},
     {"IkeCbcWithoutIntegrity",
      [](Policy& p) {
@@ -249,14 +245,14 @@ const Case kCases[] = {
      "/key_exchange/proposals/0/integrity", "set integrity to none"},
     {"IkeLegacyCipher",
      [](Policy& p) {
-       p.key_exchange.proposals = {{EncryptionAlgorithm::kTripleDes,
-                                    IntegrityAlgorithm::kHmacSha256_128}};
+       p.key_exchange.proposals = {
+           {EncryptionAlgorithm::kTripleDes, IntegrityAlgorithm::kHmacSha256_128}};
      },
      "/key_exchange/proposals/0/encryption", "'3des' is a legacy algorithm (FAQ 31-32"},
     {"IkeLegacyIntegrity",
      [](Policy& p) {
-       p.key_exchange.proposals = {{EncryptionAlgorithm::kAes128Cbc,
-                                    IntegrityAlgorithm::kHmacSha1_96}};
+       p.key_exchange.proposals = {
+           {EncryptionAlgorithm::kAes128Cbc, IntegrityAlgorithm::kHmacSha1_96}};
      },
      "/key_exchange/proposals/0/integrity", "'sha1'"},
     {"IkeLegacyPrf",
@@ -277,10 +273,12 @@ const Case kCases[] = {
     {"PskWithoutKey", [](Policy& p) { p.rules[0].auth_methods = {Psk("")}; },
      "/rules/0/auth_methods/0/preshared_key", "preshared_key_file"},
     {"PskWithKeyAndFile",
-     [](Policy& p) { p.rules[0].auth_methods = {Psk("k"), Psk("k", "/etc/psk")}; },
+     [](Policy& p) {
+       p.rules[0].auth_methods = {Psk("k"), Psk("k", "/etc/psk")};
+     },
      "/rules/0/auth_methods/1/preshared_key_file", "only one"},
-    {"PskFromFile", [](Policy& p) { p.rules[0].auth_methods = {Psk("", "/etc/psk")}; },
-     nullptr, ""},
+    {"PskFromFile", [](Policy& p) { p.rules[0].auth_methods = {Psk("", "/etc/psk")}; }, nullptr,
+     ""},
     {"CertificateWithoutCa",
      [](Policy& p) {
        AuthMethod m;
@@ -310,10 +308,14 @@ const Case kCases[] = {
     {"TunnelEndpointUnicast", [](Policy& p) { p.rules[0].tunnel_endpoint = Ip("fd00::9"); },
      nullptr, ""},
     {"ConnectionTypeWithoutInterfaces",
-     [](Policy& p) { p.rules[0].connection_type = ConnectionType{false, {}}; },
+     [](Policy& p) {
+       p.rules[0].connection_type = ConnectionType{false, {}};
+     },
      "/rules/0/connection_type", "\"all\""},
     {"ConnectionTypeEmptyName",
-     [](Policy& p) { p.rules[0].connection_type = ConnectionType{false, {"eth0", ""}}; },
+     [](Policy& p) {
+       p.rules[0].connection_type = ConnectionType{false, {"eth0", ""}};
+     },
      "/rules/0/connection_type/1", "empty"},
     // ---- default response rule
     {"DefaultResponseMethod",
@@ -367,8 +369,8 @@ const Case kCases[] = {
      },
      nullptr, ""},
     {"PartlyMulticastRangeAllowed",
-     [](Policy& p) { FirstFilter(p).destination = Span("223.255.255.0", "224.0.0.255"); },
-     nullptr, ""},
+     [](Policy& p) { FirstFilter(p).destination = Span("223.255.255.0", "224.0.0.255"); }, nullptr,
+     ""},
 };
 
 INSTANTIATE_TEST_SUITE_P(Rules, ValidateTest, ::testing::ValuesIn(kCases),
