@@ -182,35 +182,41 @@ ChildOutcome CompleteChildRequest(ChildRequest& r, const InMessage& in, IkeSa& s
     if (!parsed.ok()) return Failure(FailureReason::kInvalidMessage, parsed.error().message);
     bundle_reply = std::move(parsed).value();
   }
+  // From here on the responder has installed its child SA: a refusal deletes it.
+  auto refuse = [&](FailureReason reason, std::string detail) {
+    ChildOutcome out = Failure(reason, std::move(detail));
+    out.delete_spi_in = r.spi_in;
+    return out;
+  };
   auto choice = AcceptChildReply(r.offer, *sa_reply, r.bundle ? &*r.bundle : nullptr,
                                  bundle_reply ? &*bundle_reply : nullptr);
   if (!choice.ok()) {
-    return Failure(choice.error().code == ErrorCode::kFailedPrecondition
-                       ? FailureReason::kNoProposalChosen
-                       : FailureReason::kInvalidMessage,
-                   choice.error().message);
+    return refuse(choice.error().code == ErrorCode::kFailedPrecondition
+                      ? FailureReason::kNoProposalChosen
+                      : FailureReason::kInvalidMessage,
+                  choice.error().message);
   }
   if (choice->algorithms.protocol == codec::ProtocolId::kAh && sa.UdpEncapsulated()) {
-    return Failure(FailureReason::kNoProposalChosen,
-                   "the peer chose AH, which cannot cross the NAT between us (RFC 3715 §2.1; "
-                   "RFC 3948 encapsulates ESP only): offer ESP");
+    return refuse(FailureReason::kNoProposalChosen,
+                  "the peer chose AH, which cannot cross the NAT between us (RFC 3715 §2.1; "
+                  "RFC 3948 encapsulates ESP only): offer ESP");
   }
   Selectors local = FromPayload(*tsi);
   Selectors remote = FromPayload(*tsr);
   // §2.9: the responder may only narrow what we proposed.
   if (local.empty() || remote.empty() || !Within(local, r.local_ts) ||
       !Within(remote, r.remote_ts)) {
-    return Failure(FailureReason::kTsUnacceptable, "responder's selectors exceed our proposal");
+    return refuse(FailureReason::kTsUnacceptable, "responder's selectors exceed our proposal");
   }
   const NegotiateRule* rule = sa.config->FindRule(r.rule);
   const policy::SecurityMethod* method = rule ? MethodFor(*rule, choice->algorithms) : nullptr;
-  if (method == nullptr) return Failure(FailureReason::kInternal, "rule changed under way");
+  if (method == nullptr) return refuse(FailureReason::kInternal, "rule changed under way");
   std::optional<SecretBytes> pfs_secret;
   if (r.pfs) {
     const auto* ke = in.Find<codec::KePayload>(PayloadType::kKe);
-    if (ke == nullptr) return Failure(FailureReason::kInvalidMessage, "PFS: no KEr");
+    if (ke == nullptr) return refuse(FailureReason::kInvalidMessage, "PFS: no KEr");
     auto shared = r.pfs->ComputeShared(ke->data);
-    if (!shared.ok()) return Failure(FailureReason::kInvalidMessage, shared.error().message);
+    if (!shared.ok()) return refuse(FailureReason::kInvalidMessage, shared.error().message);
     pfs_secret = std::move(shared).value();
   }
   ChildSa child;

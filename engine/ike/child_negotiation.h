@@ -58,6 +58,10 @@ struct ChildOutcome {
   std::optional<ChildSa> child;
   FailureReason reason = FailureReason::kNone;
   std::string detail;
+  // The initiator refused an answer the responder had already acted on (it installed a child
+  // SA we will not use: ESP alone for an AH+ESP bundle, selectors wider than offered, ...):
+  // our inbound SPI, by which a Delete names the peer's child SA (§1.4.1) so it does not linger.
+  uint32_t delete_spi_in = 0;
 };
 ChildOutcome CompleteChildRequest(ChildRequest& request, const InMessage& response, IkeSa& sa,
                                   ChildInstaller& installer, ByteSpan ni, ByteSpan nr,

@@ -440,6 +440,14 @@ void IkeManager::Settle(Entry& entry, Outbox& out) {
     if (r.task->exchange() == ExchangeType::kCreateChildSa)
       AfterChildExchange(entry, *r.task, now_);
     if (auto* auth = dynamic_cast<IkeAuthTask*>(r.task.get());
+        auth != nullptr && auth->child_outcome().delete_spi_in != 0 &&
+        r.status != TaskStatus::kDeleteSa) {
+      // We refused the child SA the responder installed in IKE_AUTH: delete it (§1.4.1).
+      entry.tasks.QueueFront(std::make_unique<InformationalTask>(
+          sa, installer_, InformationalTask::Kind::kDeleteChildSas,
+          std::vector<uint32_t>{auth->child_outcome().delete_spi_in}));
+    }
+    if (auto* auth = dynamic_cast<IkeAuthTask*>(r.task.get());
         auth != nullptr && auth->refused_responder()) {
       // RFC 7296 §2.21.2: tell the responder, then delete without waiting for its answer.
       entry.tasks.QueueFront(std::make_unique<AuthFailedNotifyTask>());

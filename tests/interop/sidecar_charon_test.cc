@@ -478,6 +478,37 @@ TEST_F(SidecarCharonTest, WeDeleteAndCharonsListEmpties) {
   EXPECT_TRUE(charon_->WaitForLog("received DELETE for IKE_SA", 100ms)) << charon_->LogTail();
 }
 
+// FAQ 46's AH+ESP bundle is ours alone (engine/ike/bundle.h): charon ignores our bundle
+// notification (an unknown status type, RFC 7296 §3.10.1) and answers our offer's ESP half
+// alone. We refuse the child SA rather than send without the AH the policy asks for, delete
+// the child SA charon installed (§1.4.1), and say why; the IKE SA stays.
+TEST_F(SidecarCharonTest, WeOfferAhEspCharonAnswersEspAloneAndWeRefuseAndDeleteIt) {
+  Suite suite = GcmCurve25519();
+  suite.esp = {{"protocol", "ah+esp"},
+               {"esp_encryption", "aes128gcm16"},
+               {"esp_integrity", "none"},
+               {"ah_integrity", "sha256"}};
+  ASSERT_NO_FATAL_FAILURE(StartSidecar());
+  ASSERT_NO_FATAL_FAILURE(ApplyPolicy(suite, lab_->PodV4(1)));
+  ASSERT_NO_FATAL_FAILURE(StartCharon(suite, lab_->pod(1), lab_->PodV4(1), lab_->PodV4(0)));
+  CommandResult r = daemon_->Http("POST", "/v1/sas", R"({"rule": "charon"})");
+  ASSERT_EQ(Status(r), 201) << r.out << r.err;
+  EXPECT_TRUE(WaitFor([&] { return IkeLog().find("with ESP alone") != std::string::npos; }))
+      << Diagnostics();
+  EXPECT_TRUE(charon_->WaitForLog("received DELETE for ESP CHILD_SA", 5000ms))
+      << charon_->LogTail();
+  EXPECT_TRUE(WaitFor([&] {
+    auto sas = charon_->ListSas(&error_);
+    return sas && sas->size() == 1 && (*sas)[0].established_state() &&
+           (*sas)[0].InstalledChild("net") == nullptr;
+  })) << Diagnostics();
+  const json ours = Sas();
+  ASSERT_EQ(ours.size(), 1u) << ours.dump();
+  EXPECT_EQ(ours[0]["state"], "established") << ours.dump();
+  EXPECT_TRUE(ours[0]["child_sas"].empty()) << ours.dump();
+  EXPECT_GE(Stats()["ike"]["negotiation_failures_total"].get<int>(), 1);
+}
+
 // charon killed (SIGKILL, as a crash): our dead peer detection (RFC 7296 §2.4: a liveness
 // check after --dpd-seconds of silence, retransmissions exhausted) removes the IKE SA and its
 // child SA. Short timers so the case takes seconds: 2 s, then 0.25+0.5+1+2 s of retries.

@@ -231,6 +231,8 @@ TaskStatus CreateChildSaTask::ProcessResponse(const InMessage& in, SteadyTime no
   ChildOutcome outcome =
       CompleteChildRequest(*request_, in, sa_, installer_, nonce_i_, nonce->nonce, now, now_unix_);
   if (!outcome.child) {
+    // The responder's child SA that we refused goes too (the manager sends the Delete).
+    if (outcome.delete_spi_in != 0) spis_to_delete_.push_back(outcome.delete_spi_in);
     AbortRekey();
     ReleaseSpi();
     return Fail(outcome.reason, outcome.detail, TaskStatus::kFailed);
