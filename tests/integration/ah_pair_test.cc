@@ -162,6 +162,39 @@ TEST_P(AhPairTest, PingAndTcpThroughAh) {
   EXPECT_EQ(big.exit_code, 0) << big.out << pair.Diagnostics();
   EXPECT_NE(big.out.find(" 0% packet loss"), std::string::npos) << big.out;
 
+  // A rekey from each side while pings flow every 50 ms: make-before-break (RFC 7296 §2.8)
+  // loses none, with a bundle's AH pair replaced along with its ESP pair.
+  const char* spi_key = mode.bundle ? "ah_spi_in" : "spi_in";
+  const json before0 = pair.Child(0), before1 = pair.Child(1);
+  ASSERT_FALSE(before0.is_null() || before1.is_null()) << pair.Diagnostics();
+  {
+    BackgroundProcess pings({"ip", "netns", "exec", pair.lab->pod(0), "ping", ping_bin, "-c", "40",
+                             "-i", "0.05", "-W", "2", peer},
+                            dir.path() + "/rekey-ping.log");
+    std::this_thread::sleep_for(500ms);
+    for (int i = 0; i < 2; ++i) {
+      const json& before = i == 0 ? before0 : before1;
+      CommandResult r =
+          pair.d[i]->Http("POST", "/v1/sas/" + before["id"].get<std::string>() + "/rekey");
+      EXPECT_EQ(Status(r), 202) << r.out << r.err;
+      std::this_thread::sleep_for(700ms);
+    }
+    EXPECT_EQ(pings.WaitExit(std::chrono::seconds(10)), 0)
+        << ReadFile(dir.path() + "/rekey-ping.log");
+  }
+  const std::string rekey_pings = ReadFile(dir.path() + "/rekey-ping.log");
+  EXPECT_NE(rekey_pings.find(" 0% packet loss"), std::string::npos)
+      << rekey_pings << pair.Diagnostics();
+  EXPECT_TRUE(WaitFor([&] {
+    const json now0 = pair.Child(0), now1 = pair.Child(1);
+    return !now0.is_null() && !now1.is_null() && now0["id"] == before0["id"] &&
+           now1["id"] == before1["id"] && now0[spi_key] != before0[spi_key] &&
+           now1[spi_key] != before1[spi_key];
+  })) << before0.dump()
+      << "\n"
+      << pair.Child(0).dump() << "\n"
+      << pair.Child(1).dump();
+
   BackgroundProcess server(
       {"ip", "netns", "exec", pair.lab->pod(1), "iperf3", "-s", "-1", "-p", "5201"},
       dir.path() + "/iperf3-server.log");
