@@ -39,6 +39,17 @@ TwoPeers::TwoPeers() : a(*this, "10.1.0.1", 1), b(*this, "10.2.0.1", 2) {
   now = engine::ike::SteadyTime(std::chrono::hours(1000));
 }
 
+void TwoPeers::PutABehindNat() {
+  const IpAddress outside = *IpAddress::Parse("192.0.2.7");
+  nat = [this, outside](Datagram& d) {
+    if (d.from.address == a.address) {
+      d.from = Endpoint{outside, static_cast<uint16_t>(d.from.port + 1000)};
+    } else if (d.to.address == outside) {
+      d.to = Endpoint{a.address, static_cast<uint16_t>(d.to.port - 1000)};
+    }
+  };
+}
+
 IkePeer& TwoPeers::PeerAt(const IpAddress& address) { return address == a.address ? a : b; }
 
 bool TwoPeers::DeliverOne() {

@@ -139,6 +139,8 @@ class TwoPeers {
   std::function<bool(const Datagram&)> filter;
   // Rewrites a datagram on its way (a NAT); may change `from`.
   std::function<void(Datagram&)> nat;
+  // Sets `nat` to a NAT in front of A mapping 10.1.0.1:* to 192.0.2.7:(port+1000).
+  void PutABehindNat();
 
   engine::ike::SteadyTime now;
   // Delivers queued datagrams (and those they cause) until none are left or `max` were handled.

@@ -24,13 +24,21 @@ Error SysError(const std::string& what, int error) {
   return MakeError(ErrorCode::kUnavailable, what + ": " + std::strerror(error));
 }
 
+// SIOCSIFMTU on `s`, an AF_INET datagram socket.
+Status SetLinkMtu(int s, const std::string& name, int mtu) {
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+  ifr.ifr_mtu = mtu;
+  if (::ioctl(s, SIOCSIFMTU, &ifr) != 0) return SysError("set MTU of " + name, errno);
+  return Status::Ok();
+}
+
 // Sets the MTU and IFF_UP through an AF_INET datagram socket (SIOCSIFMTU, SIOCSIFFLAGS).
 Status ConfigureLink(const std::string& name, int mtu) {
   int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (s < 0) return SysError("socket", errno);
   ifreq ifr{};
   std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
-  ifr.ifr_mtu = mtu;
   Status result = Status::Ok();
   // No IPv6 link-local address on the TUN: the kernel then sends no router solicitations or
   // MLD reports into it. Best effort (no IPv6: no file).
@@ -38,8 +46,7 @@ Status ConfigureLink(const std::string& name, int mtu) {
     std::fputs("1", f);
     std::fclose(f);
   }
-  if (::ioctl(s, SIOCSIFMTU, &ifr) != 0) {
-    result = SysError("set MTU of " + name, errno);
+  if (result = SetLinkMtu(s, name, mtu); !result.ok()) {
   } else if (ifr.ifr_qlen = kTxQueueLength; ::ioctl(s, SIOCSIFTXQLEN, &ifr) != 0) {
     result = SysError("set the queue length of " + name, errno);
   } else if (::ioctl(s, SIOCGIFFLAGS, &ifr) != 0) {
@@ -115,15 +122,10 @@ Result<std::unique_ptr<TunDevice>> TunDevice::Open(const Options& options) {
 Status TunDevice::SetMtu(int mtu) {
   int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (s < 0) return SysError("socket", errno);
-  ifreq ifr{};
-  std::strncpy(ifr.ifr_name, name_.c_str(), IFNAMSIZ - 1);
-  ifr.ifr_mtu = mtu;
-  const int rc = ::ioctl(s, SIOCSIFMTU, &ifr);
-  const int error = errno;
+  Status result = SetLinkMtu(s, name_, mtu);
   ::close(s);
-  if (rc != 0) return SysError("set MTU of " + name_, error);
-  mtu_.store(mtu, std::memory_order_relaxed);
-  return Status::Ok();
+  if (result.ok()) mtu_.store(mtu, std::memory_order_relaxed);
+  return result;
 }
 
 TunDevice::~TunDevice() {

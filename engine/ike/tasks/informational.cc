@@ -25,8 +25,10 @@ void InformationalTask::AddChildDeletes(OutMessage& out) {
   std::vector<uint32_t> ah;
   for (uint32_t spi : child_spis_) {
     const ChildSa* c = sa_.FindChildByInboundSpi(spi);
-    for (const ChildSa& r : removed_) {
-      if (c == nullptr && r.spi_in == spi) c = &r;
+    if (c == nullptr) {
+      auto it = std::find_if(removed_.begin(), removed_.end(),
+                             [&](const ChildSa& r) { return r.spi_in == spi; });
+      if (it != removed_.end()) c = &*it;
     }
     (c != nullptr && c->algorithms.protocol == ProtocolId::kAh ? ah : esp).push_back(spi);
     if (c != nullptr && c->algorithms.bundle()) ah.push_back(c->ah_spi_in);

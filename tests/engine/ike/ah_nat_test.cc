@@ -32,17 +32,7 @@ class AhNatTest : public ::testing::Test {
     b->rules[0].security_methods = methods;
     net_.a.manager->SetConfig(a);
     net_.b.manager->SetConfig(b);
-    if (nat) {
-      // A behind a NAT mapping 10.1.0.1:* to 192.0.2.7:(port+1000).
-      net_.nat = [&](testing::Datagram& d) {
-        if (d.from.address == net_.a.address) {
-          d.from =
-              Endpoint{*IpAddress::Parse("192.0.2.7"), static_cast<uint16_t>(d.from.port + 1000)};
-        } else if (d.to.address == *IpAddress::Parse("192.0.2.7")) {
-          d.to = Endpoint{net_.a.address, static_cast<uint16_t>(d.to.port - 1000)};
-        }
-      };
-    }
+    if (nat) net_.PutABehindNat();
     auto id = net_.a.manager->Initiate("r", net_.a.endpoint(), net_.b.endpoint(), net_.now);
     ASSERT_TRUE(id.ok()) << id.error().ToString();
     net_.DeliverAll();

@@ -230,13 +230,7 @@ TEST(BundleRefusalTest, InitiatorEspOnlyIsNotAnsweredWithABundle) {
 
 TEST_F(BundleTest, BundleThenEspFallsBackToEspAcrossANatAndAloneIsRefused) {
   ConfigureMethods({Bundle(), Esp()}, {Bundle(), Esp()});
-  net_.nat = [&](testing::Datagram& d) {
-    if (d.from.address == net_.a.address) {
-      d.from = Endpoint{*IpAddress::Parse("192.0.2.7"), static_cast<uint16_t>(d.from.port + 1000)};
-    } else if (d.to.address == *IpAddress::Parse("192.0.2.7")) {
-      d.to = Endpoint{net_.a.address, static_cast<uint16_t>(d.to.port - 1000)};
-    }
-  };
+  net_.PutABehindNat();
   Establish();
   ASSERT_EQ(net_.b.observer.child_up, 1) << net_.b.observer.Log();
   for (IkePeer* p : {&net_.a, &net_.b}) {
@@ -258,13 +252,7 @@ TEST(BundleNatTest, BundleAloneAcrossANatIsRefused) {
   b->rules[0].security_methods = {Bundle()};
   net.a.manager->SetConfig(a);
   net.b.manager->SetConfig(b);
-  net.nat = [&](testing::Datagram& d) {
-    if (d.from.address == net.a.address) {
-      d.from = Endpoint{*IpAddress::Parse("192.0.2.7"), static_cast<uint16_t>(d.from.port + 1000)};
-    } else if (d.to.address == *IpAddress::Parse("192.0.2.7")) {
-      d.to = Endpoint{net.a.address, static_cast<uint16_t>(d.to.port - 1000)};
-    }
-  };
+  net.PutABehindNat();
   ASSERT_TRUE(net.a.manager->Initiate("r", net.a.endpoint(), net.b.endpoint(), net.now).ok());
   net.DeliverAll();
   EXPECT_EQ(net.a.observer.ike_up, 1) << net.a.observer.Log();

@@ -173,13 +173,7 @@ TEST_F(TimersTest, SilentPeerIsDeclaredDeadAfterRetransmissions) {
 
 TEST_F(TimersTest, NatKeepalivesOnlyFromBehindANat) {
   Configure();
-  net_.nat = [&](testing::Datagram& d) {  // A behind a NAT (as in two_peers_test)
-    if (d.from.address == net_.a.address) {
-      d.from = Endpoint{*IpAddress::Parse("192.0.2.7"), static_cast<uint16_t>(d.from.port + 1000)};
-    } else if (d.to.address == *IpAddress::Parse("192.0.2.7")) {
-      d.to = Endpoint{net_.a.address, static_cast<uint16_t>(d.to.port - 1000)};
-    }
-  };
+  net_.PutABehindNat();
   Establish();
   net_.Run(65s);  // nat_keepalive 20 s: at 0, 20, 40, 60 s
   EXPECT_EQ(net_.a.keepalives, 4);

@@ -89,8 +89,10 @@ TEST_F(TwoPeersTest, WrongPskFailsOnBothSidesWithAuthenticationFailed) {
   net_.DeliverAll();
   EXPECT_EQ(net_.a.observer.ike_up, 0);
   EXPECT_EQ(net_.b.observer.ike_up, 0);
-  EXPECT_TRUE(net_.b.observer.Failed(FailureReason::kAuthenticationFailed)) << net_.b.observer.Log();
-  EXPECT_TRUE(net_.a.observer.Failed(FailureReason::kAuthenticationFailed)) << net_.a.observer.Log();
+  EXPECT_TRUE(net_.b.observer.Failed(FailureReason::kAuthenticationFailed))
+      << net_.b.observer.Log();
+  EXPECT_TRUE(net_.a.observer.Failed(FailureReason::kAuthenticationFailed))
+      << net_.a.observer.Log();
   EXPECT_EQ(net_.a.manager->sa_count(), 0u);
   EXPECT_EQ(net_.b.manager->sa_count(), 0u);
   EXPECT_TRUE(net_.a.backend.Sas().empty());
@@ -100,9 +102,8 @@ TEST_F(TwoPeersTest, WrongPskFailsOnBothSidesWithAuthenticationFailed) {
 TEST_F(TwoPeersTest, InvalidKePayloadMakesTheInitiatorRetryWithTheResponderGroup) {
   Configure();
   auto b = testing::SimpleConfig("10.2.0.1", "10.1.0.1", "secret");
-  b->ike_proposals = {{policy::EncryptionAlgorithm::kAes256Gcm16,
-                       policy::IntegrityAlgorithm::kNone, policy::PrfAlgorithm::kHmacSha384,
-                       policy::DhGroup::kEcp384}};
+  b->ike_proposals = {{policy::EncryptionAlgorithm::kAes256Gcm16, policy::IntegrityAlgorithm::kNone,
+                       policy::PrfAlgorithm::kHmacSha384, policy::DhGroup::kEcp384}};
   net_.b.manager->SetConfig(b);
   Initiate();
   EXPECT_EQ(net_.DeliverAll(), 6);
@@ -190,14 +191,7 @@ TEST_F(TwoPeersTest, ChildDeleteKeepsTheIkeSa) {
 
 TEST_F(TwoPeersTest, NatIsDetectedAndBothFloatToPort4500) {
   Configure();
-  // A sits behind a NAT that maps 10.1.0.1:* to 192.0.2.7:(port+1000).
-  net_.nat = [&](testing::Datagram& d) {
-    if (d.from.address == net_.a.address) {
-      d.from = Endpoint{*IpAddress::Parse("192.0.2.7"), static_cast<uint16_t>(d.from.port + 1000)};
-    } else if (d.to.address == *IpAddress::Parse("192.0.2.7")) {
-      d.to = Endpoint{net_.a.address, static_cast<uint16_t>(d.to.port - 1000)};
-    }
-  };
+  net_.PutABehindNat();  // 10.1.0.1:* -> 192.0.2.7:(port+1000)
   Initiate();
   net_.DeliverAll();
   ASSERT_EQ(net_.b.observer.ike_up, 1) << net_.b.observer.Log();

@@ -41,20 +41,6 @@ std::vector<uint8_t> WithDf(std::vector<uint8_t> p) {
   return p;
 }
 
-std::vector<uint8_t> Udp6(const IpAddress& src, const IpAddress& dst, size_t total) {
-  std::vector<uint8_t> p(total, 0xcd);
-  esp::Store32(&p[0], 0x6000'0000);
-  esp::Store16(&p[4], static_cast<uint16_t>(total - 40));
-  p[6] = 17;
-  p[7] = 64;
-  std::memcpy(&p[8], src.ToBytes().data(), 16);
-  std::memcpy(&p[24], dst.ToBytes().data(), 16);
-  esp::Store16(&p[40], 1000);
-  esp::Store16(&p[42], 2000);
-  esp::Store16(&p[44], static_cast<uint16_t>(total - 40));
-  return p;
-}
-
 class MtuGuardTest : public ::testing::Test {
  protected:
   MtuGuardTest() : sas_(1) {}

@@ -242,28 +242,6 @@ TEST_F(PipelineTest, FragmentsAreReassembledThenProtectedOrPassedWhole) {
   EXPECT_EQ(DropsA(DropReason::kReassembly), 2u);
 }
 
-// An IPv4 TCP super-packet A -> B as the TUN hands it over (TSO): `payload` octets.
-std::vector<uint8_t> TcpSuperPacket(size_t payload) {
-  std::vector<uint8_t> p(40 + payload);
-  for (size_t i = 40; i < p.size(); ++i) p[i] = static_cast<uint8_t>(i * 13);
-  p[0] = 0x45;
-  esp::Store16(&p[2], static_cast<uint16_t>(p.size()));
-  esp::Store16(&p[4], 0x4000);
-  esp::Store16(&p[6], 0x4000);  // DF
-  p[8] = 64;
-  p[9] = 6;
-  std::memcpy(&p[12], V4("10.0.0.1").ToBytes().data(), 4);
-  std::memcpy(&p[16], V4("10.0.0.2").ToBytes().data(), 4);
-  esp::Store16(&p[20], 40000);
-  esp::Store16(&p[22], 5201);
-  esp::Store32(&p[24], 1000);  // seq
-  esp::Store32(&p[28], 2000);  // ack
-  p[32] = 5 << 4;
-  p[33] = 0x18;  // ACK PSH
-  esp::Store16(&p[34], 512);
-  return p;
-}
-
 // OutboundSegments protects each segment of a super-packet straight into the send slot: the ESP
 // packets are byte-identical to cutting the segments first (WriteSegment) and protecting each
 // with Outbound, they decrypt to those segments, and the counters count every segment.

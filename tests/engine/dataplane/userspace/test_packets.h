@@ -38,6 +38,45 @@ inline std::vector<uint8_t> UdpPacket(const IpAddress& src, const IpAddress& dst
   return p;
 }
 
+// An IPv6 UDP packet src:1000 -> dst:2000 of `total` octets (UDP checksum 0).
+inline std::vector<uint8_t> Udp6(const IpAddress& src, const IpAddress& dst, size_t total) {
+  std::vector<uint8_t> p(total, 0xcd);
+  esp::Store32(&p[0], 0x6000'0000);
+  esp::Store16(&p[4], static_cast<uint16_t>(total - 40));
+  p[6] = 17;
+  p[7] = 64;
+  std::memcpy(&p[8], src.ToBytes().data(), 16);
+  std::memcpy(&p[24], dst.ToBytes().data(), 16);
+  esp::Store16(&p[40], 1000);
+  esp::Store16(&p[42], 2000);
+  esp::Store16(&p[44], static_cast<uint16_t>(total - 40));
+  esp::Store16(&p[46], 0);
+  return p;
+}
+
+// An IPv4 TCP super-packet 10.0.0.1 -> 10.0.0.2 as the TUN hands it over (TSO): `payload`
+// octets.
+inline std::vector<uint8_t> TcpSuperPacket(size_t payload) {
+  std::vector<uint8_t> p(40 + payload);
+  for (size_t i = 40; i < p.size(); ++i) p[i] = static_cast<uint8_t>(i * 13);
+  p[0] = 0x45;
+  esp::Store16(&p[2], static_cast<uint16_t>(p.size()));
+  esp::Store16(&p[4], 0x4000);
+  esp::Store16(&p[6], 0x4000);  // DF
+  p[8] = 64;
+  p[9] = 6;
+  std::memcpy(&p[12], V4("10.0.0.1").ToBytes().data(), 4);
+  std::memcpy(&p[16], V4("10.0.0.2").ToBytes().data(), 4);
+  esp::Store16(&p[20], 40000);
+  esp::Store16(&p[22], 5201);
+  esp::Store32(&p[24], 1000);  // seq
+  esp::Store32(&p[28], 2000);  // ack
+  p[32] = 5 << 4;
+  p[33] = 0x18;  // ACK PSH
+  esp::Store16(&p[34], 512);
+  return p;
+}
+
 // The pod kernel's way (RFC 791 §3.2): the datagram's payload cut into `chunk`-octet pieces
 // (a multiple of 8), each behind a copy of the header with MF and the offset set.
 inline std::vector<std::vector<uint8_t>> FragmentV4(const std::vector<uint8_t>& d, size_t chunk) {
