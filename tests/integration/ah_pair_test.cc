@@ -9,7 +9,8 @@
 // rebuilds it, and the peer's ICV must verify over it). The same with FAQ 46's AH+ESP bundle
 // (engine/ike/bundle.h): every packet on the wire is IP | AH | ESP, with the bundle's AH SPIs
 // and ESP SPIs, and nothing reaches either SA outside the bundle. An AH-or-ESP policy, and an
-// AH+ESP-or-ESP one, across forced UDP encapsulation get ESP (AH cannot cross a NAT).
+// AH+ESP-or-ESP one, across forced UDP encapsulation get ESP (AH cannot cross a NAT). A bundle
+// lowers the TUN's MTU on both sides, and deleting it restores the MTU.
 // Needs root, iproute2, nftables, curl, tcpdump, tshark, iperf3; fails naming what is missing.
 
 #include <gtest/gtest.h>
@@ -98,6 +99,12 @@ class AhPair {
         .out;
   }
 
+  // The MTU of pod i's TUN (ipsec0); -1 if unreadable.
+  int TunMtu(int i) {
+    CommandResult r = lab->Exec(lab->pod(i), {"cat", "/sys/class/net/ipsec0/mtu"});
+    return r.exit_code == 0 ? std::atoi(r.out.c_str()) : -1;
+  }
+
   std::string Diagnostics() {
     std::string out;
     for (int i = 0; i < 2; ++i) {
@@ -125,6 +132,8 @@ TEST_P(AhPairTest, PingAndTcpThroughAh) {
   AhPair pair;
   std::string error;
   ASSERT_TRUE(pair.Start({}, &error)) << error;
+  const int mtu_at_start[2] = {pair.TunMtu(0), pair.TunMtu(1)};
+  ASSERT_GT(mtu_at_start[0], 1280);
   for (int i = 0; i < 2; ++i) {
     ASSERT_TRUE(
         pair.Apply(i, PairPolicy(pair.Address(i, mode.ipv6), pair.Address(1 - i, mode.ipv6),
@@ -286,6 +295,25 @@ TEST_P(AhPairTest, PingAndTcpThroughAh) {
     EXPECT_NE(m.find("ipsec_dataplane_drops_total{reason=\"bundle_mismatch\"} 0\n"),
               std::string::npos)
         << m;
+  }
+
+  // The TUN's MTU on both sides: a bundle lowers it, to leave room for AH's header on top of
+  // ESP's worst case (LeaveRoomForBundles); AH alone does not change it. Deleting the child SA,
+  // the last bundle, brings it back to what it was at start.
+  for (int i = 0; i < 2; ++i) {
+    if (mode.bundle) {
+      EXPECT_LT(pair.TunMtu(i), mtu_at_start[i]) << "pod " << i;
+    } else {
+      EXPECT_EQ(pair.TunMtu(i), mtu_at_start[i]) << "pod " << i;
+    }
+  }
+  const json child = pair.Child(0);
+  ASSERT_FALSE(child.is_null()) << pair.Diagnostics();
+  EXPECT_EQ(Status(pair.d[0]->Http("DELETE", "/v1/sas/" + child["id"].get<std::string>())), 204);
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_TRUE(WaitFor([&] { return pair.TunMtu(i) == mtu_at_start[i]; }))
+        << "pod " << i << ": TUN MTU " << pair.TunMtu(i) << ", at start " << mtu_at_start[i] << "\n"
+        << pair.Diagnostics();
   }
 }
 

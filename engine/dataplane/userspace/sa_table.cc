@@ -327,6 +327,10 @@ bool SaTable::SpiInUse(uint32_t spi) const {
   return s->inbound.count(spi) != 0 || s->outbound.count(spi) != 0;
 }
 
+bool SaTable::HasBundledOutbound() const {
+  return Load()->outbound.any_of([](const auto& entry) { return entry.second->config.bundle; });
+}
+
 std::vector<RulePeerTraffic> SaTable::RulePeerCounters() const {
   std::lock_guard lock(writer_mu_);
   std::vector<RulePeerTraffic> out;

@@ -87,6 +87,16 @@ class ShardedMap {
   }
   static constexpr const value_type* end() { return nullptr; }
   size_t count(uint32_t key) const { return find(key) != nullptr ? 1 : 0; }
+  // Whether some entry satisfies pred(const value_type&).
+  template <class Pred>
+  bool any_of(Pred pred) const {
+    for (const auto& s : shards_) {
+      for (const auto& entry : *s) {
+        if (pred(entry)) return true;
+      }
+    }
+    return false;
+  }
   size_t size() const {
     size_t n = 0;
     for (const auto& s : shards_) n += s->size();
@@ -185,6 +195,8 @@ class SaTable {
   Status DeletePolicy(uint32_t reqid, SaDirection direction);
   Result<SaCounters> Query(SaProtocol protocol, uint32_t spi) const;
   bool SpiInUse(uint32_t spi) const;
+  // Whether an outbound SA of an AH+ESP bundle (FAQ 46) is installed (a walk over all SAs).
+  bool HasBundledOutbound() const;
 
   // Readers.
   uint64_t generation() const { return generation_.load(std::memory_order_acquire); }

@@ -256,15 +256,25 @@ Status UserspaceBackend::AddSa(const SaConfig& sa) {
 }
 
 void UserspaceBackend::LeaveRoomForBundles() {
-  if (bundle_mtu_.exchange(true)) return;
+  std::lock_guard lock(mtu_mu_);
+  if (bundle_mtu_) return;
   // The kernel sizes what enters the TUN by its MTU (and clamps the TCP MSS to it, pod_network):
   // with AH on top of ESP, 40 octets more than ESP's worst case must fit the smallest link.
-  // Connections that already use a larger size get ICMP errors from the MTU guard.
+  // Connections that already use a larger size get ICMP errors from the MTU guard. If the
+  // change fails, the next bundled SA tries again; the MTU guard covers the meantime.
   const int mtu =
       CappedTunMtu(options_.tun_mtu, LinkMtuFloor(tun_->name()), esp::kMaxBundleOverhead);
-  if (mtu < tun_->mtu() && !tun_->SetMtu(mtu).ok()) {
-    bundle_mtu_.store(false);  // tried again with the next bundled SA; the MTU guard meanwhile
-  }
+  bundle_mtu_ = mtu >= tun_->mtu() || tun_->SetMtu(mtu).ok();
+}
+
+void UserspaceBackend::RestoreMtuAfterBundles() {
+  std::lock_guard lock(mtu_mu_);
+  // A bundle's SAs are added before the SAs they replace are deleted (make-before-break), so a
+  // rekey never lets the count reach zero. The check runs under the lock after the table
+  // changed, so a bundled SA added meanwhile lowers the MTU again after this.
+  if (!bundle_mtu_ || sas_->HasBundledOutbound()) return;
+  const int mtu = CappedTunMtu(options_.tun_mtu, LinkMtuFloor(tun_->name()));
+  bundle_mtu_ = !(mtu <= tun_->mtu() || tun_->SetMtu(mtu).ok());
 }
 
 Status UserspaceBackend::UpdateSaEndpoints(SaProtocol protocol, uint32_t spi, const Endpoint& local,
@@ -277,7 +287,9 @@ Status UserspaceBackend::DeleteSa(SaProtocol protocol, uint32_t spi) {
     std::lock_guard lock(spi_mu_);
     if (reserved_spis_.erase(spi) > 0 && !sas_->SpiInUse(spi)) return Status::Ok();
   }
-  return sas_->DeleteSa(protocol, spi);
+  Status s = sas_->DeleteSa(protocol, spi);
+  RestoreMtuAfterBundles();
+  return s;
 }
 
 Status UserspaceBackend::AddPolicy(const PolicyConfig& policy) {

@@ -88,9 +88,11 @@ class UserspaceBackend final : public Backend,
   void TxLoop(unsigned index);
   void RxLoop(unsigned index);
   void RequestFlush();
-  // FAQ 46: the first bundled SA lowers the TUN's MTU to leave room for ESP + AH on the
-  // smallest link (link_mtu.h, esp::kMaxBundleOverhead); it stays lowered.
+  // FAQ 46: a bundled SA lowers the TUN's MTU to leave room for ESP + AH on the smallest link
+  // (link_mtu.h, esp::kMaxBundleOverhead); when the last outbound bundled SA is deleted, the
+  // MTU goes back to what ESP alone needs (as at start).
   void LeaveRoomForBundles();
+  void RestoreMtuAfterBundles();
 
   // nftables' drop counters (plaintext where IPsec is required, blocked traffic outside the
   // TUN) folded into Counters(): read at most every kNftReadInterval; a table replaced by a
@@ -143,7 +145,8 @@ class UserspaceBackend final : public Backend,
   int stop_fd_ = -1;   // eventfd: written once at Stop, never read (wakes every thread)
   int flush_fd_ = -1;  // eventfd: TX worker 0 retries queued packets
   std::atomic<bool> stopping_{false};
-  std::atomic<bool> bundle_mtu_{false};  // LeaveRoomForBundles ran
+  std::mutex mtu_mu_;        // serializes the bundle MTU changes
+  bool bundle_mtu_ = false;  // the TUN's MTU is lowered for bundles; guarded by mtu_mu_
   std::vector<std::thread> threads_;
   std::mutex spi_mu_;
   std::set<uint32_t> reserved_spis_;  // guarded by spi_mu_

@@ -158,7 +158,8 @@ TEST(SaTable, MakeBeforeBreakNewestOutboundSaOfReqidCarries) {
 
 // FAQ 46: NewestBundled finds a reqid's newest bundled outbound SA of each protocol on its
 // own (a rekey adds the new ESP and AH SAs one by one), never a plain SA, an inbound SA or
-// another reqid's, and follows deletes.
+// another reqid's, and follows deletes. HasBundledOutbound (the TUN MTU's guide) is true while
+// any outbound bundled SA is left, whatever the inbound and plain SAs.
 TEST(SaTable, NewestBundledPerProtocolAndReqid) {
   auto bundled = [](uint32_t spi, SaProtocol p, uint32_t reqid, bool bundle = true,
                     SaDirection d = SaDirection::kOutbound) {
@@ -180,7 +181,9 @@ TEST(SaTable, NewestBundledPerProtocolAndReqid) {
   };
   SaTable t(1);
   EXPECT_EQ(spi(t, 7, SaProtocol::kEsp), 0u);
+  EXPECT_FALSE(t.HasBundledOutbound());
   ASSERT_TRUE(t.AddSa(bundled(0x100, SaProtocol::kAh, 7)).ok());
+  EXPECT_TRUE(t.HasBundledOutbound());
   ASSERT_TRUE(t.AddSa(bundled(0x200, SaProtocol::kEsp, 7)).ok());
   ASSERT_TRUE(t.AddSa(bundled(0x300, SaProtocol::kEsp, 8)).ok());  // another reqid
   ASSERT_TRUE(t.AddSa(bundled(0x400, SaProtocol::kEsp, 7, true, SaDirection::kInbound)).ok());
@@ -202,6 +205,17 @@ TEST(SaTable, NewestBundledPerProtocolAndReqid) {
   ASSERT_TRUE(t.DeleteSa(SaProtocol::kEsp, 0x200).ok());
   EXPECT_EQ(spi(t, 7, SaProtocol::kEsp), 0u);
   EXPECT_EQ(spi(t, 7, SaProtocol::kAh), 0x101u);
+  // Delete the remaining outbound bundled SAs: the inbound bundled one and the plain outbound
+  // one do not count.
+  for (auto [p, s] : {std::pair{SaProtocol::kAh, 0x100u}, std::pair{SaProtocol::kEsp, 0x300u}}) {
+    EXPECT_TRUE(t.HasBundledOutbound());
+    ASSERT_TRUE(t.DeleteSa(p, s).ok());
+  }
+  EXPECT_TRUE(t.HasBundledOutbound());  // 0x101
+  ASSERT_TRUE(t.DeleteSa(SaProtocol::kAh, 0x101).ok());
+  EXPECT_FALSE(t.HasBundledOutbound());
+  EXPECT_EQ(t.Load()->outbound.count(0x202), 1u);
+  EXPECT_EQ(t.Load()->inbound.count(0x400), 1u);
 }
 
 // Outbound policies keep "newest first" across chunks under random adds, re-adds and deletes
