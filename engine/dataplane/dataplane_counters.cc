@@ -4,9 +4,9 @@ namespace ipsec::engine::dataplane {
 
 const char* Name(DropReason reason) {
   static const char* kNames[kDropReasonCount] = {
-      "replay",     "integrity",   "no_sa",          "policy_block", "plaintext",
-      "queue_full", "ts_mismatch", "malformed",      "too_big",      "send_error",
-      "no_policy",  "reassembly",  "bundle_mismatch"};
+      "replay",     "integrity",   "no_sa",           "policy_block", "plaintext",
+      "queue_full", "ts_mismatch", "malformed",       "too_big",      "send_error",
+      "no_policy",  "reassembly",  "bundle_mismatch", "expired"};
   const int i = static_cast<int>(reason);
   return i >= 0 && i < kDropReasonCount ? kNames[i] : "unknown";
 }

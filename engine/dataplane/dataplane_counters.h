@@ -27,8 +27,12 @@ enum class DropReason : uint8_t {
   // ESP for a bundled ESP SA that did not arrive inside AH, a bundled AH SA carrying anything
   // but ESP, or ESP inside AH whose SA is not a bundled ESP SA of the AH SA's reqid.
   kBundleMismatch,
+  // RFC 4301 §4.4.2.1: the inbound SA reached its hard byte lifetime; it takes nothing more
+  // until IKE (told by OnExpire) deletes it. An outbound SA past it carries nothing either:
+  // its packets wait for the new SA as with no SA (queued, one acquire), so they are not drops.
+  kExpired,
 };
-inline constexpr int kDropReasonCount = 13;
+inline constexpr int kDropReasonCount = 14;
 const char* Name(DropReason reason);  // replay, integrity, no_sa, ...
 
 enum class TrafficDirection : uint8_t { kOutbound, kInbound };

@@ -95,6 +95,7 @@ void Pipeline::InboundAh(WorkerContext& w, uint8_t* buffer, size_t capacity, siz
     return Count(w.index, DropReason::kNoSa);
   }
   const SaState& sa = *it->second;
+  if (sa.Expired()) return Count(w.index, DropReason::kExpired);  // RFC 4301 §4.4.2.1
   // RFC 4302 §3.4: window check, ICV over the packet with the mutable fields zeroed (§3.3.3.1),
   // commit, AH removed in place.
   auto r = sa.ah_inbound->Unprotect(w.index, packet, length);

@@ -132,6 +132,7 @@ void Pipeline::InboundBundledEsp(WorkerContext& w, const SaState& ah, uint8_t* b
   if (!esp_sa.config.bundle || esp_sa.config.reqid != ah.config.reqid) {
     return Count(w.index, DropReason::kBundleMismatch);
   }
+  if (esp_sa.Expired()) return Count(w.index, DropReason::kExpired);  // RFC 4301 §4.4.2.1
   InboundEsp(w, esp_sa, buffer, esp_offset, esp_length, from, &ah);
 }
 

@@ -291,7 +291,7 @@ void Pipeline::OutboundSegments(WorkerContext& w, const offload::SplitPlan& plan
   size_t done = 1;
   if (const SaState* sa = Route(w, scratch, scratch_capacity, length, info)) {
     done = ProtectSegments(w, *sa, plan, packet);
-    if (done == 0) {
+    if (done == 0 && sa->CarriesOutbound()) {
       // No send-batch slot: the first segment (in scratch) the ordinary way, the rest below.
       ProtectAndSend(w, *sa, scratch, scratch_capacity, length, info);
       done = 1;
@@ -313,8 +313,14 @@ size_t Pipeline::ProtectSegments(WorkerContext& w, const SaState& sa,
       transport ? plan.protocol : (plan.v4 ? esp::kNextHeaderIpv4 : esp::kNextHeaderIpv6);
   uint8_t header[offload::kMaxSegmentHeader];
   uint64_t bytes = 0, packets = 0;
+  // RFC 4301 §4.4.2.1, per segment as for single packets: the segment that reaches the hard
+  // byte lifetime is the SA's last (Account marks it), the rest take the per-packet path and
+  // wait for the new SA.
+  const uint64_t hard = sa.config.lifetime.hard_bytes;
+  const uint64_t used = sa.stats->bytes.load(std::memory_order_relaxed);
   size_t s = 0;
   for (; s < plan.segments; ++s) {
+    if (hard != 0 && used + bytes >= hard) break;
     const size_t total = offload::WriteSegmentHeader(plan, packet, s, header);
     const size_t max = sa.outbound->ProtectedLength(total - skip);
     uint8_t* slot = io_.ReserveEsp(w.index, sa.config, max);
@@ -349,6 +355,7 @@ void Pipeline::Inbound(WorkerContext& w, uint8_t* buffer, size_t capacity, size_
   // FAQ 46: a bundled ESP SA takes only ESP that arrived inside its AH SA (InboundAh), so it
   // never carries traffic without AH (RFC 4301 §5.2: the SAs applied must match the policy).
   if (sa.config.bundle) return Count(w.index, DropReason::kBundleMismatch);
+  if (sa.Expired()) return Count(w.index, DropReason::kExpired);  // RFC 4301 §4.4.2.1
   InboundEsp(w, sa, buffer, offset, length, from, nullptr);
 }
 

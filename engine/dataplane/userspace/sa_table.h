@@ -62,8 +62,13 @@ struct SaState {
   std::shared_ptr<esp::OutboundSa> outbound;       // direction kOutbound, ESP
   std::shared_ptr<esp::AhInboundSa> ah_inbound;    // direction kInbound, AH (RFC 4302)
   std::shared_ptr<esp::AhOutboundSa> ah_outbound;  // direction kOutbound, AH
-  // An outbound SA that can protect packets (ESP or AH).
-  bool CarriesOutbound() const { return outbound != nullptr || ah_outbound != nullptr; }
+  // An outbound SA that can protect packets (ESP or AH), short of its hard byte lifetime
+  // (RFC 4301 §4.4.2.1: past it, the SA is not used while IKE replaces it).
+  bool CarriesOutbound() const {
+    return (outbound != nullptr || ah_outbound != nullptr) && !Expired();
+  }
+  // Past its hard byte lifetime (Pipeline::Account set it).
+  bool Expired() const { return stats->hard_expired.load(std::memory_order_relaxed); }
   std::shared_ptr<SaStats> stats = std::make_shared<SaStats>();
   std::shared_ptr<RulePeerStats> rule_peer;
 };

@@ -383,6 +383,77 @@ TEST_F(PipelineTest, ByteLifetimesExpireOnceEach) {
   ASSERT_EQ(a_events_.expires.size(), 2u);
   EXPECT_EQ(a_events_.expires[0], std::make_pair(0x5001u, false));
   EXPECT_EQ(a_events_.expires[1], std::make_pair(0x5001u, true));
+  // RFC 4301 §4.4.2.1: the 5th packet was the SA's last; the 6th waits for a new SA, as with
+  // none (queued, one acquire), and goes in it once installed.
+  EXPECT_EQ(a_io_.esp.size(), 5u);
+  EXPECT_EQ(a_.Counters().queued, 1u);
+  ASSERT_EQ(a_events_.acquires.size(), 1u);
+  EXPECT_EQ(a_events_.acquires[0].destination, V4("10.0.0.2"));
+  ASSERT_TRUE(a_sas_.AddSa(GcmSa(0x5002, SaDirection::kOutbound, 7, true)).ok());
+  std::vector<uint8_t> buffer(kBufferSize);
+  a_.FlushQueue(wa_, buffer.data(), buffer.size());
+  ASSERT_EQ(a_io_.esp.size(), 6u);
+  EXPECT_EQ(esp::Load32(a_io_.esp[5].bytes.data()), 0x5002u);
+}
+
+// The inbound side: past its hard byte lifetime an SA takes nothing more (dropped as
+// "expired", IKE told once), while a new SA of the child takes over.
+TEST_F(PipelineTest, InboundSaPastItsHardByteLifetimeDropsAsExpired) {
+  ASSERT_TRUE(a_sas_.AddSa(GcmSa(0x5101, SaDirection::kOutbound, 7, true)).ok());
+  ASSERT_TRUE(a_sas_.AddPolicy(Policy(7, SaDirection::kOutbound, true)).ok());
+  SaConfig in = GcmSa(0x5101, SaDirection::kInbound, 7, false);
+  in.lifetime.hard_bytes = 130;  // 60-octet packets: the 3rd reaches it
+  ASSERT_TRUE(b_sas_.AddSa(in).ok());
+  for (int i = 0; i < 4; ++i) SendFromA(UdpPacket(V4("10.0.0.1"), V4("10.0.0.2"), 1, 2, 32));
+  ASSERT_EQ(a_io_.esp.size(), 4u);
+  for (const auto& e : a_io_.esp) ReceiveAtB(e.bytes);
+  EXPECT_EQ(b_io_.delivered.size(), 3u);
+  EXPECT_EQ(DropsB(DropReason::kExpired), 1u);
+  ASSERT_EQ(b_events_.expires.size(), 1u);
+  EXPECT_EQ(b_events_.expires[0], std::make_pair(0x5101u, true));
+  EXPECT_STREQ(Name(DropReason::kExpired), "expired");
+}
+
+// A super-packet that reaches the hard byte lifetime part way: the segment that reaches it is
+// the SA's last, the rest wait for the new SA (one acquire), none is lost.
+TEST_F(PipelineTest, SuperPacketStopsAtTheHardByteLifetimeAndTheRestWaits) {
+  std::vector<uint8_t> super = TcpSuperPacket(5000);
+  const offload::VnetHdr h{offload::kFlagNeedsCsum, offload::kGsoTcpv4, 40, 1000, 20, 16};
+  std::vector<uint8_t> buffer(kBufferSize), scratch(kBufferSize);
+  std::memcpy(buffer.data() + kHeadroom, super.data(), super.size());
+  auto plan = offload::PlanSplit(h, buffer.data() + kHeadroom, super.size());
+  ASSERT_TRUE(plan);
+  ASSERT_EQ(plan->segments, 5u);  // 1040-octet segments
+  for (bool slots : {true, false}) {
+    SCOPED_TRACE(slots ? "send slots" : "per packet");
+    const uint32_t spi = slots ? 0x5201 : 0x5202;
+    const uint32_t reqid = slots ? 21 : 22;
+    SaConfig out = GcmSa(spi, SaDirection::kOutbound, reqid, true);
+    out.lifetime.hard_bytes = 2500;  // the 3rd segment reaches it
+    ASSERT_TRUE(a_sas_.AddSa(out).ok());
+    ASSERT_TRUE(a_sas_.AddPolicy(Policy(reqid, SaDirection::kOutbound, true)).ok());
+    a_io_.esp.clear();
+    a_io_.slots = slots;
+    a_events_.acquires.clear();
+    const uint64_t queued_before = a_.Counters().queued;
+    a_.Refresh(wa_);
+    a_.OutboundSegments(wa_, *plan, buffer.data() + kHeadroom, scratch.data(), scratch.size());
+    EXPECT_EQ(a_io_.esp.size(), 3u);
+    EXPECT_EQ(a_.Counters().queued - queued_before, 2u);
+    EXPECT_EQ(a_events_.acquires.size(), 1u);
+    auto q = a_sas_.Query(SaProtocol::kEsp, spi);
+    ASSERT_TRUE(q.ok());
+    EXPECT_EQ(q->packets, 3u);
+    // The new SA carries the two that waited.
+    ASSERT_TRUE(a_sas_.AddSa(GcmSa(spi + 0x10, SaDirection::kOutbound, reqid, true)).ok());
+    std::vector<uint8_t> flush(kBufferSize);
+    a_.FlushQueue(wa_, flush.data(), flush.size());
+    ASSERT_EQ(a_io_.esp.size(), 5u);
+    EXPECT_EQ(esp::Load32(a_io_.esp[3].bytes.data()), spi + 0x10);
+    EXPECT_EQ(esp::Load32(a_io_.esp[4].bytes.data()), spi + 0x10);
+    a_io_.slots = false;
+    ASSERT_TRUE(a_sas_.DeletePolicy(reqid, SaDirection::kOutbound).ok());
+  }
 }
 
 TEST_F(PipelineTest, NewOutboundSaOfTheReqidTakesOverAndOldInboundStillAccepts) {
