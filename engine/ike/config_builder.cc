@@ -56,6 +56,15 @@ dataplane::TrafficSelector Selector(const IpRange& addresses, const std::optiona
   return dataplane::TrafficSelector{addresses, proto.value_or(0), ports.first, ports.last};
 }
 
+// Appends `t` unless `traffic` already holds the same selectors.
+void AddTraffic(std::vector<RuleTraffic>& traffic, const RuleTraffic& t) {
+  if (std::none_of(traffic.begin(), traffic.end(), [&](const RuleTraffic& x) {
+        return x.local == t.local && x.remote == t.remote;
+      })) {
+    traffic.push_back(t);
+  }
+}
+
 }  // namespace
 
 std::shared_ptr<const IkeConfig> BuildIkeConfig(const policy::Policy& policy,
@@ -92,7 +101,12 @@ std::shared_ptr<const IkeConfig> BuildIkeConfig(const policy::Policy& policy,
     r.allow_fallback_to_clear = action->allow_fallback_to_clear;
     r.tunnel_endpoint = rule.tunnel_endpoint;
     // The traffic it secures: its outbound entries that survived conflicts (FAQ 23). Entries
-    // of both directions are remembered for acquires and unsecured inbound packets.
+    // of both directions are remembered for acquires and unsecured inbound packets. An outbound
+    // entry whose source holds none of the pod's addresses never matches a packet of ours (the
+    // reversed copy of a mirrored filter between two explicit addresses: peer -> us): it would
+    // only widen our TSi/TSr (RFC 7296 §2.9) with the peer's address as ours. It is left out,
+    // unless that would leave the rule no traffic at all, or the pod's addresses are unknown.
+    std::vector<RuleTraffic> elsewhere;
     for (const policy::TableEntry& e : table.entries) {
       if (e.origin.kind != policy::OriginKind::kRule || e.origin.rule != rule.name ||
           e.action != policy::Action::kNegotiate) {
@@ -102,11 +116,13 @@ std::shared_ptr<const IkeConfig> BuildIkeConfig(const policy::Policy& policy,
       if (e.direction != policy::Direction::kOutbound) continue;
       RuleTraffic t{Selector(e.source, e.protocol, e.source_ports),
                     Selector(e.destination, e.protocol, e.destination_ports)};
-      if (std::none_of(r.traffic.begin(), r.traffic.end(), [&](const RuleTraffic& x) {
-            return x.local == t.local && x.remote == t.remote;
-          })) {
-        r.traffic.push_back(t);
-      }
+      const bool ours = table.local_addresses.empty() ||
+                        std::any_of(table.local_addresses.begin(), table.local_addresses.end(),
+                                    [&](const IpAddress& a) { return e.source.Contains(a); });
+      AddTraffic(ours ? r.traffic : elsewhere, t);
+    }
+    if (r.traffic.empty()) {
+      for (const RuleTraffic& t : elsewhere) AddTraffic(r.traffic, t);
     }
     config->rules.push_back(std::move(r));
   }

@@ -319,6 +319,9 @@ Result<FilterTable> CompilePolicy(const Policy& policy, const CompileContext& co
   FilterTable table;
   table.policy = policy.name;
   table.default_response_active = policy.default_response.active;
+  for (const PodInterface& itf : context.interfaces) {
+    for (const InterfaceAddress& a : itf.addresses) table.local_addresses.push_back(a.address);
+  }
   std::vector<TableEntry> drafts;
   drafts.reserve(EstimateEntries(policy, context));
   for (const Rule& rule : policy.rules) {

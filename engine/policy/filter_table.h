@@ -87,6 +87,9 @@ struct FilterTable {
   // The subnet-directed broadcast addresses of the pod's interfaces (IPv4 prefixes up to /30),
   // which, like 255.255.255.255 and multicast, the classifier never secures (FAQ 21).
   std::vector<IpAddress> broadcast_addresses;
+  // The pod's own addresses ("my address" resolved; CompileContext::interfaces). Empty: not
+  // known (a table compiled without interfaces).
+  std::vector<IpAddress> local_addresses;
 };
 
 // A packet as the classifier sees it. Ports are zero for protocols without ports.

@@ -361,5 +361,50 @@ TEST_F(AcquireTest, RequestSecurityTemplateFromPolicyToAcquire) {
   EXPECT_TRUE(id_warnings.empty());
 }
 
+// A mirrored filter between two explicit addresses compiles to an outbound entry each way; the
+// reversed one (peer -> us) never matches a packet of ours, so it does not widen the rule's
+// traffic (our TSi/TSr, RFC 7296 §2.9) with the peer's address as ours. Written from the peer's
+// side, the reversed copy is the one kept. With the pod's addresses unknown, both are kept.
+TEST(ConfigBuild, MirroredFilterBetweenTwoAddressesKeepsOnlyTrafficFromOurs) {
+  const IpAddress us = *IpAddress::Parse("10.1.0.1"), peer = *IpAddress::Parse("10.2.0.1");
+  auto traffic_of = [&](const IpAddress& source, const IpAddress& destination,
+                        bool interfaces_known) {
+    policy::Policy p;
+    p.name = "p";
+    policy::Filter f;
+    f.source = policy::AddressSpec::Single(source);
+    f.destination = policy::AddressSpec::Single(destination);
+    p.filter_lists = {{"peer", "", {f}}};
+    policy::FilterAction a;
+    a.name = "secure";
+    p.filter_actions = {a};
+    policy::Rule r;
+    r.name = "r";
+    r.filter_list = "peer";
+    r.filter_action = "secure";
+    r.auth_methods = {{policy::AuthKind::kPreSharedKey}};
+    r.auth_methods[0].preshared_key = SecretBytes(std::string("k"));
+    p.rules = {r};
+    policy::CompileContext context;
+    if (interfaces_known) context.interfaces.push_back({"eth0", {{us, 24}}});
+    auto table = policy::CompilePolicy(p, context);
+    EXPECT_TRUE(table.ok()) << table.error().ToString();
+    std::vector<std::string> warnings;
+    auto config = BuildIkeConfig(p, *table, ConfigBuildOptions{}, &warnings);
+    EXPECT_EQ(config->rules.size(), 1u);
+    return config->rules.empty() ? std::vector<RuleTraffic>{} : config->rules[0].traffic;
+  };
+  for (bool ours_first : {true, false}) {
+    SCOPED_TRACE(ours_first ? "us -> peer" : "peer -> us");
+    const auto t = ours_first ? traffic_of(us, peer, true) : traffic_of(peer, us, true);
+    ASSERT_EQ(t.size(), 1u);
+    EXPECT_EQ(t[0].local.addresses, IpRange::Single(us));
+    EXPECT_EQ(t[0].remote.addresses, IpRange::Single(peer));
+  }
+  EXPECT_EQ(traffic_of(us, peer, false).size(), 2u);
+  // Neither side ours: the rule keeps what it has rather than nothing.
+  EXPECT_EQ(traffic_of(*IpAddress::Parse("10.3.0.1"), peer, true).size(), 2u);
+}
+
 }  // namespace
 }  // namespace ipsec::engine::ike
