@@ -12,11 +12,20 @@ if [ "$(id -u)" -ne 0 ]; then
   echo "demo.sh: run as root (it creates network namespaces)" >&2
   exit 1
 fi
-scripts/install-deps.sh >/dev/null
-echo "== building (Release)"
-scripts/build.sh Release ipsec-sidecar ipsecctl | tail -n 1
-sidecar=$repo/build/sidecar/app/ipsec-sidecar
-ctl=$repo/build/sidecar/ipsecctl/ipsecctl
+# IPSEC_DEMO_BUILD_DIR: an existing build to take the binaries from, with no install or build
+# step (tests/integration/demo_test.sh, which runs inside the suite after its build).
+build=${IPSEC_DEMO_BUILD_DIR:-}
+if [ -z "$build" ]; then
+  scripts/install-deps.sh >/dev/null
+  echo "== building (Release)"
+  scripts/build.sh Release ipsec-sidecar ipsecctl | tail -n 1
+  build=$repo/build
+fi
+sidecar=$build/sidecar/app/ipsec-sidecar
+ctl=$build/sidecar/ipsecctl/ipsecctl
+for bin in "$sidecar" "$ctl"; do
+  [ -x "$bin" ] || { echo "demo.sh: $bin is missing (build it first)" >&2; exit 1; }
+done
 
 sfx=$(printf "%04x%02x" $RANDOM $((RANDOM % 256)))
 node=demo-node-$sfx
