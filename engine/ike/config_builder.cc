@@ -102,10 +102,15 @@ std::shared_ptr<const IkeConfig> BuildIkeConfig(const policy::Policy& policy,
     r.tunnel_endpoint = rule.tunnel_endpoint;
     // The traffic it secures: its outbound entries that survived conflicts (FAQ 23). Entries
     // of both directions are remembered for acquires and unsecured inbound packets. An outbound
-    // entry whose source holds none of the pod's addresses never matches a packet of ours (the
-    // reversed copy of a mirrored filter between two explicit addresses: peer -> us): it would
-    // only widen our TSi/TSr (RFC 7296 §2.9) with the peer's address as ours. It is left out,
-    // unless that would leave the rule no traffic at all, or the pod's addresses are unknown.
+    // entry from elsewhere to one of the pod's addresses (the reversed copy of a mirrored
+    // filter between two explicit addresses: peer -> us) never matches a packet of ours: it
+    // would only widen our TSi/TSr (RFC 7296 §2.9) with the peer's address as ours. It is left
+    // out, unless that would leave the rule no traffic at all. With the pod's addresses unknown
+    // nothing is left out; sources the list does not hold (loopback) are kept.
+    auto holds_ours = [&](const IpRange& range) {
+      return std::any_of(table.local_addresses.begin(), table.local_addresses.end(),
+                         [&](const IpAddress& a) { return range.Contains(a); });
+    };
     std::vector<RuleTraffic> elsewhere;
     for (const policy::TableEntry& e : table.entries) {
       if (e.origin.kind != policy::OriginKind::kRule || e.origin.rule != rule.name ||
@@ -116,10 +121,8 @@ std::shared_ptr<const IkeConfig> BuildIkeConfig(const policy::Policy& policy,
       if (e.direction != policy::Direction::kOutbound) continue;
       RuleTraffic t{Selector(e.source, e.protocol, e.source_ports),
                     Selector(e.destination, e.protocol, e.destination_ports)};
-      const bool ours = table.local_addresses.empty() ||
-                        std::any_of(table.local_addresses.begin(), table.local_addresses.end(),
-                                    [&](const IpAddress& a) { return e.source.Contains(a); });
-      AddTraffic(ours ? r.traffic : elsewhere, t);
+      const bool toward_us = !holds_ours(e.source) && holds_ours(e.destination);
+      AddTraffic(toward_us ? elsewhere : r.traffic, t);
     }
     if (r.traffic.empty()) {
       for (const RuleTraffic& t : elsewhere) AddTraffic(r.traffic, t);

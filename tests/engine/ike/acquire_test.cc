@@ -364,16 +364,18 @@ TEST_F(AcquireTest, RequestSecurityTemplateFromPolicyToAcquire) {
 // A mirrored filter between two explicit addresses compiles to an outbound entry each way; the
 // reversed one (peer -> us) never matches a packet of ours, so it does not widen the rule's
 // traffic (our TSi/TSr, RFC 7296 §2.9) with the peer's address as ours. Written from the peer's
-// side, the reversed copy is the one kept. With the pod's addresses unknown, both are kept.
+// side, the reversed copy is the one kept. With the pod's addresses unknown, or neither side
+// one of them, both are kept.
 TEST(ConfigBuild, MirroredFilterBetweenTwoAddressesKeepsOnlyTrafficFromOurs) {
   const IpAddress us = *IpAddress::Parse("10.1.0.1"), peer = *IpAddress::Parse("10.2.0.1");
   auto traffic_of = [&](const IpAddress& source, const IpAddress& destination,
-                        bool interfaces_known) {
+                        bool interfaces_known, bool mirrored = true) {
     policy::Policy p;
     p.name = "p";
     policy::Filter f;
     f.source = policy::AddressSpec::Single(source);
     f.destination = policy::AddressSpec::Single(destination);
+    f.mirrored = mirrored;
     p.filter_lists = {{"peer", "", {f}}};
     policy::FilterAction a;
     a.name = "secure";
@@ -402,8 +404,10 @@ TEST(ConfigBuild, MirroredFilterBetweenTwoAddressesKeepsOnlyTrafficFromOurs) {
     EXPECT_EQ(t[0].remote.addresses, IpRange::Single(peer));
   }
   EXPECT_EQ(traffic_of(us, peer, false).size(), 2u);
-  // Neither side ours: the rule keeps what it has rather than nothing.
+  // Neither side is an address the pod's interfaces list (a loopback address, say): both kept.
   EXPECT_EQ(traffic_of(*IpAddress::Parse("10.3.0.1"), peer, true).size(), 2u);
+  // A filter toward us only, not mirrored: kept rather than leaving the rule no traffic.
+  EXPECT_EQ(traffic_of(peer, us, true, /*mirrored=*/false).size(), 1u);
 }
 
 }  // namespace
