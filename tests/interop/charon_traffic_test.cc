@@ -630,10 +630,11 @@ class CharonTrafficTest : public ::testing::Test {
     return c;
   }
 
-  // iperf3 for 1 s from `client_ns` (bound to `client_addr`) to the server in `server_ns`.
+  // iperf3 for 1 s from `client_ns` (bound to `client_addr`) to the server in `server_ns`; on
+  // failure, both sides' SAs and logs (Diagnostics).
   double Iperf(const std::string& server_ns, const std::string& server_addr,
                const std::string& client_ns, const std::string& client_addr, int port,
-               const std::string& what) {
+               const std::string& what, Peer& p) {
     BackgroundProcess server({"ip", "netns", "exec", server_ns, "iperf3", "-s", "-1", "-B",
                               server_addr, "-p", std::to_string(port)},
                              w_->dir.path() + "/iperf3-server-" + std::to_string(port) + ".log");
@@ -644,8 +645,10 @@ class CharonTrafficTest : public ::testing::Test {
                     "-t", "1", "-J", "--connect-timeout", "3000"},
                    "", 20s);
     const double mbps = IperfMbps(r);
+    const bool ok = r.exit_code == 0 && mbps > 1.0;
     EXPECT_EQ(r.exit_code, 0) << what << ": " << r.out.substr(0, 2000) << r.err;
-    EXPECT_GT(mbps, 1.0) << what << ": " << r.out.substr(0, 2000);
+    EXPECT_GT(mbps, 1.0) << what << ": " << r.out.substr(0, 2000)
+                         << (ok ? std::string() : Diagnostics(p));
     std::printf("[ iperf3 ] %-40s %8.1f Mbit/s\n", what.c_str(), mbps);
     return mbps;
   }
@@ -667,9 +670,9 @@ class CharonTrafficTest : public ::testing::Test {
     PingStats in = ParsePing(in_r.out);
     EXPECT_TRUE(in.NoLoss(n)) << s.name << " charon -> ours:\n" << in.out << Diagnostics(p);
     Iperf(p.netns, p.inner, lab().pod(0), InnerV4(0), 5201,
-          s.name + " ours -> charon (" + p.label + ")");
+          s.name + " ours -> charon (" + p.label + ")", p);
     Iperf(lab().pod(0), InnerV4(0), p.netns, p.inner, 5202,
-          s.name + " charon -> ours (" + p.label + ")");
+          s.name + " charon -> ours (" + p.label + ")", p);
     std::string error;
     ASSERT_TRUE(capture->Stop(&error)) << error;
 
