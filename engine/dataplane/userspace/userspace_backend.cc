@@ -264,7 +264,8 @@ void UserspaceBackend::LeaveRoomForBundles() {
   // change fails, the next bundled SA tries again; the MTU guard covers the meantime.
   const int mtu =
       CappedTunMtu(options_.tun_mtu, LinkMtuFloor(tun_->name()), esp::kMaxBundleOverhead);
-  bundle_mtu_ = mtu >= tun_->mtu() || tun_->SetMtu(mtu).ok();
+  if (mtu < tun_->mtu() && !tun_->SetMtu(mtu).ok()) return;
+  bundle_mtu_ = true;
 }
 
 void UserspaceBackend::RestoreMtuAfterBundles() {
@@ -274,7 +275,8 @@ void UserspaceBackend::RestoreMtuAfterBundles() {
   // changed, so a bundled SA added meanwhile lowers the MTU again after this.
   if (!bundle_mtu_ || sas_->HasBundledOutbound()) return;
   const int mtu = CappedTunMtu(options_.tun_mtu, LinkMtuFloor(tun_->name()));
-  bundle_mtu_ = !(mtu <= tun_->mtu() || tun_->SetMtu(mtu).ok());
+  if (mtu > tun_->mtu() && !tun_->SetMtu(mtu).ok()) return;  // tried again at the next delete
+  bundle_mtu_ = false;
 }
 
 Status UserspaceBackend::UpdateSaEndpoints(SaProtocol protocol, uint32_t spi, const Endpoint& local,

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <optional>
 
 #include "tests/engine/dataplane/userspace/test_packets.h"
 
@@ -47,6 +48,24 @@ std::shared_ptr<const policy::Classifier> TableA() {
                Entry(3, policy::Action::kNegotiate, V4("10.0.0.2"), 100)};
   return std::make_shared<const policy::Classifier>(t);
 }
+
+// A TCP super-packet of `payload` octets (TcpSuperPacket) as a TSO read from the TUN gives it:
+// in a read buffer at kHeadroom, planned for segments of `gso_size` octets.
+struct SuperPacket {
+  SuperPacket(size_t payload, uint16_t gso_size) : buffer(kBufferSize), scratch(kBufferSize) {
+    const std::vector<uint8_t> super = TcpSuperPacket(payload);
+    const offload::VnetHdr h{offload::kFlagNeedsCsum, offload::kGsoTcpv4, 40, gso_size, 20, 16};
+    std::memcpy(packet(), super.data(), super.size());
+    plan = offload::PlanSplit(h, packet(), super.size());
+  }
+  uint8_t* packet() { return buffer.data() + kHeadroom; }
+  // Pipeline::OutboundSegments, as the TX loop calls it.
+  void Send(Pipeline& p, WorkerContext& w) {
+    p.OutboundSegments(w, *plan, packet(), scratch.data(), scratch.size());
+  }
+  std::vector<uint8_t> buffer, scratch;
+  std::optional<offload::SplitPlan> plan;
+};
 
 class PipelineTest : public ::testing::Test {
  protected:
@@ -268,15 +287,12 @@ TEST_F(PipelineTest, SuperPacketSegmentsGoStraightIntoSendSlotsIdentically) {
     const uint64_t packets_before = a_.Counters().packets[0];
     const uint64_t bytes_before = a_.Counters().bytes[0];
 
-    std::vector<uint8_t> super = TcpSuperPacket(5000);
-    const offload::VnetHdr h{offload::kFlagNeedsCsum, offload::kGsoTcpv4, 40, 1400, 20, 16};
-    std::vector<uint8_t> buffer(kBufferSize), scratch(kBufferSize);
-    std::memcpy(buffer.data() + kHeadroom, super.data(), super.size());
-    auto plan = offload::PlanSplit(h, buffer.data() + kHeadroom, super.size());
+    SuperPacket sp(5000, 1400);
+    const auto& plan = sp.plan;
     ASSERT_TRUE(plan);
     ASSERT_EQ(plan->segments, 4u);
     a_.Refresh(wa_);
-    a_.OutboundSegments(wa_, *plan, buffer.data() + kHeadroom, scratch.data(), scratch.size());
+    sp.Send(a_, wa_);
 
     WorkerContext wr(0);
     ref.Refresh(wr);
@@ -284,8 +300,7 @@ TEST_F(PipelineTest, SuperPacketSegmentsGoStraightIntoSendSlotsIdentically) {
     size_t bytes = 0;
     for (size_t s = 0; s < plan->segments; ++s) {
       std::vector<uint8_t> seg(kBufferSize);
-      const size_t n =
-          offload::WriteSegment(*plan, buffer.data() + kHeadroom, s, seg.data() + kHeadroom);
+      const size_t n = offload::WriteSegment(*plan, sp.packet(), s, seg.data() + kHeadroom);
       segments.emplace_back(seg.begin() + kHeadroom, seg.begin() + kHeadroom + n);
       bytes += n;
       ref.Outbound(wr, seg.data(), seg.size(), n);
@@ -318,22 +333,18 @@ TEST_F(PipelineTest, SuperPacketSegmentsGoStraightIntoSendSlotsIdentically) {
 // Without send slots (or when the first segment is not for ESP) every segment still goes, the
 // per-packet way.
 TEST_F(PipelineTest, SuperPacketWithoutSlotsOrSaTakesThePerSegmentPath) {
-  std::vector<uint8_t> super = TcpSuperPacket(3000);
-  const offload::VnetHdr h{offload::kFlagNeedsCsum, offload::kGsoTcpv4, 40, 1000, 20, 16};
-  std::vector<uint8_t> buffer(kBufferSize), scratch(kBufferSize);
-  std::memcpy(buffer.data() + kHeadroom, super.data(), super.size());
-  auto plan = offload::PlanSplit(h, buffer.data() + kHeadroom, super.size());
-  ASSERT_TRUE(plan);
-  ASSERT_EQ(plan->segments, 3u);
+  SuperPacket sp(3000, 1000);
+  ASSERT_TRUE(sp.plan);
+  ASSERT_EQ(sp.plan->segments, 3u);
   a_.Refresh(wa_);
   // No SA yet: every segment is queued (one acquire).
-  a_.OutboundSegments(wa_, *plan, buffer.data() + kHeadroom, scratch.data(), scratch.size());
+  sp.Send(a_, wa_);
   EXPECT_EQ(a_.Counters().queued, 3u);
   EXPECT_EQ(a_events_.acquires.size(), 1u);
   InstallAtoB(0x2201);
   a_io_.esp.clear();
   a_.Refresh(wa_);
-  a_.OutboundSegments(wa_, *plan, buffer.data() + kHeadroom, scratch.data(), scratch.size());
+  sp.Send(a_, wa_);
   ASSERT_EQ(a_io_.esp.size(), 3u);
   for (const auto& e : a_io_.esp) ReceiveAtB(e.bytes);
   EXPECT_EQ(b_io_.delivered.size(), 3u);
@@ -417,13 +428,9 @@ TEST_F(PipelineTest, InboundSaPastItsHardByteLifetimeDropsAsExpired) {
 // A super-packet that reaches the hard byte lifetime part way: the segment that reaches it is
 // the SA's last, the rest wait for the new SA (one acquire), none is lost.
 TEST_F(PipelineTest, SuperPacketStopsAtTheHardByteLifetimeAndTheRestWaits) {
-  std::vector<uint8_t> super = TcpSuperPacket(5000);
-  const offload::VnetHdr h{offload::kFlagNeedsCsum, offload::kGsoTcpv4, 40, 1000, 20, 16};
-  std::vector<uint8_t> buffer(kBufferSize), scratch(kBufferSize);
-  std::memcpy(buffer.data() + kHeadroom, super.data(), super.size());
-  auto plan = offload::PlanSplit(h, buffer.data() + kHeadroom, super.size());
-  ASSERT_TRUE(plan);
-  ASSERT_EQ(plan->segments, 5u);  // 1040-octet segments
+  SuperPacket sp(5000, 1000);
+  ASSERT_TRUE(sp.plan);
+  ASSERT_EQ(sp.plan->segments, 5u);  // 1040-octet segments
   for (bool slots : {true, false}) {
     SCOPED_TRACE(slots ? "send slots" : "per packet");
     const uint32_t spi = slots ? 0x5201 : 0x5202;
@@ -437,7 +444,7 @@ TEST_F(PipelineTest, SuperPacketStopsAtTheHardByteLifetimeAndTheRestWaits) {
     a_events_.acquires.clear();
     const uint64_t queued_before = a_.Counters().queued;
     a_.Refresh(wa_);
-    a_.OutboundSegments(wa_, *plan, buffer.data() + kHeadroom, scratch.data(), scratch.size());
+    sp.Send(a_, wa_);
     EXPECT_EQ(a_io_.esp.size(), 3u);
     EXPECT_EQ(a_.Counters().queued - queued_before, 2u);
     EXPECT_EQ(a_events_.acquires.size(), 1u);
