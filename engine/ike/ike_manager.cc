@@ -675,6 +675,8 @@ std::vector<IkeSaSnapshot> IkeManager::Snapshot(SteadyTime now) const {
     s.established_unix = sa.established_unix;
     s.rekey_in_seconds = SecondsUntil(sa.rekey_at, now);
     s.expire_in_seconds = SecondsUntil(sa.expire_at, now);
+    s.message_id_out = e->tasks.next_request_id();
+    s.message_id_in = e->tasks.expected_request_id();
     for (const ChildSa& c : sa.children) {
       ChildSaSnapshot cs;
       cs.id = "child-" + std::to_string(c.reqid);

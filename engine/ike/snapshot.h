@@ -55,6 +55,10 @@ struct IkeSaSnapshot {
   int64_t established_unix = 0;
   int64_t rekey_in_seconds = 0;
   int64_t expire_in_seconds = 0;
+  // RFC 7296 §2.2: the message ID of our next request, and of the peer's next request we
+  // expect (a forged message must change neither: §2.21.4).
+  uint32_t message_id_out = 0;
+  uint32_t message_id_in = 0;
   std::string failure;
   std::vector<ChildSaSnapshot> children;
 };

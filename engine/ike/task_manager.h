@@ -83,6 +83,9 @@ class TaskManager {
   std::vector<TaskResult> TakeResults() { return std::exchange(results_, {}); }
   // Set when retransmissions were exhausted (§2.4: the peer is considered dead).
   bool timed_out() const { return timed_out_; }
+  // §2.2: the message ID of our next request, and of the peer's next request we expect.
+  uint32_t next_request_id() const { return next_request_id_; }
+  uint32_t expected_request_id() const { return expected_request_id_; }
   uint64_t retransmits() const { return retransmits_; }
 
   size_t max_datagram = 1280;  // RFC 7383 §2.5.1: fragment above this (IPv6 minimum MTU)

@@ -57,6 +57,28 @@ TEST_F(TwoPeersTest, PskHandshakeInstallsMatchingChildSas) {
   EXPECT_EQ(snapshot[0].children[0].local_ts, std::vector<std::string>{"10.1.0.1"});
 }
 
+// §2.2: each side's snapshot shows the message ID of its next request and of the peer's next
+// request; IKE_SA_INIT and IKE_AUTH took 0 and 1 of the initiator's; the responder's child SA
+// rekey takes its 0 (CREATE_CHILD_SA) and 1 (the INFORMATIONAL deleting the old pair).
+TEST_F(TwoPeersTest, SnapshotShowsBothMessageIds) {
+  Configure();
+  Initiate();
+  net_.DeliverAll();
+  auto a = net_.a.manager->Snapshot(net_.now);
+  auto b = net_.b.manager->Snapshot(net_.now);
+  ASSERT_EQ(a.size(), 1u);
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(a[0].message_id_out, 2u);
+  EXPECT_EQ(a[0].message_id_in, 0u);
+  EXPECT_EQ(b[0].message_id_out, 0u);
+  EXPECT_EQ(b[0].message_id_in, 2u);
+  ASSERT_EQ(b[0].children.size(), 1u);
+  ASSERT_TRUE(net_.b.manager->Rekey(b[0].children[0].id, net_.now).ok());
+  net_.DeliverAll();
+  EXPECT_EQ(net_.b.manager->Snapshot(net_.now)[0].message_id_out, 2u);
+  EXPECT_EQ(net_.a.manager->Snapshot(net_.now)[0].message_id_in, 2u);
+}
+
 // §2.8.1: the two sides' soft lifetimes differ (each draws from its own inbound SPI), so both
 // rarely start a rekey together; both stay within [fraction - jitter, fraction] of the hard one.
 TEST_F(TwoPeersTest, SoftLifetimesDifferBetweenThePeers) {
