@@ -7,7 +7,12 @@ namespace ipsec::testing {
 using engine::ike::IkeManager;
 
 IkePeer::IkePeer(TwoPeers& link, std::string addr, uint64_t seed)
-    : address(*IpAddress::Parse(addr)), random(seed), link_(link) {
+    : address(*IpAddress::Parse(addr)),
+      random(seed),
+      // SPIs from a block of the seed's (not of the process's count of backends), so a run
+      // exchanges the same bytes however many ran before it in the process.
+      backend(engine::dataplane::RecordingBackend::Options{static_cast<uint32_t>(seed << 16)}),
+      link_(link) {
   IkeManager::Options o;
   o.random = &random;
   o.observer = &observer;
@@ -57,7 +62,11 @@ bool TwoPeers::DeliverOne() {
   Datagram d = std::move(wire.front());
   wire.pop_front();
   if (filter && !filter(d)) return true;
-  PeerAt(d.to.address).manager->OnDatagram(d.to, d.from, d.data, now);
+  if (deliver) {
+    deliver(PeerAt(d.to.address), d);
+  } else {
+    PeerAt(d.to.address).manager->OnDatagram(d.to, d.from, d.data, now);
+  }
   return true;
 }
 

@@ -139,6 +139,9 @@ class TwoPeers {
   std::function<bool(const Datagram&)> filter;
   // Rewrites a datagram on its way (a NAT); may change `from`.
   std::function<void(Datagram&)> nat;
+  // Hands a datagram to its peer; unset: the peer's manager->OnDatagram at `now`. A harness
+  // wraps the delivery with checks (fuzz/ike_state_harness.h).
+  std::function<void(IkePeer& to, const Datagram& d)> deliver;
   // Sets `nat` to a NAT in front of A mapping 10.1.0.1:* to 192.0.2.7:(port+1000).
   void PutABehindNat();
 
