@@ -71,6 +71,8 @@ class AhOutboundSa {
   Result<Protected> Protect(unsigned worker, uint8_t* buffer, size_t capacity, size_t packet_offset,
                             size_t packet_length);
 
+  // The next sequence number Protect will use (monitoring, tests), as OutboundSa's.
+  uint64_t next_sequence() const { return counter_.load(std::memory_order_relaxed) + 1; }
   void SetNextSequenceForTesting(uint64_t next) {
     counter_.store(next - 1, std::memory_order_relaxed);
   }
