@@ -211,6 +211,16 @@ ChildOutcome CompleteChildRequest(ChildRequest& r, const InMessage& in, IkeSa& s
   const NegotiateRule* rule = sa.config->FindRule(r.rule);
   const policy::SecurityMethod* method = rule ? MethodFor(*rule, choice->algorithms) : nullptr;
   if (method == nullptr) return refuse(FailureReason::kInternal, "rule changed under way");
+  // ... and every (TSi, TSr) combination the SA would carry must be one the rule allows (our
+  // offer is; this guards what we keep across rekeys too). The mode is not asked: a tunnel
+  // answer to a transport offer still lies within the offer.
+  if (!CrossProductAllowed(
+          AllowedTraffic(*rule, sa.local.address, sa.remote.address, /*transport=*/false), local,
+          remote)) {
+    return refuse(FailureReason::kTsUnacceptable,
+                  "responder's selectors TSi " + ToString(local) + " TSr " + ToString(remote) +
+                      " combine traffic no filter of rule '" + rule->name + "' allows");
+  }
   std::optional<SecretBytes> pfs_secret;
   if (r.pfs) {
     const auto* ke = in.Find<codec::KePayload>(PayloadType::kKe);
@@ -240,13 +250,33 @@ ChildOutcome CompleteChildRequest(ChildRequest& r, const InMessage& in, IkeSa& s
                 ChildInstaller::Scope{/*policies=*/r.reqid == 0, r.defer_outbound});
 }
 
-const NegotiateRule* FindRuleForTraffic(const IkeConfig& config, const Selectors& tsi,
-                                        const Selectors& tsr) {
-  for (const auto& rule : config.rules) {
-    NarrowedTraffic n = Narrow(rule.traffic, tsi, tsr);
-    if (!n.local.empty()) return &rule;
+std::vector<RuleTraffic> AllowedTraffic(const NegotiateRule& rule, const IpAddress& local,
+                                        const IpAddress& remote, bool transport) {
+  if (rule.dynamic_traffic) {
+    return {RuleTraffic{dataplane::TrafficSelector{IpRange::Single(local)},
+                        dataplane::TrafficSelector{IpRange::Single(remote)}}};
   }
-  return config.default_response ? &*config.default_response : nullptr;
+  return transport ? BetweenEndpoints(rule.traffic, local, remote) : rule.traffic;
+}
+
+NarrowedTraffic ChildOffer(const NegotiateRule& rule, const IpAddress& local,
+                           const IpAddress& remote, const std::optional<RuleTraffic>& first) {
+  return Offer(AllowedTraffic(rule, local, remote, !rule.tunnel_endpoint.has_value()), first);
+}
+
+const NegotiateRule* FindRuleForTraffic(const IkeConfig& config, const Selectors& tsi,
+                                        const Selectors& tsr,
+                                        const std::optional<PeerAuthentication>& peer,
+                                        std::string* refused) {
+  for (const auto& rule : config.rules) {
+    if (Narrow(rule.traffic, tsi, tsr).local.empty()) continue;
+    if (Satisfies(peer, rule)) return &rule;
+    if (refused != nullptr) *refused += (refused->empty() ? "'" : ", '") + rule.name + "'";
+  }
+  if (config.default_response && Satisfies(peer, *config.default_response)) {
+    return &*config.default_response;
+  }
+  return nullptr;
 }
 
 ChildOutcome RespondChild(const ResponderChild& p, const InMessage& in, IkeSa& sa,
@@ -265,11 +295,20 @@ ChildOutcome RespondChild(const ResponderChild& p, const InMessage& in, IkeSa& s
   }
   Selectors tsi = FromPayload(*tsi_payload);
   Selectors tsr = FromPayload(*tsr_payload);
-  const bool dynamic = p.rule->dynamic_traffic;  // the default response rule (FAQ 19)
-  NarrowedTraffic traffic = dynamic ? NarrowedTraffic{tsr, tsi} : Narrow(p.rule->traffic, tsi, tsr);
+  const bool transport =
+      in.Notify(NotifyType::kUseTransportMode) != nullptr && !p.rule->tunnel_endpoint.has_value();
+  // §2.9: inside the rule's traffic, every combination inside one of its pairs; the default
+  // response rule's dynamic filters are our address and the peer's (FAQ 19).
+  NarrowedTraffic traffic =
+      Narrow(AllowedTraffic(*p.rule, sa.local.address, sa.remote.address, transport), tsi, tsr);
   if (traffic.local.empty() || traffic.remote.empty()) {
     return refuse(NotifyType::kTsUnacceptable, FailureReason::kTsUnacceptable,
-                  "no rule allows TSi " + ToString(tsi) + " TSr " + ToString(tsr));
+                  "rule '" + p.rule->name + "' allows none of TSi " + ToString(tsi) + " TSr " +
+                      ToString(tsr) +
+                      (p.rule->dynamic_traffic || transport
+                           ? " (only traffic between " + sa.remote.address.ToString() + " and " +
+                                 sa.local.address.ToString() + ")"
+                           : ""));
   }
   ChildDhRule dh;
   dh.ignore_offered = p.in_ike_auth;
@@ -347,8 +386,6 @@ ChildOutcome RespondChild(const ResponderChild& p, const InMessage& in, IkeSa& s
   ChildSa child;
   child.reqid = p.rekey_reqid != 0 ? p.rekey_reqid : installer.NextReqid();
   child.rule = p.rule->name;
-  const bool transport =
-      in.Notify(NotifyType::kUseTransportMode) != nullptr && !p.rule->tunnel_endpoint.has_value();
   child.mode = transport ? dataplane::SaMode::kTransport : dataplane::SaMode::kTunnel;
   child.algorithms = choice->algorithms;
   child.spi_in = *spi;

@@ -52,7 +52,7 @@ void AddChildRequest(const ChildRequest& request, OutMessage& out);
 void ReleaseChildRequest(ChildInstaller& installer, ChildRequest& request);
 
 // Completes the initiator's child SA from the response (§2.9: the responder may narrow; we
-// accept a subset of what we offered). Installs it and returns it. Errors carry the reason:
+// accept a subset of what we offered whose every combination lies inside the rule's traffic). Installs it and returns it. Errors carry the reason:
 // a notify from the peer or an invalid answer.
 struct ChildOutcome {
   std::optional<ChildSa> child;
@@ -67,10 +67,10 @@ ChildOutcome CompleteChildRequest(ChildRequest& request, const InMessage& respon
                                   ChildInstaller& installer, ByteSpan ni, ByteSpan nr,
                                   SteadyTime now, int64_t now_unix);
 
-// The responder: chooses a proposal from `rule`, narrows the traffic selectors, installs the
+// The responder: chooses a proposal from `rule`, narrows the traffic selectors (§2.9, to
+// AllowedTraffic), installs the
 // child SA and adds SA, [KEr], TSi, TSr (and USE_TRANSPORT_MODE) to `out`. On failure adds
 // nothing and returns the notification to send (NO_PROPOSAL_CHOSEN, TS_UNACCEPTABLE, ...).
-// `default_response`: take the traffic from the request (FAQ 19).
 struct ResponderChild {
   const NegotiateRule* rule = nullptr;
   bool in_ike_auth = true;
@@ -85,9 +85,27 @@ ChildOutcome RespondChild(const ResponderChild& params, const InMessage& request
                           ChildInstaller& installer, OutMessage& out, SteadyTime now,
                           int64_t now_unix, std::optional<codec::NotifyType>* notify);
 
-// The rule a CREATE_CHILD_SA or IKE_AUTH request belongs to: the first rule whose traffic
-// overlaps the proposed selectors, else the default response rule (FAQ 19), else nullptr.
+// What a child SA of `rule` between the IKE endpoints `local` and `remote` may carry (RFC 7296
+// §2.9): the rule's pairs; in transport mode (`transport`) only what lies between the two
+// endpoints (RFC 4301 §4.1); for the default response rule (FAQ 19) exactly the endpoints'
+// traffic, its "dynamic" filters, whatever the mode.
+std::vector<RuleTraffic> AllowedTraffic(const NegotiateRule& rule, const IpAddress& local,
+                                        const IpAddress& remote, bool transport);
+
+// The initiator's child SA offer for `rule` between the IKE endpoints `local` and `remote`
+// (§2.9): Offer() over AllowedTraffic, in transport mode unless the rule has a tunnel endpoint.
+// `first`: the packet that asked for it.
+NarrowedTraffic ChildOffer(const NegotiateRule& rule, const IpAddress& local,
+                           const IpAddress& remote, const std::optional<RuleTraffic>& first);
+
+// The rule a CREATE_CHILD_SA request belongs to: the first rule whose traffic overlaps the
+// proposed selectors and which accepts what authenticated the peer (`peer`,
+// peer_authentication.h), else the default response rule (FAQ 19) if it accepts it, else
+// nullptr. `refused` (may be null) gets the rules the traffic matched but the peer's
+// authentication did not satisfy, for the log.
 const NegotiateRule* FindRuleForTraffic(const IkeConfig& config, const Selectors& tsi,
-                                        const Selectors& tsr);
+                                        const Selectors& tsr,
+                                        const std::optional<PeerAuthentication>& peer,
+                                        std::string* refused = nullptr);
 
 }  // namespace ipsec::engine::ike

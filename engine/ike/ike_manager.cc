@@ -100,22 +100,11 @@ Result<std::string> IkeManager::Initiate(const std::string& rule_name, const End
     return MakeError(ErrorCode::kNotFound,
                      "no rule '" + rule_name + "' negotiates security in the policy in force");
   }
-  Selectors local_ts, remote_ts;
-  if (traffic) {
-    local_ts.push_back(traffic->local);
-    remote_ts.push_back(traffic->remote);
-  }
-  for (const auto& t : rule->traffic) {
-    if (t.local.addresses.family() != peer.address.family() &&
-        rule->tunnel_endpoint == std::nullopt) {
-      continue;
-    }
-    if (std::find(local_ts.begin(), local_ts.end(), t.local) == local_ts.end())
-      local_ts.push_back(t.local);
-    if (std::find(remote_ts.begin(), remote_ts.end(), t.remote) == remote_ts.end())
-      remote_ts.push_back(t.remote);
-  }
-  if (local_ts.empty() || remote_ts.empty()) {
+  // §2.9: the packet's selectors first, then its pair and the rule's pairs that keep every
+  // (local, remote) combination inside the policy; in transport mode only what lies between us
+  // and the peer. The rest gets child SAs of its own when its traffic asks (OnAcquire).
+  NarrowedTraffic offer = ChildOffer(*rule, local.address, peer.address, traffic);
+  if (offer.local.empty() || offer.remote.empty()) {
     return MakeError(ErrorCode::kFailedPrecondition,
                      "rule '" + rule_name + "' has no traffic for " + peer.address.ToString());
   }
@@ -127,8 +116,9 @@ Result<std::string> IkeManager::Initiate(const std::string& rule_name, const End
   entry.sa.rule = rule_name;
   if (rule->allow_fallback_to_clear) entry.fallback_at = now + config_->timers.fallback_wait;
   entry.tasks.Queue(std::make_unique<IkeInitTask>(entry.sa, *options_.random, Role::kInitiator));
+  entry.child_offers.push_back(offer);
   auto auth = std::make_unique<IkeAuthTask>(entry.sa, installer_, *options_.random, rule_name,
-                                            local_ts, remote_ts, first_contact);
+                                            offer.local, offer.remote, first_contact);
   auth->set_now_unix(UnixNow());
   entry.tasks.Queue(std::move(auth));
   options_.observer->OnLog(&entry.sa, "initiating IKE SA ike-" + std::to_string(entry.sa.id) +
@@ -232,13 +222,6 @@ Result<IkeManager::AcquireResult> IkeManager::OnAcquire(
     (void)installer_.backend().EndClearFallback(rule->name, peer);  // it ends there by itself too
     options_.observer->OnFallbackToClear(rule->name, peer.ToString(), false);
   }
-  for (const auto& [spi, e] : sas_) {
-    if (!e->dead && e->sa.original_initiator && e->sa.rule == rule->name &&
-        e->sa.remote.address == peer) {
-      result.sa = "ike-" + std::to_string(e->sa.id);
-      return result;
-    }
-  }
   // RFC 7296 §2.9: the packet's own selectors first, then the rule's.
   const uint16_t our_port = outbound ? acquire.source_port : acquire.destination_port;
   const uint16_t their_port = outbound ? acquire.destination_port : acquire.source_port;
@@ -248,6 +231,48 @@ Result<IkeManager::AcquireResult> IkeManager::OnAcquire(
     return ts;
   };
   RuleTraffic packet{selector(ours, our_port), selector(theirs, their_port)};
+  for (const auto& [spi, e] : sas_) {
+    IkeSa& sa = e->sa;
+    if (e->dead || !sa.original_initiator || sa.rule != rule->name || sa.remote.address != peer) {
+      continue;
+    }
+    // A policy since applied may have changed the rule's credentials: then a new IKE SA.
+    if (sa.state != IkeSaState::kConnecting && !Satisfies(sa.peer_authentication, *rule)) continue;
+    result.sa = "ike-" + std::to_string(sa.id);
+    // Carried by a child SA, or asked for by an exchange still under way: nothing more to do.
+    if (e->tasks.Idle()) e->child_offers.clear();
+    const bool carried =
+        std::any_of(sa.children.begin(), sa.children.end(),
+                    [&](const ChildSa& c) {
+                      return c.state != ChildSaState::kDeleting &&
+                             Carries(c.local_ts, c.remote_ts, packet);
+                    }) ||
+        std::any_of(e->child_offers.begin(), e->child_offers.end(),
+                    [&](const NarrowedTraffic& o) { return Carries(o.local, o.remote, packet); }) ||
+        std::any_of(e->pending_children.begin(), e->pending_children.end(),
+                    [&](const Entry::PendingChild& p) {
+                      return Carries(p.local_ts, p.remote_ts, packet);
+                    });
+    const bool can_ask = sa.state == IkeSaState::kConnecting ||
+                         sa.state == IkeSaState::kEstablished || sa.state == IkeSaState::kRekeying;
+    if (carried || !can_ask) return result;
+    // §2.9: traffic of another pair of the rule, which the child SAs so far leave out (each
+    // keeps its selectors' combinations inside the policy): a child SA of its own.
+    const NegotiateRule* own = sa.config->FindRule(rule->name);
+    if (own == nullptr) return result;
+    if (Status s = QueueNewChild(*e, *own, packet); !s.ok()) return s.error();
+    options_.observer->OnLog(&sa, std::string(outbound ? "acquire" : "unsecured inbound packet") +
+                                      " " + acquire.source.ToString() + " -> " +
+                                      acquire.destination.ToString() +
+                                      ": no child SA carries it, negotiating one for rule '" +
+                                      rule->name + "'");
+    InvalidateDeadlines();
+    Outbox out;
+    e->tasks.Flush(now, out);
+    Settle(*e, out);
+    result.started = true;
+    return result;
+  }
   options_.observer->OnLog(nullptr, std::string(outbound ? "acquire" : "unsecured inbound packet") +
                                         " " + acquire.source.ToString() + " -> " +
                                         acquire.destination.ToString() + ": negotiating rule '" +

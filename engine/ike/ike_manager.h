@@ -157,6 +157,11 @@ class IkeManager {
   void AfterChildExchange(Entry& entry, Task& task, SteadyTime now);
   void AfterIkeRekey(Entry& entry, const class RekeyIkeSaTask& task, SteadyTime now);
   Entry* FindIkeSa(const std::string& id, Status* error);
+  // Queues a CREATE_CHILD_SA for `rule` (§1.3.1) on `entry` (also while IKE_AUTH is under way:
+  // it runs after), offering `traffic` first (§2.9); refused when the rule does not accept what
+  // authenticated the peer. FAQ 18: after the IKE SA's rekey when its child SA limit is reached.
+  Status QueueNewChild(Entry& entry, const NegotiateRule& rule,
+                       const std::optional<RuleTraffic>& traffic);
   void Send(Outbox& out);
   // Requests of an IKE SA's successor (§2.18), sent after what the current call answered (the
   // rekey response must reach the peer before the first request on the new IKE SA).

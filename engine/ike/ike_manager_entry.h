@@ -34,6 +34,10 @@ struct IkeManager::Entry {
     Selectors remote_ts;
   };
   std::vector<PendingChild> pending_children;
+  // The child SA offers we made that may still be under way (IKE_AUTH's, CREATE_CHILD_SA's;
+  // dropped when their exchange ends, or all once no exchange is left): an acquire for traffic
+  // one of them carries waits for it instead of asking again (IkeManager::OnAcquire).
+  std::vector<NarrowedTraffic> child_offers;
   // FAQ 18: child SAs (our inbound SPIs) whose rekey waits for the IKE SA's rekey, because it
   // would derive keys from SK_d once more than max_child_sas allows.
   std::vector<uint32_t> pending_rekeys;

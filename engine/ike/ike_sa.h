@@ -17,6 +17,7 @@
 #include "engine/ike/identity.h"
 #include "engine/ike/ike_config.h"
 #include "engine/ike/keys.h"
+#include "engine/ike/peer_authentication.h"
 #include "engine/ike/proposals.h"
 
 namespace ipsec::engine::ike {
@@ -75,6 +76,10 @@ struct IkeSa {
   // "ecdsa-sha256 (RFC 7427)", "rsa-pkcs1-sha1 (method 1)".
   std::string local_auth;
   std::string remote_auth;
+  // The credential that verified the peer (peer_authentication.h): child SAs only of rules that
+  // accept it. Set by IKE_AUTH, inherited by a rekeyed IKE SA (§2.18). Holds the key: never
+  // logged or shown.
+  std::optional<PeerAuthentication> peer_authentication;
   std::vector<ChildSa> children;
   uint32_t children_created = 0;  // FAQ 18 "sessions" under this IKE SA
 

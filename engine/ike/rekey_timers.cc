@@ -68,37 +68,51 @@ Status IkeManager::InitiateChild(const std::string& ike_id, const std::string& r
     return MakeError(ErrorCode::kNotFound,
                      "no rule '" + rule_name + "' in " + ike_id + "'s policy");
   }
-  Selectors local_ts, remote_ts;
-  if (traffic) {
-    local_ts.push_back(traffic->local);
-    remote_ts.push_back(traffic->remote);
+  if (Status s = QueueNewChild(*entry, *rule, traffic); !s.ok()) return s;
+  Outbox out;
+  entry->tasks.Flush(now, out);
+  Settle(*entry, out);
+  return Status::Ok();
+}
+
+Status IkeManager::QueueNewChild(Entry& entry, const NegotiateRule& rule,
+                                 const std::optional<RuleTraffic>& traffic) {
+  IkeSa& sa = entry.sa;
+  const std::string ike_id = "ike-" + std::to_string(sa.id);
+  // Only a rule that accepts what authenticated the peer (peer_authentication.h); while IKE_AUTH
+  // is under way the IKE SA is for this rule (it runs after IKE_AUTH, which binds it).
+  if (sa.state != IkeSaState::kConnecting && !Satisfies(sa.peer_authentication, rule)) {
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     ike_id + "'s peer authenticated with " +
+                         (sa.peer_authentication ? Describe(*sa.peer_authentication)
+                                                 : std::string("nothing")) +
+                         ", which rule '" + rule.name +
+                         "' does not accept: its child SAs need an IKE SA of their own");
   }
-  for (const auto& t : rule->traffic) {
-    if (std::find(local_ts.begin(), local_ts.end(), t.local) == local_ts.end()) {
-      local_ts.push_back(t.local);
-    }
-    if (std::find(remote_ts.begin(), remote_ts.end(), t.remote) == remote_ts.end()) {
-      remote_ts.push_back(t.remote);
-    }
+  // §2.9: the traffic asked for (or the rule's first pair) and the rule's pairs that keep every
+  // combination inside the policy; the others need child SAs of their own.
+  NarrowedTraffic offer = ChildOffer(rule, sa.local.address, sa.remote.address, traffic);
+  if (offer.local.empty() || offer.remote.empty()) {
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     "rule '" + rule.name + "' has no traffic for " + ike_id + " with " +
+                         sa.remote.address.ToString());
   }
+  entry.child_offers.push_back(offer);
   const uint32_t max = sa.config->max_child_sas;
   if (ChildLimitReached(sa)) {
     // FAQ 18: "generate a new key every N sessions": the IKE SA is rekeyed first, and the
     // child SA is made under the new one.
-    entry->pending_children.push_back({rule_name, local_ts, remote_ts});
-    if (!entry->ike_rekey_queued && sa.state == IkeSaState::kEstablished) QueueIkeRekey(*entry);
+    entry.pending_children.push_back({rule.name, offer.local, offer.remote});
+    if (!entry.ike_rekey_queued && sa.state == IkeSaState::kEstablished) QueueIkeRekey(entry);
     options_.observer->OnLog(&sa, "FAQ 18: " + std::to_string(sa.children_created) +
                                       " child SAs made under this IKE SA (limit " +
                                       std::to_string(max) + "): rekeying it first");
   } else {
-    auto task = CreateChildSaTask::NewChild(sa, installer_, *options_.random, rule_name,
-                                            std::move(local_ts), std::move(remote_ts));
+    auto task = CreateChildSaTask::NewChild(sa, installer_, *options_.random, rule.name,
+                                            std::move(offer.local), std::move(offer.remote));
     task->set_now_unix(UnixNow());
-    entry->tasks.Queue(std::move(task));
+    entry.tasks.Queue(std::move(task));
   }
-  Outbox out;
-  entry->tasks.Flush(now, out);
-  Settle(*entry, out);
   return Status::Ok();
 }
 
@@ -396,6 +410,12 @@ void IkeManager::AfterChildExchange(Entry& entry, Task& task, SteadyTime now) {
   }
   auto* child = dynamic_cast<CreateChildSaTask*>(&task);
   if (child == nullptr) return;
+  if (child->role() == Role::kInitiator && !child->is_rekey()) {
+    // Its offer is no longer under way (OnAcquire asks for traffic none covers).
+    std::erase_if(entry.child_offers, [&](const NarrowedTraffic& o) {
+      return o.local == child->local_ts() && o.remote == child->remote_ts();
+    });
+  }
   if (child->created() && child->is_rekey()) options_.observer->OnRekey(false);
   if (auto lost = child->lost_collision()) {
     options_.observer->OnLog(&sa, *lost ? "rekey collision (§2.8.1): our new child SA is "
@@ -455,6 +475,7 @@ void IkeManager::AfterIkeRekey(Entry& old, const RekeyIkeSaTask& task, SteadyTim
   n.rule = o.rule;
   n.local_auth = o.local_auth;
   n.remote_auth = o.remote_auth;
+  n.peer_authentication = o.peer_authentication;  // §2.18: the same peer, the same rules
   n.state = IkeSaState::kEstablished;
   n.created = n.established = n.last_inbound = now;
   n.established_unix = UnixNow();

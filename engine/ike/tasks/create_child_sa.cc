@@ -295,6 +295,7 @@ TaskStatus CreateChildSaTask::ProcessRequest(const InMessage& in, SteadyTime now
   }
   ChildSa* old = nullptr;
   const NegotiateRule* rule = nullptr;
+  std::string refused;  // rules the traffic matched that the peer's authentication does not
   if (const auto* rekey = in.Notify(NotifyType::kRekeySa)) {
     // §1.3.3: the SPI is the peer's inbound one, our outbound one.
     old = sa_.FindChildByOutboundSpi(SpiOf(rekey->spi), rekey->protocol);
@@ -310,14 +311,23 @@ TaskStatus CreateChildSaTask::ProcessRequest(const InMessage& in, SteadyTime now
     }
     rule = sa_.config->FindRule(old->rule);
   } else {
-    rule = FindRuleForTraffic(*sa_.config, FromPayload(*tsi), FromPayload(*tsr));
+    // A new child SA: a rule its traffic belongs to AND that accepts what authenticated the
+    // peer in IKE_AUTH (peer_authentication.h), not one of another rule's credentials.
+    rule = FindRuleForTraffic(*sa_.config, FromPayload(*tsi), FromPayload(*tsr),
+                              sa_.peer_authentication, &refused);
   }
   if (rule == nullptr) {
     error_ = NotifyType::kTsUnacceptable;
-    return Fail(
-        FailureReason::kTsUnacceptable,
-        "no rule allows TSi " + ToString(FromPayload(*tsi)) + " TSr " + ToString(FromPayload(*tsr)),
-        TaskStatus::kFailed);
+    std::string detail =
+        "no rule allows TSi " + ToString(FromPayload(*tsi)) + " TSr " + ToString(FromPayload(*tsr));
+    if (!refused.empty()) {
+      detail = "rule " + refused + " covers TSi " + ToString(FromPayload(*tsi)) + " TSr " +
+               ToString(FromPayload(*tsr)) + " but does not accept what authenticated the peer (" +
+               (sa_.peer_authentication ? Describe(*sa_.peer_authentication)
+                                        : std::string("nothing")) +
+               "): a child SA of it needs an IKE SA of its own";
+    }
+    return Fail(FailureReason::kTsUnacceptable, detail, TaskStatus::kFailed);
   }
   nonce_r_ = RandomBytes(random_, kNonceSize);
   ResponderChild params{rule, /*in_ike_auth=*/false, nonce->nonce, nonce_r_, &random_};

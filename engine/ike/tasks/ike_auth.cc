@@ -255,7 +255,9 @@ TaskStatus IkeAuthTask::ProcessResponse(const InMessage& in, SteadyTime now) {
   const NegotiateRule* rule = sa_.config->FindRule(rule_);
   const PeerCertificates certs(in);
   std::vector<std::string> reasons;
-  if (rule == nullptr || VerifyPeer(*rule, *auth, *idr, certs, &reasons) == nullptr) {
+  const Credential* verified =
+      rule == nullptr ? nullptr : VerifyPeer(*rule, *auth, *idr, certs, &reasons);
+  if (verified == nullptr) {
     ReleaseChildRequest(installer_, *child_request_);
     refused_responder_ = true;  // §2.21.2: the manager notifies the responder
     return Fail(FailureReason::kAuthenticationFailed,
@@ -265,6 +267,7 @@ TaskStatus IkeAuthTask::ProcessResponse(const InMessage& in, SteadyTime now) {
   }
   sa_.remote_id = Identity::FromPayload(*idr);
   sa_.remote_auth = DescribeAuth(*auth);
+  sa_.peer_authentication = PeerAuthentication::From(*verified);  // peer_authentication.h
   Established(now);
   child_outcome_ = CompleteChildRequest(*child_request_, in, sa_, installer_, sa_.nonce_i,
                                         sa_.nonce_r, now, now_unix_);
@@ -335,6 +338,8 @@ const NegotiateRule* IkeAuthTask::AuthenticateInitiator(const InMessage& in,
          TaskStatus::kDeleteSa);
     return nullptr;
   }
+  // Child SAs of this IKE SA belong only to rules that accept this credential.
+  sa_.peer_authentication = PeerAuthentication::From(*verified);
   // We answer with the method that verified the peer, else the rule's first usable one.
   credential_ = Usable(*verified) ? verified : FirstUsable(*chosen);
   if (credential_ == nullptr) {
