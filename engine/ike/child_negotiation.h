@@ -52,8 +52,8 @@ void AddChildRequest(const ChildRequest& request, OutMessage& out);
 void ReleaseChildRequest(ChildInstaller& installer, ChildRequest& request);
 
 // Completes the initiator's child SA from the response (§2.9: the responder may narrow; we
-// accept a subset of what we offered whose every combination lies inside the rule's traffic). Installs it and returns it. Errors carry the reason:
-// a notify from the peer or an invalid answer.
+// accept a subset of what we offered whose every combination lies inside the rule's traffic).
+// Installs it and returns it. Errors carry the reason: a notify from the peer or an invalid answer.
 struct ChildOutcome {
   std::optional<ChildSa> child;
   FailureReason reason = FailureReason::kNone;

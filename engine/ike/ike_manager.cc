@@ -249,10 +249,9 @@ Result<IkeManager::AcquireResult> IkeManager::OnAcquire(
                     }) ||
         std::any_of(e->child_offers.begin(), e->child_offers.end(),
                     [&](const NarrowedTraffic& o) { return Carries(o.local, o.remote, packet); }) ||
-        std::any_of(e->pending_children.begin(), e->pending_children.end(),
-                    [&](const Entry::PendingChild& p) {
-                      return Carries(p.local_ts, p.remote_ts, packet);
-                    });
+        std::any_of(
+            e->pending_children.begin(), e->pending_children.end(),
+            [&](const Entry::PendingChild& p) { return Carries(p.local_ts, p.remote_ts, packet); });
     const bool can_ask = sa.state == IkeSaState::kConnecting ||
                          sa.state == IkeSaState::kEstablished || sa.state == IkeSaState::kRekeying;
     if (carried || !can_ask) return result;
@@ -261,11 +260,10 @@ Result<IkeManager::AcquireResult> IkeManager::OnAcquire(
     const NegotiateRule* own = sa.config->FindRule(rule->name);
     if (own == nullptr) return result;
     if (Status s = QueueNewChild(*e, *own, packet); !s.ok()) return s.error();
-    options_.observer->OnLog(&sa, std::string(outbound ? "acquire" : "unsecured inbound packet") +
-                                      " " + acquire.source.ToString() + " -> " +
-                                      acquire.destination.ToString() +
-                                      ": no child SA carries it, negotiating one for rule '" +
-                                      rule->name + "'");
+    options_.observer->OnLog(
+        &sa, std::string(outbound ? "acquire" : "unsecured inbound packet") + " " +
+                 acquire.source.ToString() + " -> " + acquire.destination.ToString() +
+                 ": no child SA carries it, negotiating one for rule '" + rule->name + "'");
     InvalidateDeadlines();
     Outbox out;
     e->tasks.Flush(now, out);

@@ -20,8 +20,8 @@ namespace ipsec::engine::ike {
 
 struct PeerAuthentication {
   policy::AuthKind kind = policy::AuthKind::kPreSharedKey;
-  SecretBytes psk;                    // kPreSharedKey
-  std::string certificate_authority;  // kCertificate: as the rule names it
+  SecretBytes psk;                                  // kPreSharedKey
+  std::string certificate_authority;                // kCertificate: as the rule names it
   std::shared_ptr<const crypto::TrustStore> trust;  // kCertificate: the anchors that verified
 
   static PeerAuthentication From(const Credential& verified);

@@ -82,20 +82,20 @@ Status IkeManager::QueueNewChild(Entry& entry, const NegotiateRule& rule,
   // Only a rule that accepts what authenticated the peer (peer_authentication.h); while IKE_AUTH
   // is under way the IKE SA is for this rule (it runs after IKE_AUTH, which binds it).
   if (sa.state != IkeSaState::kConnecting && !Satisfies(sa.peer_authentication, rule)) {
-    return MakeError(ErrorCode::kFailedPrecondition,
-                     ike_id + "'s peer authenticated with " +
-                         (sa.peer_authentication ? Describe(*sa.peer_authentication)
-                                                 : std::string("nothing")) +
-                         ", which rule '" + rule.name +
-                         "' does not accept: its child SAs need an IKE SA of their own");
+    return MakeError(
+        ErrorCode::kFailedPrecondition,
+        ike_id + "'s peer authenticated with " +
+            (sa.peer_authentication ? Describe(*sa.peer_authentication) : std::string("nothing")) +
+            ", which rule '" + rule.name +
+            "' does not accept: its child SAs need an IKE SA of their own");
   }
   // §2.9: the traffic asked for (or the rule's first pair) and the rule's pairs that keep every
   // combination inside the policy; the others need child SAs of their own.
   NarrowedTraffic offer = ChildOffer(rule, sa.local.address, sa.remote.address, traffic);
   if (offer.local.empty() || offer.remote.empty()) {
-    return MakeError(ErrorCode::kFailedPrecondition,
-                     "rule '" + rule.name + "' has no traffic for " + ike_id + " with " +
-                         sa.remote.address.ToString());
+    return MakeError(ErrorCode::kFailedPrecondition, "rule '" + rule.name +
+                                                         "' has no traffic for " + ike_id +
+                                                         " with " + sa.remote.address.ToString());
   }
   entry.child_offers.push_back(offer);
   const uint32_t max = sa.config->max_child_sas;

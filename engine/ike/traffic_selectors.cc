@@ -12,8 +12,8 @@ Selectors FromPayload(const codec::TsPayload& ts) {
   Selectors out;
   for (const auto& s : ts.selectors) {
     if (!s.is_address_range() || s.start > s.end) continue;  // others are narrowed away (§2.9)
-    out.push_back(TrafficSelector{IpRange{s.start, s.end}, s.ip_protocol, s.start_port,
-                                  s.end_port});
+    out.push_back(
+        TrafficSelector{IpRange{s.start, s.end}, s.ip_protocol, s.start_port, s.end_port});
   }
   return out;
 }
@@ -21,8 +21,8 @@ Selectors FromPayload(const codec::TsPayload& ts) {
 codec::TsPayload ToPayload(const Selectors& selectors) {
   codec::TsPayload out;
   for (const auto& s : selectors) {
-    out.selectors.push_back(codec::TrafficSelector::FromRange(s.addresses, s.protocol,
-                                                              s.start_port, s.end_port));
+    out.selectors.push_back(
+        codec::TrafficSelector::FromRange(s.addresses, s.protocol, s.start_port, s.end_port));
   }
   return out;
 }
@@ -75,7 +75,7 @@ void AddUnique(Selectors& to, const TrafficSelector& ts) {
 // The packets a (local, remote) combination matches, as two selectors with the protocol they
 // share; nullopt when none can (other families, two different protocols, empty port ranges).
 std::optional<std::pair<TrafficSelector, TrafficSelector>> Effective(TrafficSelector local,
-                                                                    TrafficSelector remote) {
+                                                                     TrafficSelector remote) {
   if (local.addresses.family() != remote.addresses.family()) return std::nullopt;
   if (local.protocol != 0 && remote.protocol != 0 && local.protocol != remote.protocol) {
     return std::nullopt;
@@ -150,9 +150,8 @@ std::vector<RuleTraffic> BetweenEndpoints(const std::vector<RuleTraffic>& allowe
     auto l = Intersect(pair.local, ours);
     auto r = Intersect(pair.remote, theirs);
     if (!l || !r) continue;
-    if (std::none_of(out.begin(), out.end(), [&](const RuleTraffic& t) {
-          return t.local == *l && t.remote == *r;
-        })) {
+    if (std::none_of(out.begin(), out.end(),
+                     [&](const RuleTraffic& t) { return t.local == *l && t.remote == *r; })) {
       out.push_back({*l, *r});
     }
   }
@@ -172,10 +171,14 @@ NarrowedTraffic Narrow(const std::vector<RuleTraffic>& allowed, const Selectors&
     }
     return p.local.empty() || p.remote.empty() ? NarrowedTraffic{} : p;
   };
-  // §2.9: the pair that holds the initiator's first selectors, else one that overlaps them,
-  // else the first that overlaps anything.
+  // §2.9: the pair that holds the initiator's first selectors (each inside its side, else as
+  // the packets they match), else one that overlaps them, else the first that overlaps
+  // anything.
   std::optional<size_t> anchor;
   if (!tsi.empty() && !tsr.empty()) {
+    for (size_t k = 0; k < allowed.size() && !anchor; ++k) {
+      if (Contains(allowed[k].local, tsr[0]) && Contains(allowed[k].remote, tsi[0])) anchor = k;
+    }
     for (size_t k = 0; k < allowed.size() && !anchor; ++k) {
       if (InsidePair(allowed[k], tsr[0], tsi[0])) anchor = k;
     }

@@ -321,11 +321,11 @@ TaskStatus CreateChildSaTask::ProcessRequest(const InMessage& in, SteadyTime now
     std::string detail =
         "no rule allows TSi " + ToString(FromPayload(*tsi)) + " TSr " + ToString(FromPayload(*tsr));
     if (!refused.empty()) {
-      detail = "rule " + refused + " covers TSi " + ToString(FromPayload(*tsi)) + " TSr " +
-               ToString(FromPayload(*tsr)) + " but does not accept what authenticated the peer (" +
-               (sa_.peer_authentication ? Describe(*sa_.peer_authentication)
-                                        : std::string("nothing")) +
-               "): a child SA of it needs an IKE SA of its own";
+      detail =
+          "rule " + refused + " covers TSi " + ToString(FromPayload(*tsi)) + " TSr " +
+          ToString(FromPayload(*tsr)) + " but does not accept what authenticated the peer (" +
+          (sa_.peer_authentication ? Describe(*sa_.peer_authentication) : std::string("nothing")) +
+          "): a child SA of it needs an IKE SA of its own";
     }
     return Fail(FailureReason::kTsUnacceptable, detail, TaskStatus::kFailed);
   }
