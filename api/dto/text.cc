@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "api/dto/json_reader.h"
+#include "api/dto/yaml_documents.h"
 
 namespace ipsec::api::dto {
 namespace {
@@ -273,7 +274,7 @@ Result<Json> ParseJson(std::string_view text) {
 
 Result<Json> ParseYaml(std::string_view text) {
   try {
-    std::vector<YAML::Node> docs = YAML::LoadAll(std::string(text));
+    std::vector<YAML::Node> docs = LoadYamlDocuments(std::string(text));
     if (docs.size() > 1) {
       return Invalid("the YAML holds " + std::to_string(docs.size()) +
                      " documents; send one document");

@@ -1,6 +1,9 @@
 #include "api/dto/text.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
 
 namespace ipsec::api::dto {
 namespace {
@@ -128,6 +131,28 @@ rules:
   ASSERT_TRUE(j.ok());
   EXPECT_EQ(*j, Json::parse(
                     R"({"name":"web","rules":[{"name":"db","filter_list":"to-db","active":true}]})"));
+}
+
+// yaml-cpp 0.7's LoadAll never returns on a stray "," where a document should start (it hands
+// out empty documents forever, allocating: jbeder/yaml-cpp#1040); found by fuzz/policy_json.
+// Each runs in a child with an alarm, so the old behaviour fails the test instead of hanging it.
+TEST(ParseYamlTest, StrayCommaIsAnErrorNotAnEndlessLoop) {
+  for (const char* text : {",", ", a", ",\n", "a: 1\n---\n,", "- x\n- y\n,"}) {
+    SCOPED_TRACE(text);
+    EXPECT_EXIT(
+        {
+          alarm(10);
+          auto j = ParseYaml(text);
+          const bool ok = !j.ok() && j.error().code == ErrorCode::kInvalidArgument &&
+                          Contains(j.error().message, "line ");
+          std::_Exit(ok ? 0 : 1);
+        },
+        ::testing::ExitedWithCode(0), "");
+  }
+  // Several documents are still counted as such.
+  auto two = ParseYaml("a: 1\n---\nb: 2\n");
+  ASSERT_FALSE(two.ok());
+  EXPECT_TRUE(Contains(two.error().message, "2 documents")) << two.error().message;
 }
 
 TEST(ParseYamlTest, SyntaxErrorHasLineAndColumn) {
