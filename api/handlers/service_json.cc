@@ -116,6 +116,10 @@ Json StatisticsToJson(const service::IkeStatistics& ike, const service::ServiceC
                          {"child_sas", r.child_sas}});
   }
   const auto& t = ike.totals;
+  Json dropped = Json::object();
+  for (int r = 0; r < service::kIkeDropReasonCount; ++r) {
+    dropped[service::IkeDropReasonLabel(r)] = t.datagrams_dropped[r];
+  }
   return Json{{"ike",
                {{"running", ike.running},
                 {"ike_sas_active", t.ike_sas_active},
@@ -127,6 +131,7 @@ Json StatisticsToJson(const service::IkeStatistics& ike, const service::ServiceC
                 {"dos_drops_total", t.dos_drops_total},
                 {"cookies_sent_total", t.cookies_sent_total},
                 {"datagrams_dropped_total", t.datagrams_dropped_total},
+                {"datagrams_dropped", std::move(dropped)},
                 {"fallbacks_to_clear_total", t.fallbacks_to_clear_total},
                 {"rules", std::move(rules)}}},
               {"policy",

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <set>
 
+#include "engine/ike/codec/payload_rules.h"
 #include "engine/ike/ike_manager_entry.h"
 #include "engine/ike/tasks/create_child_sa.h"
 #include "engine/ike/tasks/ike_auth.h"
@@ -15,6 +16,9 @@
 
 namespace ipsec::engine::ike {
 namespace {
+
+static_assert(std::tuple_size_v<decltype(IkeStatisticsSnapshot::datagrams_dropped)> ==
+              kIkeDropReasonCount);
 
 using codec::ExchangeType;
 
@@ -136,14 +140,10 @@ void IkeManager::OnDatagram(const Endpoint& local, const Endpoint& remote, ByteS
   now_ = now;
   auto message = codec::DecodeMessage(data);
   if (!message.ok()) {
-    ++stats_.datagrams_dropped_total;
+    Drop(IkeDropReason::kMalformed);
     return;
   }
   const codec::Header& h = message->header;
-  // IKE_SA_INIT, IKE_AUTH and INFORMATIONAL change only their own SA, which Settle marks, or
-  // SAs Kill marks (INITIAL_CONTACT); CREATE_CHILD_SA may move children and tasks to another
-  // SA (AfterChildExchange, AfterIkeRekey): all are read again.
-  if (h.exchange_type == ExchangeType::kCreateChildSa) InvalidateDeadlines();
   if (h.exchange_type == ExchangeType::kIkeSaInit && !h.is_response() && h.responder_spi == 0) {
     HandleInitRequest(*message, local, remote, data, now);
     return;
@@ -151,15 +151,35 @@ void IkeManager::OnDatagram(const Endpoint& local, const Endpoint& remote, ByteS
   // The I flag says the sender is the original initiator, so our SPI is the responder's.
   Entry* entry = Find(h.is_initiator() ? h.responder_spi : h.initiator_spi);
   if (entry == nullptr) {
-    ++stats_.datagrams_dropped_total;
+    Drop(IkeDropReason::kUnknownSpi);
     return;
   }
-  entry->peer_answered = true;
+  Deliver(*entry, *message, local, remote, data, now);
+}
+
+void IkeManager::Deliver(Entry& entry, const codec::Message& message, const Endpoint& local,
+                         const Endpoint& remote, ByteSpan data, SteadyTime now) {
   Outbox out;
-  entry->tasks.OnMessage(
-      data, *message, local, remote, now,
-      [this, entry](const InMessage& in) { return MakeResponderTask(*entry, in); }, out);
-  Settle(*entry, out);
+  const TaskManager::Inbound inbound = entry.tasks.OnMessage(
+      data, message, local, remote, now,
+      [this, &entry](const InMessage& in) { return MakeResponderTask(entry, in); }, out);
+  if (inbound.dropped()) {
+    Drop(inbound.reason);  // nothing changed: no SA, timer or deadline to look at again
+    return;
+  }
+  if (inbound.outcome == TaskManager::Inbound::Outcome::kProcessed) {
+    entry.peer_answered = true;
+    // IKE_SA_INIT, IKE_AUTH and INFORMATIONAL change only their own SA, which Settle marks, or
+    // SAs Kill marks (INITIAL_CONTACT); CREATE_CHILD_SA may move children and tasks to another
+    // SA (AfterChildExchange, AfterIkeRekey): all are read again.
+    if (message.header.exchange_type == ExchangeType::kCreateChildSa) InvalidateDeadlines();
+  }
+  Settle(entry, out);
+}
+
+void IkeManager::Drop(IkeDropReason reason) {
+  ++stats_.datagrams_dropped[static_cast<size_t>(reason)];
+  ++stats_.datagrams_dropped_total;
 }
 
 void IkeManager::HandleInitRequest(const codec::Message& message, const Endpoint& local,
@@ -168,17 +188,23 @@ void IkeManager::HandleInitRequest(const codec::Message& message, const Endpoint
   auto existing = half_open_.find(key);
   Entry* entry = existing == half_open_.end() ? nullptr : Find(existing->second);
   if (entry == nullptr) {
+    // §1.2: a new SA starts with message 0, whose payloads follow the exchange's rules; what
+    // does not is dropped before it costs a cookie or any state.
+    if (message.header.message_id != 0) {
+      Drop(IkeDropReason::kUnexpectedExchange);
+      return;
+    }
+    if (!codec::CheckPayloadRules(message, nullptr).ok()) {
+      Drop(IkeDropReason::kMalformed);
+      return;
+    }
     if (!AdmitInitRequest(message, local, remote, now)) return;
     entry = &Create(false, local, remote, now);
     entry->sa.spi_i = message.header.initiator_spi;
     entry->half_open_until = now + config_->timers.half_open_timeout;
     half_open_[key] = entry->sa.spi_r;
   }
-  Outbox out;
-  entry->tasks.OnMessage(
-      data, message, local, remote, now,
-      [this, entry](const InMessage& in) { return MakeResponderTask(*entry, in); }, out);
-  Settle(*entry, out);
+  Deliver(*entry, message, local, remote, data, now);
 }
 
 Result<IkeManager::AcquireResult> IkeManager::OnAcquire(
@@ -393,6 +419,7 @@ bool IkeManager::AdmitInitRequest(const codec::Message& message, const Endpoint&
       return false;
     }
     case DosGuard::Action::kDrop:
+      Drop(IkeDropReason::kDos);
       ++stats_.dos_drops_total;
       options_.observer->OnDosDrop(verdict.reason);
       options_.observer->OnLog(

@@ -111,6 +111,11 @@ class IkeManager {
   Entry& Create(bool initiator, const Endpoint& local, const Endpoint& remote, SteadyTime now);
   void HandleInitRequest(const codec::Message& message, const Endpoint& local,
                          const Endpoint& remote, ByteSpan data, SteadyTime now);
+  // Hands a datagram to its SA's task manager; counts it if dropped, else settles the SA.
+  void Deliver(Entry& entry, const codec::Message& message, const Endpoint& local,
+               const Endpoint& remote, ByteSpan data, SteadyTime now);
+  // Counts a discarded datagram (IkeStatisticsSnapshot::datagrams_dropped).
+  void Drop(IkeDropReason reason);
   // Anti-DoS for a new IKE_SA_INIT request (RFC 7296 §2.6 cookies, FAQ 59 limits): true to
   // create the responder SA; otherwise the request was answered with N(COOKIE) or dropped
   // (counted).

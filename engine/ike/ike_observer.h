@@ -36,6 +36,25 @@ FailureReason ReasonForNotify(codec::NotifyType t);
 enum class DosDropReason { kHalfOpenPerPeer, kHalfOpenPerPeerPort, kInvalidCookie };
 const char* Name(DosDropReason r);
 
+// Why an inbound IKE datagram was discarded without changing anything (metric label values;
+// bounded). Every peer is hostile until a message's integrity checks out (RFC 7296 §2.21.4):
+// whatever fails a check before that is counted here, by the first check it failed.
+enum class IkeDropReason {
+  kMalformed,           // does not decode, or breaks the exchange's payload rules (§2.21.1)
+  kUnknownSpi,          // names no IKE SA of ours (§2.21.4: no INVALID_IKE_SPI is sent)
+  kUnprotected,         // no SK payload where keys exist (§1.5: at most a hint, never acted on)
+  kIntegrity,           // its SK or SKF payload failed the integrity check (§3.14, RFC 7383)
+  kRetransmitMismatch,  // the answered request's message ID, but not its bytes or sender (§2.1)
+  kOutOfWindow,         // a message ID neither expected nor just answered (§2.3)
+  kDuplicate,           // a copy of what was handled already: a late response, a fragment
+                        // other than the first of a retransmitted request (RFC 7383 §2.6.1)
+  kUnexpectedExchange,  // an exchange the SA's state does not allow (IKE_SA_INIT on an SA
+                        // past it, CREATE_CHILD_SA before IKE_AUTH, ...)
+  kDos,                 // refused by the denial-of-service limits (dos.h; FAQ 59)
+};
+inline constexpr int kIkeDropReasonCount = 9;
+const char* Name(IkeDropReason r);
+
 class IkeObserver {
  public:
   virtual ~IkeObserver() = default;

@@ -93,6 +93,8 @@ struct IkeSa {
   // §2.8.2: the peer rekeyed this IKE SA while our own rekey of it was under way.
   std::optional<RekeyCollision> peer_rekey;
 
+  // IKE_SA_INIT derived the keys (SK_d, SK_e*, SK_a*, SK_p*): messages can be protected.
+  bool HasKeys() const { return !keys.sk_d.empty(); }
   uint64_t local_spi() const { return original_initiator ? spi_i : spi_r; }
   uint64_t remote_spi() const { return original_initiator ? spi_r : spi_i; }
   // The keys that protect what we send, and what the peer sends.

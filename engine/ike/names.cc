@@ -94,6 +94,30 @@ const char* Name(DosDropReason r) {
   return "?";
 }
 
+const char* Name(IkeDropReason r) {
+  switch (r) {
+    case IkeDropReason::kMalformed:
+      return "malformed";
+    case IkeDropReason::kUnknownSpi:
+      return "unknown_spi";
+    case IkeDropReason::kUnprotected:
+      return "unprotected";
+    case IkeDropReason::kIntegrity:
+      return "integrity";
+    case IkeDropReason::kRetransmitMismatch:
+      return "retransmit_mismatch";
+    case IkeDropReason::kOutOfWindow:
+      return "out_of_window";
+    case IkeDropReason::kDuplicate:
+      return "duplicate";
+    case IkeDropReason::kUnexpectedExchange:
+      return "unexpected_exchange";
+    case IkeDropReason::kDos:
+      return "dos";
+  }
+  return "?";
+}
+
 ChildSa* IkeSa::FindChildByInboundSpi(uint32_t spi) {
   for (auto& c : children) {
     if (c.spi_in == spi) return &c;

@@ -1,5 +1,7 @@
 #include "engine/ike/task_manager.h"
 
+#include "engine/crypto/hash.h"
+#include "engine/ike/codec/codec_error.h"
 #include "engine/ike/codec/payload_rules.h"
 #include "engine/ike/protection.h"
 
@@ -29,6 +31,26 @@ TaskStatus Worse(TaskStatus a, TaskStatus b) {
   };
   return rank(a) >= rank(b) ? a : b;
 }
+
+TaskManager::Inbound Dropped(IkeDropReason reason) {
+  return TaskManager::Inbound{TaskManager::Inbound::Outcome::kDropped, reason};
+}
+
+// Which check an inbound message failed, by the codec's error kind.
+IkeDropReason DropReasonFor(const Error& error) {
+  switch (codec::CodecErrorOf(error)) {
+    case codec::CodecError::kIntegrity:
+      return IkeDropReason::kIntegrity;
+    case codec::CodecError::kNotEncrypted:
+      return IkeDropReason::kUnprotected;
+    default:
+      return IkeDropReason::kMalformed;
+  }
+}
+
+// §2.1: what identifies a request for its retransmissions. SHA-256: a forger cannot make
+// another datagram with the same digest.
+Bytes Fingerprint(ByteSpan datagram) { return crypto::Digest(crypto::Hash::kSha256, datagram); }
 
 }  // namespace
 
@@ -86,28 +108,82 @@ void TaskManager::SendActive(SteadyTime now, Outbox& out, bool) {
   retransmit_at_ = now + sa_.config->timers.retransmit_base;
 }
 
-void TaskManager::OnMessage(ByteSpan raw, const codec::Message& message, const Endpoint& local,
-                            const Endpoint& remote, SteadyTime now,
-                            const ResponderFactory& factory, Outbox& out) {
+TaskManager::Inbound TaskManager::OnMessage(ByteSpan raw, const codec::Message& message,
+                                            const Endpoint& local, const Endpoint& remote,
+                                            SteadyTime now, const ResponderFactory& factory,
+                                            Outbox& out) {
   reassembled_.reset();
+  if (std::optional<IkeDropReason> reason = Screen(message)) return Dropped(*reason);
+  const codec::Header& h = message.header;
+  if (!h.is_response() && have_last_response_ && h.message_id + 1 == expected_request_id_) {
+    return Retransmission(raw, message, local, remote, out);
+  }
   if (message.encrypted && message.encrypted->type == codec::PayloadType::kSkf) {
-    const bool is_response = message.header.is_response();
-    const uint32_t id = message.header.message_id;
-    const bool current = is_response ? (active_ && id == next_request_id_)
-                                     : id == expected_request_id_;
-    if (!current && !(!is_response && have_last_response_ && id + 1 == expected_request_id_)) {
-      return;
-    }
-    if (current) {
-      reassembled_ = Reassemble(raw, message);
-      if (!reassembled_) return;  // more fragments to come
-    }
+    std::optional<IkeDropReason> reason;
+    reassembled_ = Reassemble(raw, message, local, remote, &reason);
+    if (reason) return Dropped(*reason);
+    if (!reassembled_) return Inbound{Inbound::Outcome::kFragmentHeld};
   }
-  if (message.header.is_response()) {
-    HandleResponse(raw, message, local, remote, now, out);
+  return h.is_response() ? HandleResponse(raw, message, local, remote, now, out)
+                         : HandleRequest(raw, message, local, remote, now, factory, out);
+}
+
+std::optional<IkeDropReason> TaskManager::Screen(const codec::Message& message) const {
+  const codec::Header& h = message.header;
+  const bool response = h.is_response();
+  if (h.exchange_type == ExchangeType::kIkeSaInit) {
+    // §1.2: IKE_SA_INIT is message 0, requested by the original initiator and answered by the
+    // responder; it never comes again on an SA (a retransmission keeps message ID 0).
+    if (h.message_id != 0 || response != sa_.original_initiator) {
+      return IkeDropReason::kUnexpectedExchange;
+    }
   } else {
-    HandleRequest(raw, message, local, remote, now, factory, out);
+    // §1.5, §2.21.4: once IKE_SA_INIT made keys, every message is protected; an unprotected
+    // one (an INVALID_SPI or AUTHENTICATION_FAILED notification, a Delete, ...) is at most a
+    // hint and never acted on. Before there are keys, nothing but IKE_SA_INIT is expected.
+    if (!message.encrypted) return IkeDropReason::kUnprotected;
+    if (!sa_.HasKeys()) return IkeDropReason::kUnexpectedExchange;
+    if (!response && h.message_id == expected_request_id_) {
+      // §1.2: IKE_AUTH is the responder's second request; CREATE_CHILD_SA and INFORMATIONAL
+      // need an authenticated IKE SA (§1.3, §1.4). (A retransmission is compared with the
+      // request answered instead.)
+      const bool connecting = sa_.state == IkeSaState::kConnecting;
+      const bool allowed = h.exchange_type == ExchangeType::kIkeAuth
+                               ? connecting && !sa_.original_initiator
+                               : !connecting;
+      if (!allowed) return IkeDropReason::kUnexpectedExchange;
+    }
   }
+  const uint32_t id = h.message_id;
+  if (response) {
+    // §2.1: only the response to our outstanding request; an older one is a late copy.
+    if (active_ != nullptr && id == next_request_id_) {
+      return h.exchange_type == active_->exchange()
+                 ? std::nullopt
+                 : std::optional(IkeDropReason::kUnexpectedExchange);
+    }
+    return id < next_request_id_ ? IkeDropReason::kDuplicate : IkeDropReason::kOutOfWindow;
+  }
+  // §2.3: the next request, or a retransmission of the one answered last.
+  if (id == expected_request_id_) return std::nullopt;
+  if (have_last_response_ && id + 1 == expected_request_id_) return std::nullopt;
+  return IkeDropReason::kOutOfWindow;
+}
+
+TaskManager::Inbound TaskManager::Retransmission(ByteSpan raw, const codec::Message& message,
+                                                 const Endpoint& local, const Endpoint& remote,
+                                                 Outbox& out) const {
+  // RFC 7383 §2.6.1: only the first fragment of a retransmitted request is answered.
+  if (message.encrypted && message.encrypted->type == codec::PayloadType::kSkf &&
+      message.encrypted->fragment_number != 1) {
+    return Dropped(IkeDropReason::kDuplicate);
+  }
+  if (local != last_request_.local || remote != last_request_.remote ||
+      raw.size() != last_request_.size || Fingerprint(raw) != last_request_.digest) {
+    return Dropped(IkeDropReason::kRetransmitMismatch);
+  }
+  for (const Bytes& d : last_response_) out.items.push_back({local, remote, d});
+  return Inbound{Inbound::Outcome::kResent};
 }
 
 Result<InMessage> TaskManager::Decode(ByteSpan raw, const codec::Message& message,
@@ -146,17 +222,15 @@ Result<InMessage> TaskManager::Decode(ByteSpan raw, const codec::Message& messag
   return in;
 }
 
-void TaskManager::HandleResponse(ByteSpan raw, const codec::Message& message,
-                                 const Endpoint& local, const Endpoint& remote, SteadyTime now,
-                                 Outbox& out) {
-  if (active_ == nullptr || message.header.message_id != next_request_id_ ||
-      message.header.exchange_type != active_->exchange()) {
-    return;  // §2.1: not the response to our outstanding request
-  }
+TaskManager::Inbound TaskManager::HandleResponse(ByteSpan raw, const codec::Message& message,
+                                                 const Endpoint& local, const Endpoint& remote,
+                                                 SteadyTime now, Outbox& out) {
+  // Screen() made sure it answers our outstanding request (§2.1).
   auto in = Decode(raw, message, local, remote);
   if (!in.ok()) {
     observer_.OnLog(&sa_, "dropped a response: " + in.error().ToString());
-    return;  // a forged or damaged response must not end the exchange; retransmit instead
+    // A forged or damaged response must not end the exchange; retransmit instead.
+    return Dropped(DropReasonFor(in.error()));
   }
   if (message.header.exchange_type == ExchangeType::kIkeSaInit) {
     sa_.init_response = Bytes(raw.begin(), raw.end());
@@ -171,7 +245,7 @@ void TaskManager::HandleResponse(ByteSpan raw, const codec::Message& message,
     // responder already answered this message ID.
     if (message.header.exchange_type != ExchangeType::kIkeSaInit) ++next_request_id_;
     SendActive(now, out, true);
-    return;
+    return Inbound{};
   }
   retransmit_at_ = SteadyTime::max();
   request_datagrams_.clear();
@@ -180,24 +254,25 @@ void TaskManager::HandleResponse(ByteSpan raw, const codec::Message& message,
   // The next queued request goes out when the manager has acted on this result (it flushes
   // after every message): after an IKE SA rekey, requests still queued move to the new IKE SA
   // (RFC 7296 §2.18) instead of starting on the old one.
-  (void)out;
+  return Inbound{};
 }
 
-void TaskManager::HandleRequest(ByteSpan raw, const codec::Message& message,
-                                const Endpoint& local, const Endpoint& remote, SteadyTime now,
-                                const ResponderFactory& factory, Outbox& out) {
+TaskManager::Inbound TaskManager::HandleRequest(ByteSpan raw, const codec::Message& message,
+                                                const Endpoint& local, const Endpoint& remote,
+                                                SteadyTime now, const ResponderFactory& factory,
+                                                Outbox& out) {
+  // Screen() made sure it is the next request (§2.3); retransmissions went elsewhere.
   const uint32_t id = message.header.message_id;
-  if (have_last_response_ && id + 1 == expected_request_id_) {
-    // §2.1: a retransmitted request gets the same response again, not a new exchange.
-    for (const Bytes& d : last_response_) out.items.push_back({local, remote, d});
-    return;
-  }
-  if (id != expected_request_id_) return;  // §2.3: outside the window
+  const bool fragmented = reassembled_.has_value();
   auto in = Decode(raw, message, local, remote);
   if (!in.ok()) {
     observer_.OnLog(&sa_, "dropped a request: " + in.error().ToString());
-    return;  // §2.21: no answer to what we cannot authenticate
+    return Dropped(DropReasonFor(in.error()));  // §2.21: no answer to what we cannot authenticate
   }
+  // §2.1: what a retransmission of this request must match (RFC 7383 §2.6.1: its first
+  // fragment, kept while reassembling).
+  last_request_ = fragmented ? first_fragment_
+                             : RequestPrint{Fingerprint(raw), raw.size(), local, remote};
   if (message.header.exchange_type == ExchangeType::kIkeSaInit) {
     sa_.init_request = Bytes(raw.begin(), raw.end());
   } else {
@@ -216,7 +291,7 @@ void TaskManager::HandleRequest(ByteSpan raw, const codec::Message& message,
   auto datagrams = Encode(response, id);
   if (!datagrams.ok()) {
     observer_.OnLog(&sa_, "cannot encode a response: " + datagrams.error().ToString());
-    return;
+    return Inbound{};
   }
   last_response_ = std::move(datagrams).value();
   have_last_response_ = true;
@@ -227,27 +302,42 @@ void TaskManager::HandleRequest(ByteSpan raw, const codec::Message& message,
                             " request, id " + std::to_string(id) +
                             (task ? std::string(" (") + task->name() + ")" : ""));
   if (task) Finish(std::move(task), Role::kResponder, status, now, now);
+  return Inbound{};
 }
 
 std::optional<std::vector<codec::PayloadEntry>> TaskManager::Reassemble(
-    ByteSpan raw, const codec::Message& message) {
+    ByteSpan raw, const codec::Message& message, const Endpoint& local, const Endpoint& remote,
+    std::optional<IkeDropReason>* reason) {
+  // Each fragment is verified before it is kept (RFC 7383 §2.6): a forged one changes nothing.
+  auto fragment = codec::DecodeFragment(raw, message, InboundSkKeys(sa_));
+  if (!fragment.ok()) {
+    observer_.OnLog(&sa_, "dropped a fragment: " + fragment.error().ToString());
+    *reason = DropReasonFor(fragment.error());
+    return std::nullopt;
+  }
   auto key = std::make_pair(message.header.message_id, message.header.is_response());
   if (key != assembling_) {
     assembler_.Reset();
     assembling_ = key;
   }
-  auto fragment = codec::DecodeFragment(raw, message, InboundSkKeys(sa_));
-  if (!fragment.ok()) {
-    observer_.OnLog(&sa_, "dropped a fragment: " + fragment.error().ToString());
-    return std::nullopt;
+  if (message.encrypted->fragment_number == 1) {
+    first_fragment_ = RequestPrint{Fingerprint(raw), raw.size(), local, remote};
   }
   auto complete = assembler_.Add(std::move(fragment).value());
-  if (!complete.ok() || !*complete) return std::nullopt;
+  if (!complete.ok()) {
+    *reason = IkeDropReason::kMalformed;
+    return std::nullopt;
+  }
+  if (!*complete) return std::nullopt;
   auto whole = assembler_.Take();
-  if (!whole.ok()) return std::nullopt;
+  if (!whole.ok()) {
+    *reason = IkeDropReason::kMalformed;
+    return std::nullopt;
+  }
   auto payloads = codec::DecodePayloadChain(whole->first_inner, whole->inner_payloads);
   if (!payloads.ok()) {
     observer_.OnLog(&sa_, "reassembled message does not decode: " + payloads.error().ToString());
+    *reason = IkeDropReason::kMalformed;
     return std::nullopt;
   }
   return std::move(payloads).value();

@@ -71,10 +71,25 @@ class TaskManager {
 
   // Sends the next queued request when none is outstanding.
   void Flush(SteadyTime now, Outbox& out);
+  // What became of an inbound datagram.
+  struct Inbound {
+    enum class Outcome {
+      kProcessed,       // passed every check (integrity too, where keys exist) and was acted on
+      kResent,          // a retransmission of the request answered last: the response went again
+      kFragmentHeld,    // a verified fragment of a message still incomplete (RFC 7383)
+      kDropped,         // discarded; nothing changed: `reason`
+    };
+    Outcome outcome = Outcome::kProcessed;
+    IkeDropReason reason = IkeDropReason::kMalformed;
+    bool dropped() const { return outcome == Outcome::kDropped; }
+  };
   // A datagram for this SA whose header decoded (`message`); `raw` is the whole datagram.
-  void OnMessage(ByteSpan raw, const codec::Message& message, const Endpoint& local,
-                 const Endpoint& remote, SteadyTime now, const ResponderFactory& factory,
-                 Outbox& out);
+  // Until a message passes its integrity check nothing changes: not the state, the message IDs,
+  // the peer's address nor a timer (RFC 7296 §2.21.4, §2.23); the exchange must be one the SA's
+  // state allows, and after IKE_SA_INIT every message must be protected (§1.5).
+  Inbound OnMessage(ByteSpan raw, const codec::Message& message, const Endpoint& local,
+                    const Endpoint& remote, SteadyTime now, const ResponderFactory& factory,
+                    Outbox& out);
   // Retransmits or gives up (then the SA is dead: `failure`).
   void OnTimer(SteadyTime now, Outbox& out);
   SteadyTime NextDeadline() const;
@@ -93,16 +108,28 @@ class TaskManager {
  private:
   void SendActive(SteadyTime now, Outbox& out, bool resend);
   Result<std::vector<Bytes>> Encode(const OutMessage& message, uint32_t message_id);
-  void HandleResponse(ByteSpan raw, const codec::Message& message, const Endpoint& local,
-                      const Endpoint& remote, SteadyTime now, Outbox& out);
-  void HandleRequest(ByteSpan raw, const codec::Message& message, const Endpoint& local,
-                     const Endpoint& remote, SteadyTime now, const ResponderFactory& factory,
-                     Outbox& out);
+  // Checks that need no keys: the exchange against the SA's state and role, protection
+  // present (§1.5), the message ID against the window (§2.3). nullopt: go on.
+  std::optional<IkeDropReason> Screen(const codec::Message& message) const;
+  Inbound HandleResponse(ByteSpan raw, const codec::Message& message, const Endpoint& local,
+                         const Endpoint& remote, SteadyTime now, Outbox& out);
+  Inbound HandleRequest(ByteSpan raw, const codec::Message& message, const Endpoint& local,
+                        const Endpoint& remote, SteadyTime now, const ResponderFactory& factory,
+                        Outbox& out);
+  // §2.1: a request with the message ID answered last. Answered again only when it is that
+  // request (its bytes, or for a fragmented one its first fragment's, RFC 7383 §2.6.1) from
+  // where that came; the response goes back there, never toward another address.
+  Inbound Retransmission(ByteSpan raw, const codec::Message& message, const Endpoint& local,
+                         const Endpoint& remote, Outbox& out) const;
   Result<InMessage> Decode(ByteSpan raw, const codec::Message& message, const Endpoint& local,
                            const Endpoint& remote);
   // RFC 7383 §2.6: collects SKF fragments; the inner payloads once the message is complete.
+  // A fragment that fails its integrity check sets `reason` to kIntegrity (others kMalformed).
   std::optional<std::vector<codec::PayloadEntry>> Reassemble(ByteSpan raw,
-                                                             const codec::Message& message);
+                                                             const codec::Message& message,
+                                                             const Endpoint& local,
+                                                             const Endpoint& remote,
+                                                             std::optional<IkeDropReason>* reason);
   void Finish(std::unique_ptr<Task> task, Role role, TaskStatus status, SteadyTime started,
               SteadyTime now);
   void FollowPeer(const Endpoint& local, const Endpoint& remote);
@@ -124,6 +151,16 @@ class TaskManager {
   uint32_t expected_request_id_ = 0;
   std::vector<Bytes> last_response_;  // for a retransmitted request (§2.1)
   bool have_last_response_ = false;
+  // What identifies the request answered last (§2.1): a digest of its datagram (of its first
+  // fragment, RFC 7383 §2.6.1), its size, and the endpoints it came by.
+  struct RequestPrint {
+    Bytes digest;
+    size_t size = 0;
+    Endpoint local;
+    Endpoint remote;
+  };
+  RequestPrint last_request_;
+  RequestPrint first_fragment_;  // of the message being reassembled
 
   codec::FragmentAssembler assembler_;
   std::pair<uint32_t, bool> assembling_{0, false};  // (message ID, is response)

@@ -40,6 +40,7 @@ const char* ExchangeLabel(int i) {
 static_assert(static_cast<int>(ike::FailureReason::kUnsupportedAuth) + 1 == kFailureReasonCount);
 static_assert(static_cast<int>(ike::DosDropReason::kInvalidCookie) + 1 == kDosReasonCount);
 static_assert(static_cast<int>(ike::Role::kResponder) + 1 == kRoleCount);
+static_assert(ike::kIkeDropReasonCount == kIkeDropReasonCount);
 
 const char* RoleLabel(int i) {
   return i >= 0 && i < kRoleCount ? ike::Name(static_cast<ike::Role>(i)) : "unknown";
@@ -52,6 +53,11 @@ const char* ResultLabel(int i) {
 
 const char* DosReasonLabel(int i) {
   return i >= 0 && i < kDosReasonCount ? ike::Name(static_cast<ike::DosDropReason>(i)) : "unknown";
+}
+
+const char* IkeDropReasonLabel(int i) {
+  return i >= 0 && i < kIkeDropReasonCount ? ike::Name(static_cast<ike::IkeDropReason>(i))
+                                           : "unknown";
 }
 
 // Turns what IKE reports into counters and events. Called on the loop thread; Counters() from

@@ -79,9 +79,17 @@ void AddDefences(const service::IkeStatistics& s, std::vector<prometheus::Metric
   out.push_back(Counter("ipsec_ike_cookies_sent_total",
                         "IKE_SA_INIT requests answered with a cookie (RFC 7296 §2.6).",
                         static_cast<double>(c.cookies_sent)));
-  out.push_back(Counter("ipsec_ike_datagrams_dropped_total",
-                        "IKE datagrams dropped as undecodable or for no known SA.",
-                        static_cast<double>(s.totals.datagrams_dropped_total)));
+  auto dropped = CounterFamily(
+      "ipsec_ike_datagrams_dropped_total",
+      "Inbound IKE datagrams discarded without effect, by the first check they failed: "
+      "malformed, unknown_spi, unprotected (no SK payload once keys exist), integrity, "
+      "retransmit_mismatch (an old message ID whose bytes or sender differ from the request "
+      "answered), out_of_window, duplicate, unexpected_exchange, dos.");
+  for (int r = 0; r < service::kIkeDropReasonCount; ++r) {
+    AddSample(dropped, static_cast<double>(s.totals.datagrams_dropped[r]),
+              {{"reason", service::IkeDropReasonLabel(r)}});
+  }
+  out.push_back(std::move(dropped));
   out.push_back(Counter("ipsec_ike_fallbacks_to_clear_total",
                         "Negotiations whose peer did not answer, so that the rule's traffic with "
                         "it went in clear (FAQ 16: allow unsecured communication).",

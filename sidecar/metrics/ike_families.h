@@ -20,7 +20,7 @@
 //   ipsec_ike_rekeys_total{kind="ike|child"}            counter
 //   ipsec_ike_sas_established_total                     counter  since start
 //   ipsec_child_sas_established_total                   counter  since start
-//   ipsec_ike_datagrams_dropped_total                   counter  undecodable, or for no SA
+//   ipsec_ike_datagrams_dropped_total{reason}           counter  discarded inbound datagrams
 //   ipsec_ike_fallbacks_to_clear_total                  counter  FAQ 16: peer did not answer
 //   ipsec_rule_sas{rule,kind="configured|established"}  gauge    per negotiating rule:
 //        configured = 1 when the rule has a tunnel endpoint (a gateway that should always be

@@ -60,6 +60,8 @@ TEST(IkeFamiliesTest, EveryCounterWithBoundedLabels) {
   s.totals.ike_sas_half_open = 2;
   s.totals.child_sas_active = 5;
   s.totals.datagrams_dropped_total = 4;
+  s.totals.datagrams_dropped[2] = 3;  // unprotected
+  s.totals.datagrams_dropped[4] = 1;  // retransmit_mismatch
   s.totals.fallbacks_to_clear_total = 2;
   auto& c = s.counters;
   c.negotiations[0][0][0] = 7;    // ike_sa_init initiator success
@@ -144,7 +146,11 @@ TEST(IkeFamiliesTest, EveryCounterWithBoundedLabels) {
   EXPECT_EQ(SampleValue(text, R"(ipsec_ike_rekeys_total{kind="child"})"), 12);
   EXPECT_EQ(SampleValue(text, "ipsec_ike_sas_established_total"), 13);
   EXPECT_EQ(SampleValue(text, "ipsec_child_sas_established_total"), 14);
-  EXPECT_EQ(SampleValue(text, "ipsec_ike_datagrams_dropped_total"), 4);
+  EXPECT_EQ(SampleValue(text, R"(ipsec_ike_datagrams_dropped_total{reason="unprotected"})"), 3);
+  EXPECT_EQ(
+      SampleValue(text, R"(ipsec_ike_datagrams_dropped_total{reason="retransmit_mismatch"})"), 1);
+  EXPECT_EQ(SampleValue(text, R"(ipsec_ike_datagrams_dropped_total{reason="malformed"})"), 0);
+  EXPECT_EQ(SampleValue(text, R"(ipsec_ike_datagrams_dropped_total{reason="dos"})"), 0);
   EXPECT_EQ(SampleValue(text, "ipsec_ike_fallbacks_to_clear_total"), 2);
   EXPECT_EQ(SampleValue(text, R"(ipsec_rule_sas{kind="configured",rule="gateway"})"), 1);
   EXPECT_EQ(SampleValue(text, R"(ipsec_rule_sas{kind="established",rule="gateway"})"), 0);
