@@ -94,6 +94,8 @@ Json SasToJson(const service::SaList& sas) {
                        {"nat_local", sa.nat_local},
                        {"nat_remote", sa.nat_remote},
                        {"udp_4500", sa.udp_4500},
+                       {"message_id_out", sa.message_id_out},
+                       {"message_id_in", sa.message_id_in},
                        {"established_unix", sa.established_unix},
                        {"rekey_in_seconds", sa.rekey_in_seconds},
                        {"expire_in_seconds", sa.expire_in_seconds},

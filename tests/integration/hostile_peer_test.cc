@@ -106,12 +106,21 @@ class HostilePeerIntegrationTest : public ::testing::Test {
     json sa = IkeSa(i);
     return sa.is_object() && sa["state"] == "established" && sa["child_sas"].size() == 1;
   }
-  // What must not change: the IKE SA's id, SPIs, endpoints and float, the child SA's id.
+  // What must not change: the IKE SA's id, SPIs, endpoints and float, its message IDs, the
+  // child SA's id and SPI.
   json Identity(int i) {
     json sa = IkeSa(i);
     if (!sa.is_object()) return json();
-    return {sa["id"],     sa["spi_i"],    sa["spi_r"], sa["local"], sa["remote"],
-            sa["udp_4500"], sa["child_sas"][0]["id"]};
+    return {sa["id"],
+            sa["spi_i"],
+            sa["spi_r"],
+            sa["local"],
+            sa["remote"],
+            sa["udp_4500"],
+            sa["message_id_out"],
+            sa["message_id_in"],
+            sa["child_sas"][0]["id"],
+            sa["child_sas"][0]["spi_in"]};
   }
 
   double Dropped(int i, const std::string& reason) {

@@ -27,12 +27,13 @@ TEST(SasTest, EmptyWithoutIke) {
             std::string::npos);
 }
 
-// gw: a tunnel to 127.0.0.2 for 10.99.3.0/24; transport: negotiates, no tunnel endpoint; open:
+// gw: a tunnel to 127.0.0.2 for 10.99.3.0/24; transport: negotiates with 127.0.0.0/24, no
+// tunnel endpoint (a transport SA covers the two IKE endpoints, inside the filters); open:
 // permits; sleeping: negotiates but is inactive.
 constexpr const char* kGatewayPolicy = R"({"name": "gw",
   "filter_lists": [
     {"name": "remote", "filters": [{"source": "me", "destination": "10.99.3.0/24"}]},
-    {"name": "db", "filters": [{"source": "me", "destination": "10.99.4.0/24"}]},
+    {"name": "db", "filters": [{"source": "127.0.0.1", "destination": "127.0.0.0/24"}]},
     {"name": "web", "filters": [{"source": "me", "destination": "10.99.5.0/24"}]},
     {"name": "mail", "filters": [{"source": "me", "destination": "10.99.6.0/24"}]}],
   "filter_actions": [

@@ -101,6 +101,8 @@ class HostilePeerTest : public ::testing::Test {
       EXPECT_EQ(now[0].local, before.local);
       EXPECT_EQ(now[0].remote, before.remote);
       EXPECT_EQ(now[0].udp_4500, before.udp_4500);
+      EXPECT_EQ(now[0].message_id_out, before.message_id_out);
+      EXPECT_EQ(now[0].message_id_in, before.message_id_in);
       ASSERT_EQ(now[0].children.size(), 1u);
       EXPECT_EQ(now[0].children[0].spi_in, before.children[0].spi_in);
     }
