@@ -172,15 +172,26 @@ Status IkeManager::Rekey(const std::string& id, SteadyTime now) {
     return Status::Ok();
   }
   if (auto reqid = IdNumber(id, "child-")) {
+    bool exists = false;
     for (auto& [spi, e] : sas_) {
       if (e->dead) continue;
       for (ChildSa& c : e->sa.children) {
-        if (c.reqid != *reqid || c.state != ChildSaState::kInstalled) continue;
+        if (c.reqid != *reqid) continue;
+        exists = true;
+        // A pair we installed as the responder of the peer's rekey, still holding its outbound
+        // SA back (§2.8), may be unknown to the peer: its response can still be on the way. A
+        // REKEY_SA naming it would meet CHILD_SA_NOT_FOUND, and §2.25 then has us drop the very
+        // SA the peer is about to use. Its rekey waits until the peer has confirmed it.
+        if (c.state != ChildSaState::kInstalled || c.deferred_outbound) continue;
         if (!c.rekey_queued) QueueChildRekey(*e, c, now);
         e->tasks.Flush(now, out);
         Settle(*e, out);
         return Status::Ok();
       }
+    }
+    if (exists) {
+      return MakeError(ErrorCode::kFailedPrecondition,
+                       id + " is being rekeyed (RFC 7296 §2.8); try again once that completes");
     }
   }
   return MakeError(ErrorCode::kNotFound, "no security association '" + id + "' to rekey");

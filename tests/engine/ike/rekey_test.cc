@@ -333,5 +333,38 @@ TEST_F(RekeyTest, ChildRekeyCrossingAnIkeRekeyEndsConsistent) {
       << "one IKE rekey was answered TEMPORARY_FAILURE and retried";
 }
 
+// §2.8 with a reordering network: A rekeys the child SA; B answers (installing the new pair, its
+// outbound SA held back) but the response is delayed. B is then asked to rekey the child SA
+// (POST /v1/sas/child-1/rekey): the only installed pair is the one A does not know yet, so a
+// REKEY_SA naming it would meet CHILD_SA_NOT_FOUND and §2.25 would have B drop the pair A is
+// about to send on (B then lost the child SA entirely once A deleted the old one). B refuses
+// until the pair is confirmed; afterwards its rekey goes through.
+TEST_F(RekeyTest, RekeyOfAPairThePeerHasNotConfirmedWaitsForIt) {
+  Establish();
+  const std::string id = Children(net_.a)[0].id;
+  ASSERT_TRUE(net_.a.manager->Rekey(id, net_.now).ok());
+  ASSERT_TRUE(net_.DeliverOne());  // A's CREATE_CHILD_SA request; B's response is queued
+  ASSERT_EQ(net_.wire.size(), 1u);
+  const testing::Datagram response = net_.wire.front();
+  net_.wire.pop_front();  // overtaken by whatever B sends next
+  const Status refused = net_.b.manager->Rekey(id, net_.now);
+  net_.DeliverAll();
+  net_.wire.push_back(response);
+  net_.DeliverAll();  // the response, then A's Delete of the old pair
+  ASSERT_EQ(Children(net_.a).size(), 1u) << net_.a.observer.Log();
+  ASSERT_EQ(Children(net_.b).size(), 1u) << net_.b.observer.Log();
+  ExpectPaired();
+  EXPECT_EQ(net_.a.observer.child_down + net_.b.observer.child_down, 0)
+      << net_.a.observer.Log() << "\n" << net_.b.observer.Log();
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::kFailedPrecondition) << refused.error().ToString();
+  const uint32_t confirmed = Children(net_.b)[0].spi_in;
+  ASSERT_TRUE(net_.b.manager->Rekey(id, net_.now).ok());
+  net_.DeliverAll();
+  ASSERT_EQ(Children(net_.b).size(), 1u) << net_.b.observer.Log();
+  EXPECT_NE(Children(net_.b)[0].spi_in, confirmed);
+  ExpectPaired();
+}
+
 }  // namespace
 }  // namespace ipsec::engine::ike
