@@ -145,7 +145,9 @@ Status PodNetwork::RunChecked(const std::vector<std::string>& argv, const std::s
 }
 
 Status PodNetwork::Setup() {
-  Teardown();  // a previous run's leftovers (a crash) would duplicate the rules
+  // A previous run's leftovers (a crash) would duplicate the rules. Its nftables table stays:
+  // it keeps dropping the plaintext the policy forbids until the first Apply replaces it.
+  TeardownRouting();
   const std::string pref = std::to_string(kRulePref);
   const std::string table = std::to_string(config_.route_table);
   std::vector<std::vector<std::string>> bypass = {{"fwmark", Hex(kBypassMark)},
@@ -175,6 +177,13 @@ Status PodNetwork::Setup() {
     }
   }
   set_up_ = true;
+  const std::string name = "ipsec_" + config_.tun_name;
+  if (runner_.Run({"nft", "list", "table", "inet", name}).exit_code == 0) {
+    // Killed (SIGKILL, OOM) with a policy in force: until that policy is applied again, the
+    // pod's traffic it secured finds no route into the TUN and would leave in clear; the old
+    // table's drops stop it (RFC 4301 §4.4.1: the policy is enforced, never bypassed).
+    return Status::Ok();
+  }
   return Apply(BuildPodNetworkPlan(config_, policy::FilterTable{}, nullptr));
 }
 
@@ -282,6 +291,11 @@ Status PodNetwork::LoadClearSources() {
 }
 
 void PodNetwork::Teardown() {
+  TeardownRouting();
+  runner_.Run({"nft", "delete", "table", "inet", "ipsec_" + config_.tun_name});
+}
+
+void PodNetwork::TeardownRouting() {
   const std::string pref = std::to_string(kRulePref);
   for (const char* family : {"-4", "-6"}) {
     for (const std::string& p : {pref, std::to_string(kRulePref + 1)}) {
@@ -292,7 +306,6 @@ void PodNetwork::Teardown() {
     }
     runner_.Run({"ip", family, "route", "flush", "table", std::to_string(config_.route_table)});
   }
-  runner_.Run({"nft", "delete", "table", "inet", "ipsec_" + config_.tun_name});
   set_up_ = false;
 }
 

@@ -2,7 +2,8 @@
 
 // PodNetwork: the pod namespace's plumbing that makes the filter table true for the traffic the
 // TUN device does not see, and steers to the TUN what it must see. Set up at start, re-applied
-// whenever the policy changes, removed at stop.
+// whenever the policy changes, removed at stop. A killed daemon's nftables table outlives it
+// (the TUN and its routes do not) and is replaced only by the next start's first Apply.
 //
 // Routing (policy routing, so the pod's own routes stay untouched):
 //   pref kRulePref     fwmark kBypassMark    lookup main   our ESP/raw sockets (SO_MARK)
@@ -65,7 +66,8 @@ class PodNetwork {
   PodNetwork(PodNetworkConfig config, CommandRunner& runner);
   ~PodNetwork();  // Teardown()
 
-  // The ip rules (IPv4 and IPv6) and an empty nft table.
+  // The ip rules (IPv4 and IPv6) and an empty nft table. An nft table left by a previous run
+  // that was killed stays in force (fail closed) until the first Apply replaces it.
   Status Setup();
   // Replaces the routes of the table and the nft table.
   Status Apply(const PodNetworkPlan& plan);
@@ -84,6 +86,7 @@ class PodNetwork {
 
  private:
   Status RunChecked(const std::vector<std::string>& argv, const std::string& stdin_text = "");
+  void TeardownRouting();  // rules and routes, not the nft table
   bool Routed(const IpRange& destinations) const;
   Status RouteDynamic(const IpRange& destinations, bool add);
   Status LoadClearSources();

@@ -214,6 +214,11 @@ Status UserspaceBackend::OnFilterTable(const policy::Policy* policy,
       nft_last_[i] = 0;
     }
   }
+  // The classifier first: Apply routes the traffic to secure into the TUN before it replaces
+  // the nftables table, and the data path must not take what arrives there meanwhile for
+  // permitted traffic (the empty classifier's verdict) and send it in clear with the bypass
+  // mark, which nftables lets out (at start-up, right after a restart).
+  pipeline_->SetClassifier(classifier);
   Status applied = Status::Ok();
   if (classifier) {
     const PodNetworkPlan plan =
@@ -226,7 +231,6 @@ Status UserspaceBackend::OnFilterTable(const policy::Policy* policy,
       pipeline_->Count(0, DropReason::kSendError);
     }
   }
-  pipeline_->SetClassifier(std::move(classifier));
   return applied;
 }
 

@@ -23,11 +23,19 @@ policy::TableEntry Entry(uint32_t id, policy::Direction d, policy::Action a, con
   return e;
 }
 
+// Records the commands; every one succeeds except `nft list table` unless `leftover_table`
+// (a previous run's nftables table in the namespace).
 class FakeRunner final : public CommandRunner {
  public:
   std::vector<std::vector<std::string>> calls;
-  CommandOutcome Run(const std::vector<std::string>& argv, const std::string&) override {
+  std::vector<std::string> scripts;  // stdin of `nft -f -`
+  bool leftover_table = false;
+  CommandOutcome Run(const std::vector<std::string>& argv, const std::string& in) override {
     calls.push_back(argv);
+    if (argv.size() > 1 && argv[0] == "nft" && argv[1] == "-f") scripts.push_back(in);
+    if (argv.size() > 1 && argv[0] == "nft" && argv[1] == "list" && !leftover_table) {
+      return {1, "Error: No such file or directory"};
+    }
     return {0, ""};
   }
 };
@@ -97,6 +105,35 @@ TEST(PodNetworkTest, SetupAddsBypassRulesAndTheTableRuleAndTeardownRemovesThem) 
   EXPECT_TRUE(deleted_nft);
 }
 
+// A daemon killed with a policy in force (SIGKILL, OOM) leaves its nftables table behind. The
+// next start keeps it dropping the pod's plaintext until the policy is applied again (the TUN
+// and its routes died with the process, so that traffic would otherwise leave in clear); only
+// then is the table replaced. Without a leftover, Setup writes the empty table.
+TEST(PodNetworkTest, SetupKeepsALeftoverTableUntilTheFirstApply) {
+  FakeRunner runner;
+  runner.leftover_table = true;
+  PodNetwork net({.tun_name = "tun9", .route_table = 123}, runner);
+  ASSERT_TRUE(net.Setup().ok());
+  for (const auto& c : runner.calls) {
+    EXPECT_FALSE(c.size() > 1 && c[0] == "nft" && (c[1] == "delete" || c[1] == "-f"))
+        << ::testing::PrintToString(c);
+  }
+  policy::FilterTable t;
+  t.entries = {
+      Entry(1, policy::Direction::kOutbound, policy::Action::kNegotiate, "10.0.0.1", "10.0.0.2")};
+  policy::Policy p;
+  ASSERT_TRUE(net.Apply(BuildPodNetworkPlan({.tun_name = "tun9"}, t, &p)).ok());
+  ASSERT_EQ(runner.scripts.size(), 1u);
+  EXPECT_NE(runner.scripts[0].find("delete table inet ipsec_tun9"), std::string::npos);
+  EXPECT_NE(runner.scripts[0].find("plaintext entry 1"), std::string::npos) << runner.scripts[0];
+
+  FakeRunner fresh;
+  PodNetwork first({.tun_name = "tun9", .route_table = 123}, fresh);
+  ASSERT_TRUE(first.Setup().ok());
+  ASSERT_EQ(fresh.scripts.size(), 1u);
+  EXPECT_NE(fresh.scripts[0].find("table inet ipsec_tun9 {"), std::string::npos);
+}
+
 // FAQ 19: a default-response child SA's traffic is routed into the TUN while its policy
 // exists — unless the plan routes it anyway — and survives a policy re-apply.
 TEST(PodNetworkTest, DynamicRoutesOnlyForWhatThePlanDoesNotRoute) {
@@ -135,13 +172,7 @@ TEST(PodNetworkTest, DynamicRoutesOnlyForWhatThePlanDoesNotRoute) {
 // FAQ 16: a peer in a fallback to clear may send plaintext; the set's elements time out by
 // themselves, and a policy re-apply (a new table) loads them again.
 TEST(PodNetworkTest, ClearSourcesGoIntoTimedNftSets) {
-  struct ScriptRunner final : CommandRunner {
-    std::vector<std::string> scripts;
-    CommandOutcome Run(const std::vector<std::string>& argv, const std::string& in) override {
-      if (argv.size() > 1 && argv[0] == "nft" && argv[1] == "-f") scripts.push_back(in);
-      return {0, ""};
-    }
-  } runner;
+  FakeRunner runner;
   PodNetwork net({.tun_name = "tun9", .route_table = 123}, runner);
   ASSERT_TRUE(net.Setup().ok());
   ASSERT_NE(runner.scripts.back().find("ip saddr @clear4 accept"), std::string::npos)
