@@ -246,6 +246,10 @@ int Daemon::Run() {
     auto started = StartIke(config_, events, key_writer.get(), std::move(backend).value());
     if (!started.ok()) return Fail(events, "cannot start the IKE engine", started.error());
     ike = std::move(started).value();
+    // IKE learns the policy before the data path routes traffic into the TUN: the first packet
+    // there raises an acquire, and one that reached IKE without the policy was refused and not
+    // asked again for AcquireQueue::kAcquireInterval (2 s more outage after every restart).
+    service.AttachIke(ike.get());
     if (data_path != nullptr) {
       // After IKE's NAT-T socket: ours joins its SO_REUSEPORT group (esp_io.h).
       if (Status s = data_path->Start(ike->nat_t_port()); !s.ok()) {
@@ -257,7 +261,6 @@ int Daemon::Run() {
                       .With("mtu", std::to_string(data_path->tun_mtu()))
                       .With("requested_mtu", std::to_string(config_.tun_mtu)));
     }
-    service.AttachIke(ike.get());
   }
 
   auto exporter = metrics::Exporter::Start(
