@@ -18,18 +18,21 @@ RUNTIME_PKGS=(
 )
 # Build: compiler, CMake, and the fixed library choices (Beast from Boost 1.81, OpenSSL 3,
 # nlohmann/json, prometheus-cpp, GoogleTest/GoogleMock, Google Benchmark), plus CLI11 (ipsecctl
-# and daemon flags) and yaml-cpp (YAML policy files).
+# and daemon flags) and yaml-cpp (YAML policy files); libnetfilter-queue for the fault tests'
+# packet reordering helper (tests/support/nfq_reorder.cc).
 BUILD_PKGS=(
   build-essential g++ cmake ninja-build pkg-config git
   libboost1.81-dev libssl-dev nlohmann-json3-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libyaml-cpp-dev
+  libnetfilter-queue-dev
 )
 # Tests and the lab: namespaces, traffic, real peers, Prometheus, HTTP load. The interop lab
 # (docs/lab.md) adds strongSwan's charon + swanctl with kernel-libipsec (userspace ESP: this
-# kernel has no ESP), tshark/dumpcap as an independent decoder, tcpdump, nftables for NAT, and
-# openssl for the test PKI.
+# kernel has no ESP), tshark/dumpcap as an independent decoder, tcpdump, nftables for NAT and
+# loss, iptables (iptables-nft: the NFQUEUE target the fault tests reorder packets with; the
+# lab kernel lacks nftables' own `queue`), and openssl for the test PKI.
 TEST_PKGS=(
-  iproute2 iperf3 iputils-ping nftables procps psmisc curl jq util-linux
+  iproute2 iperf3 iputils-ping nftables iptables procps psmisc curl jq util-linux
   prometheus wrk
   strongswan-charon strongswan-swanctl libstrongswan-standard-plugins libcharon-extra-plugins
   libstrongswan-extra-plugins
