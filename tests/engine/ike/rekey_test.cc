@@ -355,7 +355,8 @@ TEST_F(RekeyTest, RekeyOfAPairThePeerHasNotConfirmedWaitsForIt) {
   ASSERT_EQ(Children(net_.b).size(), 1u) << net_.b.observer.Log();
   ExpectPaired();
   EXPECT_EQ(net_.a.observer.child_down + net_.b.observer.child_down, 0)
-      << net_.a.observer.Log() << "\n" << net_.b.observer.Log();
+      << net_.a.observer.Log() << "\n"
+      << net_.b.observer.Log();
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().code, ErrorCode::kFailedPrecondition) << refused.error().ToString();
   const uint32_t confirmed = Children(net_.b)[0].spi_in;
