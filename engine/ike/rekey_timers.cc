@@ -370,7 +370,12 @@ SteadyTime IkeManager::SaDeadline(const Entry& entry) const {
     next = std::min(next, sa.rekey_at);
   }
   for (const ChildSa& c : sa.children) {
-    if (c.deferred_outbound) next = std::min(next, c.deferred_check_at);
+    // PromoteDeferred polls only pairs that may still be sent on: a redundant pair or one
+    // being deleted keeps its poll time, which must not come due again and again.
+    if (c.deferred_outbound && c.state != ChildSaState::kRekeyed &&
+        c.state != ChildSaState::kDeleting) {
+      next = std::min(next, c.deferred_check_at);
+    }
     if (c.state != ChildSaState::kDeleting) next = std::min(next, c.expire_at);
     if (c.state == ChildSaState::kInstalled) {
       if (!c.rekey_queued) next = std::min(next, c.rekey_at);

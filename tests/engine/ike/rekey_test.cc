@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <deque>
 
 #include "tests/engine/ike/rekey_fixture.h"
 
@@ -365,6 +366,45 @@ TEST_F(RekeyTest, RekeyOfAPairThePeerHasNotConfirmedWaitsForIt) {
   ASSERT_EQ(Children(net_.b).size(), 1u) << net_.b.observer.Log();
   EXPECT_NE(Children(net_.b)[0].spi_in, confirmed);
   ExpectPaired();
+}
+
+// §2.8.1: the loser of a child rekey collision keeps its redundant pair (its outbound SA never
+// installed) until the Delete exchange for it completes, which loss can stretch to the whole
+// retransmission budget. The timers must not come due again and again meanwhile: the pair's
+// "is the peer sending on it yet?" poll never runs for a redundant pair, so its time must not
+// count as a deadline (the IKE thread spun at 100% CPU on it, and forever when the Delete
+// never came).
+TEST_F(RekeyTest, RedundantPairAwaitingItsDeleteArmsNoTimerInThePast) {
+  Establish();
+  bool seen = false;
+  for (int round = 0; round < 8 && !seen; ++round) {
+    for (int i = 0; i < round; ++i) net_.a.random.Uint64();  // vary the nonces' order
+    const std::string id = Children(net_.a)[0].id;
+    ASSERT_TRUE(net_.a.manager->Rekey(id, net_.now).ok());
+    ASSERT_TRUE(net_.b.manager->Rekey(id, net_.now).ok());
+    for (int i = 0; i < 4; ++i) ASSERT_TRUE(net_.DeliverOne());  // both requests and answers
+    for (IkePeer* loser : {&net_.a, &net_.b}) {
+      if (loser->observer.Log().find("our new child SA is redundant") == std::string::npos) {
+        continue;
+      }
+      seen = true;
+      // Its Delete of the redundant pair is on the wire, unanswered, for a while.
+      std::deque<testing::Datagram> held;
+      std::swap(held, net_.wire);
+      for (int step = 0; step < 5; ++step) {
+        net_.now += std::chrono::seconds(1);
+        loser->manager->OnTimer(net_.now);
+        EXPECT_GT(loser->manager->NextDeadline(), net_.now) << "step " << step;
+      }
+      net_.wire.clear();  // the retransmissions
+      std::swap(held, net_.wire);
+      break;
+    }
+    net_.DeliverAll();
+    ASSERT_EQ(Children(net_.a).size(), 1u) << net_.a.observer.Log();
+    ASSERT_EQ(Children(net_.b).size(), 1u) << net_.b.observer.Log();
+  }
+  EXPECT_TRUE(seen) << "no round made a side's new pair the redundant one";
 }
 
 }  // namespace
