@@ -121,10 +121,13 @@ class DaemonPair {
     return "";
   }
 
-  // PairPolicy on daemon `i`, with lifetimes (seconds; 0: the defaults).
-  std::string Apply(int i, const std::string& psk, int child_lifetime = 0, int ike_lifetime = 0) {
+  // PairPolicy on daemon `i`, with lifetimes (seconds; 0: the defaults) and the child SA's
+  // byte lifetime (KiB; 0: none; -1: the default).
+  std::string Apply(int i, const std::string& psk, int child_lifetime = 0, int ike_lifetime = 0,
+                    int child_lifetime_kb = -1) {
     nlohmann::json methods = nlohmann::json::array({EspGcm128()});
     if (child_lifetime > 0) methods[0]["lifetime_seconds"] = child_lifetime;
+    if (child_lifetime_kb >= 0) methods[0]["lifetime_kilobytes"] = child_lifetime_kb;
     nlohmann::json policy = PairPolicy(lab_.PodV4(i), lab_.PodV4(1 - i), true, psk, methods);
     if (ike_lifetime > 0) policy["key_exchange"]["ike_sa_lifetime_seconds"] = ike_lifetime;
     CommandResult put = d_[i]->Http("PUT", "/v1/policies/pair", policy.dump());
