@@ -51,8 +51,11 @@ enum class IkeDropReason {
   kUnexpectedExchange,  // an exchange the SA's state does not allow (IKE_SA_INIT on an SA
                         // past it, CREATE_CHILD_SA before IKE_AUTH, ...)
   kDos,                 // refused by the denial-of-service limits (dos.h; FAQ 59)
+  // Counted by the UDP transport before the engine sees a datagram (engine/net):
+  kTooLarge,            // over the largest datagram we read
+  kReceiveQueueFull,    // the kernel's socket receive queue was full (SO_RXQ_OVFL): a flood
 };
-inline constexpr int kIkeDropReasonCount = 9;
+inline constexpr int kIkeDropReasonCount = 11;
 const char* Name(IkeDropReason r);
 
 class IkeObserver {

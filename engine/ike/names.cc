@@ -114,6 +114,10 @@ const char* Name(IkeDropReason r) {
       return "unexpected_exchange";
     case IkeDropReason::kDos:
       return "dos";
+    case IkeDropReason::kTooLarge:
+      return "too_large";
+    case IkeDropReason::kReceiveQueueFull:
+      return "receive_queue_full";
   }
   return "?";
 }

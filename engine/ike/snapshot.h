@@ -75,7 +75,7 @@ struct IkeStatisticsSnapshot {
   uint64_t cookies_sent_total = 0;
   uint64_t datagrams_dropped_total = 0;   // every discarded datagram: the sum of the next
   // Discarded datagrams by IkeDropReason (its value indexes this; kIkeDropReasonCount long).
-  std::array<uint64_t, 9> datagrams_dropped{};
+  std::array<uint64_t, 11> datagrams_dropped{};
   uint64_t acquires_total = 0;            // FAQ 16-17: packets the data path reported
   uint64_t fallbacks_to_clear_total = 0;  // FAQ 16: peers that did not answer
 };

@@ -349,7 +349,17 @@ Status IkeRuntime::Rekey(const std::string& id) {
 
 ike::IkeStatisticsSnapshot IkeRuntime::Statistics() {
   auto s = loop_->RunSync([&] { return manager_->Statistics(); });
-  return s.ok() ? *s : ike::IkeStatisticsSnapshot{};
+  ike::IkeStatisticsSnapshot out = s.ok() ? *s : ike::IkeStatisticsSnapshot{};
+  // What the UDP transport discarded before IKE saw it (on the NAT-T port, ESP in UDP too).
+  const net::UdpTransportCounters t = transport_->counters();
+  const auto add = [&out](ike::IkeDropReason r, uint64_t n) {
+    out.datagrams_dropped[static_cast<size_t>(r)] += n;
+    out.datagrams_dropped_total += n;
+  };
+  add(ike::IkeDropReason::kMalformed, t.malformed);
+  add(ike::IkeDropReason::kTooLarge, t.too_large);
+  add(ike::IkeDropReason::kReceiveQueueFull, t.kernel_drops);
+  return out;
 }
 
 std::vector<RuleSaStatus> IkeRuntime::RuleStatus() {

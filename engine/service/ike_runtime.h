@@ -45,7 +45,7 @@ const char* ExchangeLabel(int exchange_index);  // ike_sa_init, ike_auth, create
 const char* RoleLabel(int role_index);          // initiator, responder
 const char* ResultLabel(int reason_index);      // success, or the ike::FailureReason's name
 const char* DosReasonLabel(int reason_index);   // the ike::DosDropReason's name
-inline constexpr int kIkeDropReasonCount = 9;
+inline constexpr int kIkeDropReasonCount = 11;
 const char* IkeDropReasonLabel(int reason_index);  // the ike::IkeDropReason's name
 
 // IKE figures for the exporter (a snapshot; monotonic counters never reset).

@@ -84,7 +84,8 @@ void AddDefences(const service::IkeStatistics& s, std::vector<prometheus::Metric
       "Inbound IKE datagrams discarded without effect, by the first check they failed: "
       "malformed, unknown_spi, unprotected (no SK payload once keys exist), integrity, "
       "retransmit_mismatch (an old message ID whose bytes or sender differ from the request "
-      "answered), out_of_window, duplicate, unexpected_exchange, dos.");
+      "answered), out_of_window, duplicate, unexpected_exchange, dos; and before IKE, on its "
+      "ports: too_large, receive_queue_full (the kernel's socket queue overflowed).");
   for (int r = 0; r < service::kIkeDropReasonCount; ++r) {
     AddSample(dropped, static_cast<double>(s.totals.datagrams_dropped[r]),
               {{"reason", service::IkeDropReasonLabel(r)}});

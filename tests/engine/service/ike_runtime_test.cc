@@ -6,6 +6,11 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <functional>
 #include <mutex>
@@ -206,6 +211,53 @@ TEST(IkeRuntimeTest, DrainDeletesEverySa) {
   EXPECT_TRUE(Sas(*responder->runtime).empty());
   EXPECT_TRUE(WaitFor([&] { return Sas(*initiator->runtime).empty(); }))
       << initiator->events.Text();
+}
+
+}  // namespace
+}  // namespace ipsec::engine::service
+
+namespace ipsec::engine::service {
+namespace {
+
+// Sends `payload` over UDP from loopback to 127.0.0.1:`port`.
+void SendUdp(uint16_t port, const Bytes& payload) {
+  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(port);
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(::sendto(fd, payload.data(), payload.size(), 0, reinterpret_cast<sockaddr*>(&to),
+                     sizeof(to)),
+            static_cast<ssize_t>(payload.size()));
+  ::close(fd);
+}
+
+// Every datagram discarded on the IKE ports is counted by reason, whether the UDP transport
+// dropped it (empty on 500, a NAT-T datagram too short for its marker) or the engine did (no
+// decode, an SPI of no SA): statistics `datagrams_dropped` (ipsec_ike_datagrams_dropped_total).
+TEST(IkeRuntimeTest, DatagramsDroppedOnTheIkePortsAreCountedByReason) {
+  auto side = StartSide("127.0.0.1", 9, "127.0.0.2", kPsk);
+  ASSERT_NE(side, nullptr);
+  IkeRuntime& rt = *side->runtime;
+  SendUdp(rt.ike_port(), Bytes{});                   // transport: malformed
+  SendUdp(rt.nat_t_port(), Bytes{0, 0});             // transport: malformed (short marker)
+  SendUdp(rt.ike_port(), Bytes{1, 2, 3, 4, 5});      // engine: malformed
+  Bytes unknown(28, 0);                              // a header naming no SA
+  unknown[0] = 0x11;                                 // SPIi
+  unknown[8] = 0x22;                                 // SPIr
+  unknown[17] = 0x20;                                // version 2.0
+  unknown[18] = 37;                                  // INFORMATIONAL
+  unknown[27] = 28;                                  // length
+  SendUdp(rt.ike_port(), unknown);
+  const auto malformed = static_cast<size_t>(ike::IkeDropReason::kMalformed);
+  const auto unknown_spi = static_cast<size_t>(ike::IkeDropReason::kUnknownSpi);
+  EXPECT_TRUE(WaitFor([&] {
+    const auto s = rt.Statistics();
+    return s.datagrams_dropped[malformed] == 3 && s.datagrams_dropped[unknown_spi] == 1;
+  })) << rt.Statistics().datagrams_dropped[malformed] << " malformed, "
+      << rt.Statistics().datagrams_dropped[unknown_spi] << " unknown_spi";
+  EXPECT_EQ(rt.Statistics().datagrams_dropped_total, 4u);
 }
 
 }  // namespace
