@@ -102,7 +102,7 @@ DosGuard::Verdict DosGuard::Check(const InitRequestView& request, const PeerLoad
   const bool ip_limited =
       limits.max_half_open_per_peer != 0 && load.half_open_from_ip >= limits.max_half_open_per_peer;
   if (port_limited || ip_limited) {
-    const bool established = load.established_with_ip && load.established_with_ip();
+    const bool established = load.established_with_ip;
     if (established && port_limited) {
       v.action = Action::kDrop;
       v.reason = DosDropReason::kHalfOpenPerPeerPort;

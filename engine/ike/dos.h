@@ -5,7 +5,9 @@
 //   - with an IKE SA established with the peer's address: at most 5 half-open per IP:port;
 //   - otherwise: at most 35 half-open per IP.
 // Initial messages beyond a limit are dropped (and counted by the caller); an initial message
-// without a valid cookie when cookies are required gets N(COOKIE) and creates no state.
+// without a valid cookie when cookies are required gets N(COOKIE) and creates no state. The
+// global cap on half-open responder SAs (DosLimits::max_half_open) is the caller's: it evicts
+// the oldest to admit a new one (IkeManager, admission.h).
 //
 // Pure: no I/O, no clock (callers pass `now`), randomness injected. The caller (IkeManager)
 // owns the half-open bookkeeping and tells DosGuard the load of the peer that sent a request.
@@ -14,7 +16,6 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <optional>
 
 #include "engine/common/bytes.h"
@@ -27,6 +28,16 @@ namespace ipsec::engine::ike {
 
 using SteadyTime = std::chrono::steady_clock::time_point;
 
+// The default global cap on half-open responder IKE SAs: a memory budget over what one costs.
+// One half-open responder SA (IKE_SA_INIT answered: its IkeSa with nonces, both IKE_SA_INIT
+// messages and the derived keys, its task manager with the cached response, and its admission
+// bookkeeping) measured 2,5xx bytes of heap (HalfOpenCostTest in tests/engine/ike/
+// admission_test.cc, which checks it stays below kHalfOpenBytesPerSa); the bound below adds
+// allocator overhead and room to grow. 32 MiB / 4 KiB = 8,192 SAs.
+inline constexpr size_t kHalfOpenMemoryBudget = size_t{32} << 20;
+inline constexpr size_t kHalfOpenBytesPerSa = 4096;
+inline constexpr size_t kDefaultMaxHalfOpen = kHalfOpenMemoryBudget / kHalfOpenBytesPerSa;
+
 // The thresholds (IkeConfig::dos). 0 disables a per-peer limit.
 struct DosLimits {
   // §2.6: ask for cookies once this many responder IKE SAs are half-open (IKE_SA_INIT answered,
@@ -36,6 +47,11 @@ struct DosLimits {
   size_t max_half_open_per_peer = 35;
   // FAQ 59: half-open negotiations per peer IP:port once an IKE SA with that IP is established.
   size_t max_half_open_per_peer_port = 5;
+  // At most this many responder IKE SAs half-open at once (0: no cap). At the cap a new one
+  // evicts the oldest (SYN-cache style, counted as DosDropReason::kEvicted) rather than being
+  // refused, so a flood cannot lock legitimate peers out: each half-open SA lives at least
+  // max_half_open / (admission rate) seconds, far longer than an IKE_AUTH round trip.
+  size_t max_half_open = kDefaultMaxHalfOpen;
   // How long one cookie secret is used (§2.6: change it frequently); cookies made with the
   // previous secret stay valid for one more period.
   std::chrono::seconds cookie_secret_lifetime{120};
@@ -46,8 +62,7 @@ struct PeerLoad {
   size_t half_open_total = 0;          // responder SAs half-open, every peer
   size_t half_open_from_ip = 0;        // ... from the request's source IP
   size_t half_open_from_endpoint = 0;  // ... from the request's source IP:port
-  // Whether an IKE SA with the source IP is established; asked only when it matters.
-  std::function<bool()> established_with_ip;
+  bool established_with_ip = false;    // an IKE SA with the source IP is established
 };
 
 // The fields of an IKE_SA_INIT request a cookie covers.

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <set>
 
+#include "engine/crypto/random.h"
 #include "engine/ike/codec/payload_rules.h"
 #include "engine/ike/ike_manager_entry.h"
 #include "engine/ike/tasks/create_child_sa.h"
@@ -34,11 +35,20 @@ int64_t SecondsUntil(SteadyTime when, SteadyTime now) {
   return std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::seconds>(when - now).count());
 }
 
+crypto::SystemRandom& HashKeySource() {
+  static crypto::SystemRandom random;
+  return random;
+}
+
 }  // namespace
 
 IkeManager::IkeManager(Options options)
     : options_(options),
       installer_(*options.backend),
+      // The hash keys come from the system, not options.random: they change no behaviour
+      // (only where entries sit in the tables), and the SPIs and nonces seeded tests expect
+      // stay as they were.
+      admission_(HashKeySource()),
       dos_(*options.random),
       dh_pool_(options.dh_reuse) {
   if (options_.clock == nullptr) options_.clock = &system_clock_;
@@ -180,31 +190,6 @@ void IkeManager::Deliver(Entry& entry, const codec::Message& message, const Endp
 void IkeManager::Drop(IkeDropReason reason) {
   ++stats_.datagrams_dropped[static_cast<size_t>(reason)];
   ++stats_.datagrams_dropped_total;
-}
-
-void IkeManager::HandleInitRequest(const codec::Message& message, const Endpoint& local,
-                                   const Endpoint& remote, ByteSpan data, SteadyTime now) {
-  auto key = std::make_pair(remote, message.header.initiator_spi);
-  auto existing = half_open_.find(key);
-  Entry* entry = existing == half_open_.end() ? nullptr : Find(existing->second);
-  if (entry == nullptr) {
-    // §1.2: a new SA starts with message 0, whose payloads follow the exchange's rules; what
-    // does not is dropped before it costs a cookie or any state.
-    if (message.header.message_id != 0) {
-      Drop(IkeDropReason::kUnexpectedExchange);
-      return;
-    }
-    if (!codec::CheckPayloadRules(message, nullptr).ok()) {
-      Drop(IkeDropReason::kMalformed);
-      return;
-    }
-    if (!AdmitInitRequest(message, local, remote, now)) return;
-    entry = &Create(false, local, remote, now);
-    entry->sa.spi_i = message.header.initiator_spi;
-    entry->half_open_until = now + config_->timers.half_open_timeout;
-    half_open_[key] = entry->sa.spi_r;
-  }
-  Deliver(*entry, message, local, remote, data, now);
 }
 
 Result<IkeManager::AcquireResult> IkeManager::OnAcquire(
@@ -356,79 +341,6 @@ std::vector<ClearFallbackSnapshot> IkeManager::ClearFallbacks(SteadyTime now) co
   return out;
 }
 
-bool IkeManager::AdmitInitRequest(const codec::Message& message, const Endpoint& local,
-                                  const Endpoint& remote, SteadyTime now) {
-  const codec::NotifyPayload* cookie =
-      codec::FindNotify(message.payloads, codec::NotifyType::kCookie);
-  const auto* nonce =
-      codec::FindPayload<codec::NoncePayload>(message.payloads, codec::PayloadType::kNonce);
-  InitRequestView view;
-  view.source = remote.address;
-  view.spi_i = message.header.initiator_spi;
-  if (nonce != nullptr) view.nonce = nonce->nonce;
-  if (cookie != nullptr) view.cookie = &cookie->data;
-  // The load: responder IKE SAs still half-open (IKE_SA_INIT answered, IKE_AUTH not done).
-  PeerLoad load;
-  // Every responder SA still half-open is in half_open_ (HandleInitRequest lists it until it is
-  // up or gone; IKE rekeys make established SAs): reading those, not every SA, keeps a burst of
-  // requests from costing O(SAs) each. And when fewer are listed than every limit that applies
-  // (DosGuard::Check compares each count with its limit), no count can reach one: none is read.
-  const DosLimits& limits = config_->dos;
-  const size_t listed = half_open_.size();
-  const bool counts_matter =
-      (cookie == nullptr && listed >= limits.cookie_threshold) ||
-      (limits.max_half_open_per_peer != 0 && listed >= limits.max_half_open_per_peer) ||
-      (limits.max_half_open_per_peer_port != 0 && listed >= limits.max_half_open_per_peer_port);
-  for (const auto& [key, spi] : half_open_) {
-    if (!counts_matter) break;
-    auto found = sas_.find(spi);
-    if (found == sas_.end()) continue;
-    const Entry* e = found->second.get();
-    const IkeSa& sa = e->sa;
-    if (e->dead || sa.original_initiator || sa.state != IkeSaState::kConnecting) continue;
-    ++load.half_open_total;
-    if (sa.remote.address == remote.address) ++load.half_open_from_ip;
-    if (sa.remote == remote) ++load.half_open_from_endpoint;
-  }
-  load.established_with_ip = [this, &remote] {
-    for (const auto& [spi, e] : sas_) {
-      if (!e->dead && e->sa.state != IkeSaState::kConnecting &&
-          e->sa.remote.address == remote.address) {
-        return true;
-      }
-    }
-    return false;
-  };
-  DosGuard::Verdict verdict = dos_.Check(view, load, config_->dos, now);
-  switch (verdict.action) {
-    case DosGuard::Action::kAccept:
-      return true;
-    case DosGuard::Action::kSendCookie: {
-      // RFC 7296 §2.6: HDR(SPIi, 0), N(COOKIE); no state kept.
-      codec::Header h;
-      h.initiator_spi = message.header.initiator_spi;
-      h.exchange_type = ExchangeType::kIkeSaInit;
-      h.flags = codec::kFlagResponse;
-      h.message_id = 0;
-      OutMessage reply;
-      reply.AddNotify(codec::NotifyType::kCookie, std::move(verdict.cookie));
-      options_.sink->SendIke(local, remote,
-                             codec::EncodeMessage(codec::Message{h, reply.payloads, std::nullopt}));
-      ++stats_.cookies_sent_total;
-      options_.observer->OnCookieSent();
-      return false;
-    }
-    case DosGuard::Action::kDrop:
-      Drop(IkeDropReason::kDos);
-      ++stats_.dos_drops_total;
-      options_.observer->OnDosDrop(verdict.reason);
-      options_.observer->OnLog(
-          nullptr, "IKE_SA_INIT from " + remote.ToString() + " dropped: " + Name(verdict.reason));
-      return false;
-  }
-  return false;
-}
-
 std::unique_ptr<Task> IkeManager::MakeResponderTask(Entry& entry, const InMessage& request) {
   switch (request.header.exchange_type) {
     case ExchangeType::kIkeSaInit: {
@@ -509,10 +421,10 @@ void IkeManager::Settle(Entry& entry, Outbox& out) {
                       : std::string(Name(reason)) + ": " + r.task->failure_detail());
     }
   }
+  Track(entry);
   if (!entry.dead && sa.state == IkeSaState::kEstablished && !entry.reported_up) {
     entry.reported_up = true;
     entry.half_open_until = SteadyTime::max();
-    half_open_.erase(std::make_pair(sa.remote, sa.spi_i));
     options_.observer->OnIkeSaUp(sa);
     sa.rekey_at = Jittered(sa.established, sa.expire_at);
   }
@@ -549,9 +461,6 @@ void IkeManager::Settle(Entry& entry, Outbox& out) {
   Send(after_);
   if (entry.dead) {
     uint64_t spi = sa.local_spi();
-    for (auto it = half_open_.begin(); it != half_open_.end();) {
-      it = it->second == spi ? half_open_.erase(it) : std::next(it);
-    }
     stats_.retransmits_total += entry.tasks.retransmits();  // the total outlives the SA
     sas_.erase(spi);                                        // `entry` is gone from here on
   }
@@ -564,6 +473,7 @@ void IkeManager::Kill(Entry& entry, const std::string& why) {
   MarkDeadlineDirty(sa.local_spi());
   sa.state = IkeSaState::kDead;
   sa.failure = why;
+  Track(entry);
   installer_.RemoveAll(sa);
   for (const ChildSa& c : sa.children) {
     if (entry.reported_children.erase(c.reqid)) options_.observer->OnChildSaDown(sa, c, why);
@@ -580,8 +490,12 @@ void IkeManager::Send(Outbox& out) {
 
 void IkeManager::OnTimer(SteadyTime now) {
   now_ = now;
-  InvalidateDeadlines();
   dh_pool_.Expire(now);  // RFC 7296 §2.12: reused key pairs live max_age at most
+  ExpireHalfOpen(now);
+  // Under a flood, half-open SAs expire about as often as datagrams come: when nothing else is
+  // due, no SA is read (the deadline index tells, and stays valid).
+  if (NextDeadline() > now) return;
+  InvalidateDeadlines();
   std::vector<uint64_t> spis;
   for (const auto& [spi, e] : sas_) spis.push_back(spi);
   for (uint64_t spi : spis) {

@@ -19,6 +19,7 @@
 #include "engine/common/clock.h"
 #include "engine/common/packet_sink.h"
 #include "engine/common/random.h"
+#include "engine/ike/admission.h"
 #include "engine/ike/child_installer.h"
 #include "engine/ike/dh_reuse.h"
 #include "engine/ike/ike_config.h"
@@ -104,6 +105,13 @@ class IkeManager {
   IkeStatisticsSnapshot Statistics() const;
   size_t sa_count() const { return sas_.size(); }
 
+  // Debug checks of the admission bookkeeping (tests): CheckAdmission() recounts from every SA
+  // (O(SAs)) what AdmissionTable keeps incrementally and returns the first difference, "" when
+  // none. admission_entries_read() counts the SAs admission decisions have read (an evicted
+  // one: 1), to show a decision costs no walk over the SAs.
+  std::string CheckAdmission() const;
+  uint64_t admission_entries_read() const { return admission_entries_read_; }
+
  private:
   struct Entry;
   Entry* Find(uint64_t local_spi);
@@ -126,6 +134,14 @@ class IkeManager {
   // Reports finished exchanges and acts on them; removes dead SAs. Sends the outbox.
   void Settle(Entry& entry, Outbox& out);
   void Kill(Entry& entry, const std::string& why);
+  // Brings admission_'s view of `entry` up to date (half-open responder, established with its
+  // peer's IP, or neither): after anything that may change its state, address or life.
+  void Track(Entry& entry);
+  // At the global cap (DosLimits::max_half_open): the oldest half-open responder SA goes.
+  void EvictOldestHalfOpen(const Endpoint& newcomer);
+  // Half-open responder SAs past IkeTimers::half_open_timeout, oldest first, without reading
+  // the others (under a flood they expire as fast as they come).
+  void ExpireHalfOpen(SteadyTime now);
   // Rekey, lifetime, idle, liveness and NAT keepalive timers of one SA (rekey_timers.cc).
   void RunSaTimers(Entry& entry, SteadyTime now);
   SteadyTime SaDeadline(const Entry& entry) const;
@@ -179,7 +195,8 @@ class IkeManager {
   ChildInstaller installer_;
   std::shared_ptr<const IkeConfig> config_;
   std::map<uint64_t, std::unique_ptr<Entry>> sas_;            // by our SPI
-  std::map<std::pair<Endpoint, uint64_t>, uint64_t> half_open_;  // (peer, SPIi) -> our SPI
+  AdmissionTable admission_;  // half-open responder SAs and per-peer counts (admission.h)
+  uint64_t admission_entries_read_ = 0;
   uint64_t next_id_ = 0;
   IkeStatisticsSnapshot stats_;
   DosGuard dos_;

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/ike/admission.h"
 #include "engine/ike/ike_manager.h"
 #include "engine/ike/traffic_selectors.h"
 
@@ -19,6 +20,7 @@ struct IkeManager::Entry {
   bool reported_up = false;
   std::set<uint32_t> reported_children;  // reqids reported up (a rekey keeps the reqid)
   SteadyTime half_open_until = SteadyTime::max();
+  AdmissionTable::Slot admission;  // how admission_ counts this SA (IkeManager::Track)
   // FAQ 16: a negotiation for a rule that allows fallback to clear, until the peer answers.
   SteadyTime fallback_at = SteadyTime::max();
   bool peer_answered = false;  // any datagram for this SA came in

@@ -24,16 +24,21 @@ enum class FailureReason {
   kAuthenticationFailed,
   kTsUnacceptable,
   kInvalidKePayload,
-  kTimeout,           // retransmissions exhausted
-  kPeerError,         // another error notification from the peer
-  kInvalidMessage,    // malformed, failed integrity, or violated the payload rules
-  kInternal,          // our side could not complete (e.g. the data path refused the SA)
-  kUnsupportedAuth,   // no usable authentication method (e.g. only Kerberos)
+  kTimeout,          // retransmissions exhausted
+  kPeerError,        // another error notification from the peer
+  kInvalidMessage,   // malformed, failed integrity, or violated the payload rules
+  kInternal,         // our side could not complete (e.g. the data path refused the SA)
+  kUnsupportedAuth,  // no usable authentication method (e.g. only Kerberos)
 };
 const char* Name(FailureReason r);
 FailureReason ReasonForNotify(codec::NotifyType t);
 
-enum class DosDropReason { kHalfOpenPerPeer, kHalfOpenPerPeerPort, kInvalidCookie };
+enum class DosDropReason {
+  kHalfOpenPerPeer,      // FAQ 59: 35 half-open per IP
+  kHalfOpenPerPeerPort,  // FAQ 59: 5 half-open per IP:port once an SA with the IP is up
+  kInvalidCookie,        // RFC 7296 §2.6: forged or stale
+  kEvicted,              // a half-open responder SA removed to admit a newer one (the cap)
+};
 const char* Name(DosDropReason r);
 
 // Why an inbound IKE datagram was discarded without changing anything (metric label values;

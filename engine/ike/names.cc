@@ -90,6 +90,8 @@ const char* Name(DosDropReason r) {
       return "half_open_per_peer_port";
     case DosDropReason::kInvalidCookie:
       return "invalid_cookie";
+    case DosDropReason::kEvicted:
+      return "evicted";
   }
   return "?";
 }

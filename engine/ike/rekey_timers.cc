@@ -501,6 +501,7 @@ void IkeManager::AfterIkeRekey(Entry& old, const RekeyIkeSaTask& task, SteadyTim
   fresh->peer_answered = true;
   Entry& made = *fresh;
   sas_[n.local_spi()] = std::move(fresh);
+  Track(made);  // established with the peer from the start
   options_.observer->OnLog(&o, "IKE SA ike-" + std::to_string(o.id) + " rekeyed as ike-" +
                                    std::to_string(n.id) + " (" + Describe(n.algorithms) + ")");
 

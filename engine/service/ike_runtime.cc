@@ -38,7 +38,7 @@ const char* ExchangeLabel(int i) {
 
 // The counter arrays are indexed by these enums: a new value needs a bigger array.
 static_assert(static_cast<int>(ike::FailureReason::kUnsupportedAuth) + 1 == kFailureReasonCount);
-static_assert(static_cast<int>(ike::DosDropReason::kInvalidCookie) + 1 == kDosReasonCount);
+static_assert(static_cast<int>(ike::DosDropReason::kEvicted) + 1 == kDosReasonCount);
 static_assert(static_cast<int>(ike::Role::kResponder) + 1 == kRoleCount);
 static_assert(ike::kIkeDropReasonCount == kIkeDropReasonCount);
 

@@ -36,7 +36,7 @@ namespace ipsec::engine::service {
 inline constexpr int kExchangeCount = 4;      // IKE_SA_INIT, IKE_AUTH, CREATE_CHILD_SA, INFORMATIONAL
 inline constexpr int kRoleCount = 2;          // initiator, responder
 inline constexpr int kFailureReasonCount = 10;
-inline constexpr int kDosReasonCount = 3;
+inline constexpr int kDosReasonCount = 4;
 // Negotiation duration histogram bounds, seconds (le).
 inline constexpr std::array<double, 12> kDurationBuckets = {
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10};

@@ -6,6 +6,7 @@
 
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <random>
 #include <string>
@@ -61,7 +62,10 @@ class RecordingIkeObserver final : public engine::ike::IkeObserver {
   void OnRetransmit(const engine::ike::IkeSa&, engine::ike::codec::ExchangeType) override {
     ++retransmits;
   }
-  void OnDosDrop(engine::ike::DosDropReason) override { ++dos_drops; }
+  void OnDosDrop(engine::ike::DosDropReason reason) override {
+    ++dos_drops;
+    ++dos_drop_reasons[reason];
+  }
   void OnCookieSent() override { ++cookies; }
   void OnRekey(bool ike) override { ++(ike ? ike_rekeys : child_rekeys); }
   void OnLog(const engine::ike::IkeSa*, const std::string& line) override { log.push_back(line); }
@@ -83,6 +87,7 @@ class RecordingIkeObserver final : public engine::ike::IkeObserver {
   std::vector<Exchange> exchanges;
   int ike_up = 0, ike_down = 0, child_up = 0, child_down = 0, retransmits = 0, dos_drops = 0;
   int cookies = 0, ike_rekeys = 0, child_rekeys = 0;
+  std::map<engine::ike::DosDropReason, int> dos_drop_reasons;
   int fallbacks = 0, fallbacks_ended = 0;
   std::string last_down_reason;
   std::vector<std::string> log;
