@@ -35,8 +35,9 @@
 #include <thread>
 #include <vector>
 
-#include "bench/vici_client.h"
 #include "bench/bench_machine.h"
+#include "bench/ike_lab.h"
+#include "bench/vici_client.h"
 #include "tests/support/lab.h"
 #include "tests/support/strongswan.h"
 #include "tests/support/strongswan_config.h"
@@ -52,106 +53,9 @@ using testing::Lab;
 using testing::SwanctlConfig;
 using Clock = std::chrono::steady_clock;
 
-constexpr const char* kPsk = "bench-psk-0123456789abcdef";
-constexpr const char* kInitiatorInner = "10.199.1.1";
-constexpr const char* kResponderInner = "10.199.2.1";
-
-
-// VmRSS of `pid` in KiB (0 if unreadable).
-long RssKib(pid_t pid) {
-  std::istringstream in(ReadText("/proc/" + std::to_string(pid) + "/status"));
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
-  }
-  return 0;
-}
-
-// utime + stime of `pid` (all threads) in seconds.
-double CpuSeconds(pid_t pid) {
-  std::string stat = ReadText("/proc/" + std::to_string(pid) + "/stat");
-  size_t close = stat.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::istringstream in(stat.substr(close + 2));
-  std::string field;
-  unsigned long long utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && in >> field; ++i) {
-    if (i == 14) utime = std::stoull(field);
-    if (i == 15) stime = std::stoull(field);
-  }
-  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
-std::string Comm(pid_t pid) {
-  std::string c = ReadText("/proc/" + std::to_string(pid) + "/comm");
-  while (!c.empty() && c.back() == '\n') c.pop_back();
-  return c;
-}
-
-
-
 bool g_verbose_charon = false;
 
-CharonOptions QuietCharon() {
-  CharonOptions o;
-  if (g_verbose_charon) {
-    o.log_levels = {{"default", 1}, {"ike", 2}, {"chd", 2}, {"cfg", 2}, {"knl", 2}};
-  } else {
-    o.log_levels = {{"default", 0}, {"ike", 0}, {"cfg", 0}, {"knl", 0}, {"net", 0},
-                    {"enc", 0},     {"chd", 0}, {"mgr", 0}, {"lib", 0}};
-  }
-  // Generous retransmits: under load an answer may take longer than a second.
-  o.retransmit_timeout = 2.0;
-  o.retransmit_base = 1.4;
-  o.retransmit_tries = 3;
-  o.ikesa_table_size = 16384;
-  o.extra = {{"install_routes", "no"}, {"ikesa_table_segments", "16"}};
-  return o;
-}
-
-ConnectionConfig BenchConnection(bool initiator, const std::string& local,
-                                 const std::string& remote) {
-  ConnectionConfig c;
-  c.name = "bench";
-  c.local_addrs = {local};
-  if (initiator) c.remote_addrs = {remote};
-  c.proposals = "aes128gcm16-prfsha256-x25519";
-  c.local = {"psk", local};
-  c.remote = {"psk", remote};
-  c.unique = "never";
-  ChildConfig child;
-  child.name = "net";
-  child.local_ts = {std::string(initiator ? kInitiatorInner : kResponderInner) + "/32"};
-  child.remote_ts = {std::string(initiator ? kResponderInner : kInitiatorInner) + "/32"};
-  child.esp_proposals = "aes128gcm16";
-  c.children = {child};
-  return c;
-}
-
-SwanctlConfig BenchSwanctl(bool initiator, const std::string& local, const std::string& remote) {
-  SwanctlConfig config;
-  config.connections = {BenchConnection(initiator, local, remote)};
-  config.shared_keys = {{"bench", {local, remote}, kPsk}};
-  return config;
-}
-
-std::string DaemonPolicy(const std::string& initiator_address) {
-  return std::string(R"({"name": "bench",
-  "key_exchange": {"proposals": [{"encryption": "aes128gcm16", "integrity": "none",
-                                  "prf": "prfsha256", "dh_group": "curve25519"}]},
-  "filter_lists": [{"name": "tun", "filters": [
-    {"source": ")") +
-         kResponderInner + R"(", "destination": ")" + kInitiatorInner +
-         R"(", "mirrored": true}]}],
-  "filter_actions": [{"name": "secure", "type": "negotiate", "security_methods": [
-    {"protocol": "esp", "esp_encryption": "aes128gcm16", "esp_integrity": "none"}]}],
-  "rules": [{"name": "tun", "filter_list": "tun", "filter_action": "secure",
-    "tunnel_endpoint": ")" +
-         initiator_address + R"(",
-    "auth_methods": [{"type": "psk", "preshared_key": ")" +
-         kPsk + R"("}]}]
-})";
-}
+CharonOptions QuietCharon() { return BenchCharonOptions(g_verbose_charon); }
 
 // Counts vici events of the initiator on its own connection and thread.
 class EventCounter {
@@ -301,34 +205,6 @@ struct Responder {
   std::unique_ptr<testing::Daemon> daemon;
   std::unique_ptr<Charon> charon;
 };
-
-std::string Format(const char* fmt, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), fmt, v);
-  return buf;
-}
-
-// The UDP receive-buffer drops counted in namespace `ns` (/proc/net/snmp Udp: RcvbufErrors).
-long UdpRcvbufErrors(const Lab& lab, const std::string& ns) {
-  auto r = lab.Exec(ns, {"cat", "/proc/net/snmp"});
-  std::istringstream in(r.out);
-  std::string header, values, line;
-  while (std::getline(in, line)) {
-    if (line.rfind("Udp:", 0) != 0) continue;
-    if (header.empty()) {
-      header = line;
-    } else {
-      values = line;
-      break;
-    }
-  }
-  std::istringstream h(header), v(values);
-  std::string name, value;
-  while (h >> name && v >> value) {
-    if (name == "RcvbufErrors") return std::atol(value.c_str());
-  }
-  return -1;
-}
 
 // Waits until `events` has counted `target` child SAs up or `idle` passes without progress.
 void WaitFor(EventCounter& events, uint64_t target, std::chrono::seconds idle) {
@@ -512,14 +388,9 @@ int Main(int argc, char** argv) {
     std::fprintf(stderr, "ike_setup_bench: lab: %s\n", error.c_str());
     return 1;
   }
-  // kernel-libipsec routes the tunnel via a local address inside the local traffic selector.
   for (int pod = 0; pod < 2; ++pod) {
-    auto r =
-        lab->Exec(lab->pod(pod),
-                  {"ip", "addr", "add",
-                   std::string(pod == 0 ? kInitiatorInner : kResponderInner) + "/32", "dev", "lo"});
-    if (r.exit_code != 0) {
-      std::fprintf(stderr, "ike_setup_bench: inner address: %s\n", r.err.c_str());
+    if (!AddInnerAddress(*lab, pod, &error)) {
+      std::fprintf(stderr, "ike_setup_bench: %s\n", error.c_str());
       return 1;
     }
   }
@@ -556,7 +427,7 @@ int Main(int argc, char** argv) {
       return;
     }
     resp.pid = resp.daemon->pid();
-    auto post = resp.daemon->Http("POST", "/v1/policies", DaemonPolicy(lab->PodV4(0)));
+    auto post = resp.daemon->Http("POST", "/v1/policies", BenchDaemonPolicy(lab->PodV4(0)));
     auto put = resp.daemon->Http("PUT", "/v1/assignment", R"({"policy": "bench"})");
     // Http answers "<status>\n<body>".
     if (post.out.rfind("201\n", 0) != 0 || put.out.rfind("200\n", 0) != 0) {

@@ -119,6 +119,11 @@ void AddOptions(CLI::App& app, Config& c) {
                  "Half-open IKE SAs per peer IP:port once one is established (FAQ 59; 0: no "
                  "limit)")
       ->capture_default_str();
+  app.add_option("--dos-max-half-open", c.dos_max_half_open,
+                 "Half-open responder IKE SAs at most, all peers together: at the cap the oldest "
+                 "is evicted for a new one (default: a 32 MiB budget / 4 KiB per half-open SA; 0: "
+                 "no cap)")
+      ->capture_default_str();
   app.add_option("--debug-export-keys-dir", c.debug_key_export_dir,
                  "DEBUG ONLY: write Wireshark IKEv2/ESP key tables here (exposes session keys)");
 }

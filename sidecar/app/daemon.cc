@@ -161,6 +161,7 @@ Result<std::unique_ptr<engine::service::IkeRuntime>> StartIke(
   o.build.dos.cookie_threshold = c.dos_cookie_threshold;
   o.build.dos.max_half_open_per_peer = c.dos_max_half_open_per_ip;
   o.build.dos.max_half_open_per_peer_port = c.dos_max_half_open_per_endpoint;
+  o.build.dos.max_half_open = c.dos_max_half_open;
   if (!c.local_id.empty()) {
     auto id = engine::ike::Identity::Parse(c.local_id);
     if (!id.ok()) return id.error().WithPathPrefix("--local-id: ");

@@ -71,7 +71,8 @@ void AddDefences(const service::IkeStatistics& s, std::vector<prometheus::Metric
   auto drops = CounterFamily("ipsec_ike_dos_drops_total",
                              "Initial IKE messages dropped by the denial-of-service limits "
                              "(FAQ 59: outstanding negotiations per peer IP or IP:port) or for "
-                             "an invalid cookie.");
+                             "an invalid cookie, and half-open IKE SAs evicted at the global "
+                             "cap.");
   for (int d = 0; d < service::kDosReasonCount; ++d) {
     AddSample(drops, static_cast<double>(c.dos_drops[d]), {{"reason", service::DosReasonLabel(d)}});
   }

@@ -30,13 +30,15 @@ TEST(ConfigTest, DosLimitFlags) {
   EXPECT_EQ(d->dos_cookie_threshold, 10u);  // engine::ike::DosLimits defaults (FAQ 59)
   EXPECT_EQ(d->dos_max_half_open_per_ip, 35u);
   EXPECT_EQ(d->dos_max_half_open_per_endpoint, 5u);
+  EXPECT_EQ(d->dos_max_half_open, engine::ike::kDefaultMaxHalfOpen);
   auto c = Parse({"--dos-cookie-threshold=1000", "--dos-max-half-open-per-ip=0",
-                  "--dos-max-half-open-per-endpoint=7"},
+                  "--dos-max-half-open-per-endpoint=7", "--dos-max-half-open=100"},
                  &code);
   ASSERT_TRUE(c.ok()) << c.error().ToString();
   EXPECT_EQ(c->dos_cookie_threshold, 1000u);
   EXPECT_EQ(c->dos_max_half_open_per_ip, 0u);
   EXPECT_EQ(c->dos_max_half_open_per_endpoint, 7u);
+  EXPECT_EQ(c->dos_max_half_open, 100u);
   EXPECT_FALSE(Parse({"--dos-max-half-open-per-ip=-1"}, &code).ok());
 }
 

@@ -75,6 +75,7 @@ TEST(IkeFamiliesTest, EveryCounterWithBoundedLabels) {
   c.retransmits[1] = 6;
   c.dos_drops[0] = 8;
   c.dos_drops[2] = 9;
+  c.dos_drops[3] = 15;  // evicted at the global half-open cap
   c.cookies_sent = 10;
   c.rekeys_ike = 11;
   c.rekeys_child = 12;
@@ -141,6 +142,7 @@ TEST(IkeFamiliesTest, EveryCounterWithBoundedLabels) {
   EXPECT_EQ(SampleValue(text, R"(ipsec_ike_dos_drops_total{reason="half_open_per_peer"})"), 8);
   EXPECT_EQ(SampleValue(text, R"(ipsec_ike_dos_drops_total{reason="half_open_per_peer_port"})"), 0);
   EXPECT_EQ(SampleValue(text, R"(ipsec_ike_dos_drops_total{reason="invalid_cookie"})"), 9);
+  EXPECT_EQ(SampleValue(text, R"(ipsec_ike_dos_drops_total{reason="evicted"})"), 15);
   EXPECT_EQ(SampleValue(text, "ipsec_ike_cookies_sent_total"), 10);
   EXPECT_EQ(SampleValue(text, R"(ipsec_ike_rekeys_total{kind="ike"})"), 11);
   EXPECT_EQ(SampleValue(text, R"(ipsec_ike_rekeys_total{kind="child"})"), 12);
