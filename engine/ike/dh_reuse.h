@@ -11,8 +11,10 @@
 // A responder's IKE_SA_INIT costs two scalar multiplications (key generation and the shared
 // secret); reusing the key pair saves the first. The bounds keep the loss of forward secrecy
 // small: a key pair serves at most `max_uses` IKE_SA_INITs during `max_age` from its creation,
-// and is dropped at `max_age` (IkeManager wakes up for it: NextExpiry), so an SA's keys can
-// be recomputed from memory at most `max_age` after its IKE_SA_INIT. Every SA still has its
+// and is dropped from the pool at `max_age` (IkeManager wakes up for it: NextExpiry); a
+// half-open SA keeps its key pair until its IKE_AUTH derives the keys (IkeSa::pending_dh) or
+// it expires, so an SA's keys can be recomputed from memory at most max(`max_age`, its
+// IKE_AUTH) after its IKE_SA_INIT. Every SA still has its
 // own SKEYSEED: the nonces (and SPIs) differ (§2.14). A peer KE equal to our public value
 // (reflected) gets a fresh key pair. Initiators never reuse. Only the loop thread uses it.
 

@@ -164,6 +164,8 @@ void IkeManager::OnDatagram(const Endpoint& local, const Endpoint& remote, ByteS
     Drop(IkeDropReason::kUnknownSpi);
     return;
   }
+  // RFC 7296 §2.14: a responder's keys wait for the first protected message after IKE_SA_INIT.
+  if (message->encrypted && entry->sa.keys_pending() && !CompleteKeyExchange(*entry)) return;
   Deliver(*entry, *message, local, remote, data, now);
 }
 

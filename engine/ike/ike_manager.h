@@ -137,6 +137,9 @@ class IkeManager {
   // Brings admission_'s view of `entry` up to date (half-open responder, established with its
   // peer's IP, or neither): after anything that may change its state, address or life.
   void Track(Entry& entry);
+  // RFC 7296 §2.14: a responder's keys, left pending by IKE_SA_INIT, before the first message
+  // after it is read. False when the peer's KE turns out invalid: the SA is gone.
+  bool CompleteKeyExchange(Entry& entry);
   // At the global cap (DosLimits::max_half_open): the oldest half-open responder SA goes.
   void EvictOldestHalfOpen(const Endpoint& newcomer);
   // Half-open responder SAs past IkeTimers::half_open_timeout, oldest first, without reading

@@ -61,6 +61,13 @@ struct IkeSa {
   Bytes init_request;  // the IKE_SA_INIT messages as sent (AUTH signs them, §2.15)
   Bytes init_response;
   std::unique_ptr<crypto::KeyExchange> key_exchange;  // until the shared secret is derived
+  // RFC 7296 §2.14 leaves it to the responder when it derives SKEYSEED; ours waits for the
+  // first message after IKE_SA_INIT (IkeManager::CompleteKeyExchange), so that answering an
+  // IKE_SA_INIT costs no Diffie-Hellman: a flood of them only makes half-open SAs. Until then:
+  // our key pair (maybe a reused one, dh_reuse.h) and the peer's KE data.
+  std::shared_ptr<const crypto::KeyExchange> pending_dh;
+  Bytes pending_peer_ke;
+  bool keys_pending() const { return pending_dh != nullptr; }
   bool peer_supports_fragmentation = false;           // RFC 7383 §2.3
   // RFC 7427 §4: the hash algorithms the peer announced in IKE_SA_INIT; empty: none, so we
   // sign with the classic AUTH methods.

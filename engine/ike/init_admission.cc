@@ -7,6 +7,7 @@
 #include "engine/ike/codec/payload_rules.h"
 #include "engine/ike/ike_manager.h"
 #include "engine/ike/ike_manager_entry.h"
+#include "engine/ike/tasks/ike_init.h"
 
 namespace ipsec::engine::ike {
 
@@ -86,6 +87,18 @@ bool IkeManager::AdmitInitRequest(const codec::Message& message, const Endpoint&
       return false;
   }
   return false;
+}
+
+bool IkeManager::CompleteKeyExchange(Entry& entry) {
+  if (Status s = ike::CompleteKeyExchange(entry.sa); !s.ok()) {
+    Drop(IkeDropReason::kMalformed);  // its KE payload was, as it turns out
+    ++stats_.negotiation_failures_total;
+    Kill(entry, s.error().message);
+    Outbox none;
+    Settle(entry, none);  // removes it
+    return false;
+  }
+  return true;
 }
 
 void IkeManager::EvictOldestHalfOpen(const Endpoint& newcomer) {

@@ -121,7 +121,7 @@ void AddOptions(CLI::App& app, Config& c) {
       ->capture_default_str();
   app.add_option("--dos-max-half-open", c.dos_max_half_open,
                  "Half-open responder IKE SAs at most, all peers together: at the cap the oldest "
-                 "is evicted for a new one (default: a 32 MiB budget / 4 KiB per half-open SA; 0: "
+                 "is evicted for a new one (default: a 16 MiB budget / 4 KiB per half-open SA; 0: "
                  "no cap)")
       ->capture_default_str();
   app.add_option("--debug-export-keys-dir", c.debug_key_export_dir,

@@ -63,7 +63,7 @@ struct Config {
   uint32_t dos_max_half_open_per_ip = 35;       // 0: no limit
   uint32_t dos_max_half_open_per_endpoint = 5;  // 0: no limit
   // The global cap on half-open responder IKE SAs (oldest evicted at the cap); 0: no cap. The
-  // default is engine::ike::kDefaultMaxHalfOpen, a 32 MiB budget over the measured cost of one.
+  // default is engine::ike::kDefaultMaxHalfOpen, a 16 MiB budget over the measured cost of one.
   uint32_t dos_max_half_open = engine::ike::kDefaultMaxHalfOpen;
   std::string commit = "unknown";               // build commit, for ipsec_build_info
 };

@@ -208,6 +208,16 @@ TaskStatus IkeInitTask::ProcessRequest(const InMessage& in, SteadyTime now) {
   } else if (Status s = MakeKeyExchange(choice->algorithms.dh_group); !s.ok()) {
     error_ = NotifyType::kNoProposalChosen;
     return Fail(FailureReason::kInternal, s.error().ToString(), TaskStatus::kDeleteSa);
+  } else {
+    responder_ke_ = std::move(sa_.key_exchange);
+  }
+  if (ke->data.size() != responder_ke_->PublicValue().size()) {
+    // The length is checked now (§3.4); the value when the keys are derived.
+    error_ = NotifyType::kInvalidSyntax;
+    return Fail(FailureReason::kInvalidMessage,
+                "peer's KE is " + std::to_string(ke->data.size()) + " octets, " + Name(group_) +
+                    " has " + std::to_string(responder_ke_->PublicValue().size()),
+                TaskStatus::kDeleteSa);
   }
   chosen_ = choice->reply;
   sa_.algorithms = choice->algorithms;
@@ -216,9 +226,10 @@ TaskStatus IkeInitTask::ProcessRequest(const InMessage& in, SteadyTime now) {
   sa_.peer_supports_fragmentation = in.Notify(NotifyType::kIkev2FragmentationSupported) != nullptr;
   if (sa_.config->announce_signature_hashes) sa_.peer_signature_hashes = PeerSignatureHashes(in);
   DetectNat(in, 0);
-  TaskStatus status = DeriveKeys(*ke);
-  if (status != TaskStatus::kDone) error_ = NotifyType::kInvalidSyntax;
-  return status;
+  // §2.14: SKEYSEED when the first message after IKE_SA_INIT needs it (CompleteKeyExchange).
+  sa_.pending_dh = responder_ke_;
+  sa_.pending_peer_ke = ke->data;
+  return TaskStatus::kDone;
 }
 
 TaskStatus IkeInitTask::BuildResponse(OutMessage& out) {
@@ -229,9 +240,7 @@ TaskStatus IkeInitTask::BuildResponse(OutMessage& out) {
     return TaskStatus::kDeleteSa;
   }
   out.Add(PayloadType::kSa, codec::SaPayload{{*chosen_}});
-  out.Add(PayloadType::kKe,
-          codec::KePayload{group_, responder_ke_ ? responder_ke_->PublicValue()
-                                                 : sa_.key_exchange->PublicValue()});
+  out.Add(PayloadType::kKe, codec::KePayload{group_, responder_ke_->PublicValue()});
   out.Add(PayloadType::kNonce, codec::NoncePayload{sa_.nonce_r});
   AddCertificateRequest(TrustStoresOf(*sa_.config), out);  // §1.2 [CERTREQ], §3.7
   AddNatDetection(out, sa_.spi_r);
@@ -243,8 +252,7 @@ TaskStatus IkeInitTask::BuildResponse(OutMessage& out) {
 }
 
 TaskStatus IkeInitTask::DeriveKeys(const codec::KePayload& peer_ke) {
-  const crypto::KeyExchange& ours = responder_ke_ ? *responder_ke_ : *sa_.key_exchange;
-  auto shared = ours.ComputeShared(peer_ke.data);
+  auto shared = sa_.key_exchange->ComputeShared(peer_ke.data);
   if (!shared.ok()) {
     return Fail(FailureReason::kInvalidMessage, "peer's KE is invalid: " + shared.error().message,
                 TaskStatus::kDeleteSa);
@@ -255,8 +263,25 @@ TaskStatus IkeInitTask::DeriveKeys(const codec::KePayload& peer_ke) {
     return Fail(FailureReason::kInternal, keys.error().ToString(), TaskStatus::kDeleteSa);
   }
   sa_.keys = std::move(keys).value();
-  if (role_ == Role::kInitiator) sa_.key_exchange.reset();
+  sa_.key_exchange.reset();
   return TaskStatus::kDone;
+}
+
+Status CompleteKeyExchange(IkeSa& sa) {
+  if (!sa.keys_pending()) return Status::Ok();
+  const std::shared_ptr<const crypto::KeyExchange> ours = std::move(sa.pending_dh);
+  const Bytes peer = std::move(sa.pending_peer_ke);
+  sa.pending_dh.reset();
+  sa.pending_peer_ke.clear();
+  auto shared = ours->ComputeShared(peer);
+  if (!shared.ok()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "peer's KE is invalid: " + shared.error().message);
+  }
+  auto keys = DeriveIkeKeys(sa.algorithms, *shared, sa.nonce_i, sa.nonce_r, sa.spi_i, sa.spi_r);
+  if (!keys.ok()) return keys.error();
+  sa.keys = std::move(keys).value();
+  return Status::Ok();
 }
 
 }  // namespace ipsec::engine::ike

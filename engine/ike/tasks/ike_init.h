@@ -7,7 +7,9 @@
 //   responder <- HDR, SA, KE, Nr, [CERTREQ,] N(NAT_DETECTION_*),
 //                N(IKEV2_FRAGMENTATION_SUPPORTED), [N(SIGNATURE_HASH_ALGORITHMS)]
 // or the responder's N(COOKIE) / N(INVALID_KE_PAYLOAD), after which the initiator sends the
-// request again (kNeedMore). Ends with the IKE SA's keys derived (§2.14).
+// request again (kNeedMore). Ends with the IKE SA's keys derived (§2.14): the initiator's at
+// once, the responder's when the first message after IKE_SA_INIT needs them
+// (CompleteKeyExchange), so that answering IKE_SA_INIT costs no Diffie-Hellman.
 
 #include <optional>
 
@@ -46,17 +48,22 @@ class IkeInitTask final : public Task {
   IkeSa& sa_;
   Random& random_;
   Role role_;
-  codec::SaPayload offer_;       // initiator: what we proposed
+  codec::SaPayload offer_;  // initiator: what we proposed
   codec::DhGroup group_ = codec::DhGroup::kNone;
-  Bytes cookie_;                 // initiator: the responder's cookie to echo
+  Bytes cookie_;  // initiator: the responder's cookie to echo
   int retries_ = 0;
-  std::optional<codec::Proposal> chosen_;  // responder: the proposal we answer with
+  std::optional<codec::Proposal> chosen_;   // responder: the proposal we answer with
   std::optional<codec::NotifyType> error_;  // responder: refuse with this
   Bytes error_data_;
   DhReusePool* dh_pool_ = nullptr;
-  // Responder with a pool: the (possibly shared) key pair, until the response is built.
+  // Responder: the (possibly shared) key pair, until the response is built.
   std::shared_ptr<const crypto::KeyExchange> responder_ke_;
 };
+
+// Responder: derives the IKE SA's keys from what IKE_SA_INIT left pending (IkeSa::pending_dh,
+// §2.14); the shared secret checks the peer's KE data (RFC 6989, RFC 8031 §2.3). Either way
+// nothing is pending afterwards.
+Status CompleteKeyExchange(IkeSa& sa);
 
 // NAT_DETECTION_*_IP data: SHA-1(SPIi | SPIr | IP address | port) (§2.23).
 Bytes NatDetectionHash(uint64_t spi_i, uint64_t spi_r, const Endpoint& endpoint);

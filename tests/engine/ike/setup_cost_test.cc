@@ -1,5 +1,7 @@
 // What makes a responder's IKE SA setup cheap must not change what it does:
 //  - the responder's DH key pair reused for a bounded time (RFC 7296 §2.12, dh_reuse.h);
+//  - its shared secret and keys derived when IKE_AUTH comes, not while answering IKE_SA_INIT
+//    (§2.14; IkeSa::pending_dh), so a flood of IKE_SA_INIT costs no Diffie-Hellman;
 //  - NextDeadline() from an index that OnDatagram keeps (ike_manager.h): it must give what a
 //    scan of every SA gives, which any method that may change SAs falls back to.
 #include <gtest/gtest.h>
@@ -120,6 +122,67 @@ TEST_F(SetupCostTest, TheResponderReusesItsKeyPairForOneSecondAndEverySaHasItsOw
   for (const auto& sa : installed) keys.insert(std::string(sa.algorithms.encryption_key.view()));
   EXPECT_EQ(installed.size(), 8u);  // in and out per child SA
   EXPECT_EQ(keys.size(), installed.size());
+}
+
+// The IKE_AUTH request a forger sends for the SA (SPIi, SPIr): HDR, SK{...} of garbage.
+Bytes ForgedIkeAuth(uint64_t spi_i, uint64_t spi_r) {
+  Bytes d(28 + 4 + 64, 0x5a);
+  for (int i = 0; i < 8; ++i) {
+    d[i] = static_cast<uint8_t>(spi_i >> (56 - 8 * i));
+    d[8 + i] = static_cast<uint8_t>(spi_r >> (56 - 8 * i));
+  }
+  d[16] = 46;    // SK
+  d[17] = 0x20;  // IKEv2
+  d[18] = 35;    // IKE_AUTH
+  d[19] = 0x08;  // from the original initiator
+  d[20] = d[21] = d[22] = 0;
+  d[23] = 1;  // message ID 1
+  d[24] = d[25] = 0;
+  d[26] = static_cast<uint8_t>(d.size() >> 8);
+  d[27] = static_cast<uint8_t>(d.size());
+  d[28] = 35;  // IDi inside
+  d[29] = 0;
+  d[30] = 0;
+  d[31] = 68;
+  return d;
+}
+
+TEST_F(SetupCostTest, TheResponderAnswersIkeSaInitBeforeAnyDiffieHellman) {
+  // A's KE replaced by a low-order X25519 point (all zeros): its shared secret is refused
+  // (RFC 8031 §2.3), which shows when B computes it. B answers IKE_SA_INIT all the same...
+  Initiate(500);
+  ASSERT_EQ(net_.wire.size(), 1u);
+  auto m = codec::DecodeMessage(net_.wire.front().data);
+  ASSERT_TRUE(m.ok());
+  net_.wire.clear();
+  for (auto& p : m->payloads) {
+    if (p.type == codec::PayloadType::kKe) std::get<codec::KePayload>(p.payload).data.assign(32, 0);
+  }
+  const Endpoint forger{*IpAddress::Parse("10.9.9.9"), 500};
+  net_.b.manager->OnDatagram(net_.b.endpoint(), forger, codec::EncodeMessage(*m), net_.now);
+  ASSERT_EQ(net_.wire.size(), 1u);
+  auto answer = codec::DecodeMessage(net_.wire.front().data);
+  ASSERT_TRUE(answer.ok());
+  EXPECT_NE(codec::FindPayload<codec::KePayload>(answer->payloads, codec::PayloadType::kKe),
+            nullptr)
+      << "an IKE_SA_INIT response (SA, KE, Nr), not an error notification";
+  EXPECT_EQ(net_.b.manager->Statistics().ike_sas_half_open, 1u);
+  // ...and computes the shared secret only when IKE_AUTH comes: refused, the SA goes.
+  const uint64_t dropped = net_.b.manager->Statistics().datagrams_dropped_total;
+  net_.b.manager->OnDatagram(net_.b.endpoint(4500), Endpoint{forger.address, 4500},
+                             ForgedIkeAuth(m->header.initiator_spi, answer->header.responder_spi),
+                             net_.now);
+  EXPECT_EQ(net_.b.manager->sa_count(), 0u) << net_.b.observer.Log();
+  EXPECT_EQ(net_.b.manager->Statistics().datagrams_dropped_total, dropped + 1);
+  EXPECT_NE(net_.b.observer.Log().find("peer's KE is invalid"), std::string::npos)
+      << net_.b.observer.Log();
+  // A valid setup derives the same keys on both sides from the deferred secret: IKE_AUTH
+  // verifies and the child SAs pair up.
+  net_.wire.clear();
+  Initiate(501);
+  net_.DeliverAll(200);
+  EXPECT_EQ(net_.b.observer.ike_up, 1) << net_.b.observer.Log();
+  EXPECT_EQ(net_.a.observer.child_up, 1) << net_.a.observer.Log();
 }
 
 TEST_F(SetupCostTest, NextDeadlineFromTheIndexIsWhatAScanGives) {
