@@ -1,7 +1,9 @@
 // A legitimate peer's IKE SA setup under a flood of IKE_SA_INIT from spoofed addresses that
 // answer cookies (issue 13, item 3). Three namespaces of one lab:
-//   pod 0: the legitimate peer, a strongSwan charon initiator driven over vici: one IKE SA + child
-//          SA at a time (`initiate`, timed to its answer), then `terminate` without waiting;
+//   pod 0: the legitimate peer, one IKE SA + child SA at a time, removed after each: our daemon
+//          (--legit ours, the default: POST /v1/sas, timed from its log's "initiating" line to
+//          its child SA up, to the millisecond) or a strongSwan charon (--legit charon: vici
+//          `initiate`, timed to its answer; `terminate` without waiting);
 //   pod 1: the responder, our daemon (the policy "bench" answering pod 0);
 //   pod 2: the attacker (ike_flood_attacker.h): 10.200.0.0/16 is routed to it by the node and is
 //          local there, so it sends from --sources of those addresses and receives the cookies.
@@ -15,7 +17,7 @@
 // and what the attacker sent and got.
 //
 // Run as root: build/bench/ike_flood_bench [--rates 2000,10000,max] [--seconds 20]
-//   [--sources 60000] [--daemon-arg ARG]... [--out FILE]
+//   [--sources 60000] [--daemon-arg ARG]... [--daemon-binary PATH (a baseline build)] [--out FILE]
 // The attacker mode (--attack ...) is this binary run inside the attacker's namespace.
 
 #include <sys/utsname.h>
@@ -53,13 +55,39 @@ using Clock = std::chrono::steady_clock;
 constexpr const char* kAttackerNet = "10.200.0.0/16";
 constexpr const char* kFirstSource = "10.200.0.1";
 
-// The legitimate initiator's vici connection: one setup at a time.
+struct Settings {
+  std::vector<std::optional<uint32_t>> rates;
+  double seconds = 20;
+  double ramp = 3;
+  uint32_t sources = 60000;
+  int interval_ms = 200;  // between the legitimate peer's setups
+  std::vector<std::string> daemon_args;
+  std::string daemon_binary;     // the responder's; empty: the one built with this bench
+  std::string initiator_binary;  // the legitimate daemon's (--legit ours); empty: the same
+  bool legit_charon = false;     // the legitimate peer: charon (else our daemon)
+  std::string logs_dir;          // non-empty: each phase's daemon and charon logs are kept here
+  bool verbose = false;          // debug logs (with logs_dir)
+  std::string self;              // this binary, for the attacker
+};
+
+// The legitimate initiator: one IKE SA + child SA setup at a time.
 class LegitPeer {
  public:
-  bool Start(const std::string& uri, std::string* error) { return conn_.Connect(uri, error); }
-  // Initiates child "net" of "bench" and waits for charon's answer; the seconds it took, or
-  // nullopt with `why`.
-  std::optional<double> Setup(int timeout_ms, std::string* why) {
+  virtual ~LegitPeer() = default;
+  // Sets up an IKE SA with its child SA; the seconds it took, or nullopt with `why`.
+  virtual std::optional<double> Setup(int timeout_ms, std::string* why) = 0;
+  // Removes what Setup made, without waiting for the Delete exchange.
+  virtual void Cleanup() = 0;
+  virtual std::string LogTail() = 0;
+};
+
+// A strongSwan charon over vici: `initiate` child "net" of "bench", timed to charon's answer;
+// `terminate` the IKE SAs of "bench" with timeout -1.
+class CharonPeer final : public LegitPeer {
+ public:
+  explicit CharonPeer(Charon& charon) : charon_(charon) {}
+  bool Start(std::string* error) { return conn_.Connect(charon_.vici_uri(), error); }
+  std::optional<double> Setup(int timeout_ms, std::string* why) override {
     const auto t0 = Clock::now();
     std::string error;
     if (!conn_.Send(EncodeViciPacket(ViciPacketType::kCmdRequest, "initiate",
@@ -84,8 +112,7 @@ class LegitPeer {
     }
     return seconds;
   }
-  // Terminates every IKE SA of "bench" without waiting for the Delete exchange.
-  void TerminateAll() {
+  void Cleanup() override {
     std::string error;
     if (!conn_.Send(
             EncodeViciPacket(
@@ -96,6 +123,8 @@ class LegitPeer {
     }
     (void)Answer(5000, &error);
   }
+  std::string LogTail() override { return charon_.LogTail(20); }
+  std::string Log() { return charon_.Log(); }
 
  private:
   std::optional<ViciPacket> Answer(int timeout_ms, std::string* error) {
@@ -110,7 +139,91 @@ class LegitPeer {
     }
     return std::nullopt;
   }
+  Charon& charon_;
   ViciConnection conn_;
+};
+
+// Milliseconds since midnight of a log line's "ts" (RFC 3339 with milliseconds); -1 if none.
+long LineMillis(const std::string& line) {
+  const size_t at = line.find("\"ts\":\"");
+  if (at == std::string::npos || line.size() < at + 29) return -1;
+  const std::string t = line.substr(at + 17, 12);  // HH:MM:SS.mmm
+  return std::atol(t.substr(0, 2).c_str()) * 3600000 + std::atol(t.substr(3, 2).c_str()) * 60000 +
+         std::atol(t.substr(6, 2).c_str()) * 1000 + std::atol(t.substr(9, 3).c_str());
+}
+
+// Our daemon in pod 0: POST /v1/sas starts an IKE SA of rule "tun"; its log (debug) says when
+// it began ("initiating IKE SA ike-<n>") and when the child SA came up, to the millisecond.
+class DaemonPeer final : public LegitPeer {
+ public:
+  DaemonPeer(const Lab& lab, const Settings& s) : lab_(lab) {
+    testing::Daemon::Options opts;
+    opts.binary = s.initiator_binary;
+    opts.extra_args = {"--log-level=debug"};
+    daemon_ = std::make_unique<testing::Daemon>(lab, 0, opts);
+  }
+  bool Start(std::string* error) {
+    if (!daemon_->Start()) {
+      *error = "initiator daemon did not start: " + daemon_->Log().substr(0, 2000);
+      return false;
+    }
+    auto post = daemon_->Http("POST", "/v1/policies", BenchDaemonPolicy(lab_.PodV4(1), true));
+    auto put = daemon_->Http("PUT", "/v1/assignment", R"({"policy": "bench"})");
+    if (post.out.rfind("201\n", 0) != 0 || put.out.rfind("200\n", 0) != 0) {
+      *error = "initiator policy not accepted: " + post.out + " / " + put.out;
+      return false;
+    }
+    return true;
+  }
+  std::optional<double> Setup(int timeout_ms, std::string* why) override {
+    auto r = daemon_->Http("POST", "/v1/sas", R"({"rule": "tun"})");
+    const size_t id_at = r.out.find("\"id\":\"");
+    if (r.out.rfind("201\n", 0) != 0 || id_at == std::string::npos) {
+      *why = "POST /v1/sas: " + r.out.substr(0, 200);
+      return std::nullopt;
+    }
+    id_ = r.out.substr(id_at + 6, r.out.find('"', id_at + 6) - id_at - 6);
+    const std::string sa = "\"sa\":\"" + id_ + "\"";
+    long began = -1;
+    const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (Clock::now() < deadline) {
+      std::string text = testing::ReadFile(daemon_->log_path());
+      std::istringstream in(text.substr(std::min(offset_, text.size())));
+      std::string line;
+      while (std::getline(in, line)) {
+        if (line.find(sa) == std::string::npos) continue;
+        if (began < 0 && line.find("initiating IKE SA " + id_ + " ") != std::string::npos) {
+          began = LineMillis(line);
+        } else if (line.find("\"event\":\"ike.child_up\"") != std::string::npos && began >= 0) {
+          offset_ = text.size();
+          return static_cast<double>(LineMillis(line) - began) / 1000.0;
+        } else if (line.find("\"event\":\"ike.sa_down\"") != std::string::npos ||
+                   line.find(" removed: ") != std::string::npos) {
+          offset_ = text.size();
+          *why = line.substr(0, 300);
+          return std::nullopt;
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    *why = id_ + " not up after " + std::to_string(timeout_ms) + " ms";
+    return std::nullopt;
+  }
+  void Cleanup() override {
+    if (!id_.empty()) (void)daemon_->Http("DELETE", "/v1/sas/" + id_);
+    id_.clear();
+  }
+  std::string LogTail() override {
+    std::string l = daemon_->Log();
+    return l.substr(l.size() > 3000 ? l.size() - 3000 : 0);
+  }
+  std::string Log() { return daemon_->Log(); }
+
+ private:
+  const Lab& lab_;
+  std::unique_ptr<testing::Daemon> daemon_;
+  size_t offset_ = 0;
+  std::string id_;
 };
 
 struct Phase {
@@ -125,9 +238,24 @@ struct Phase {
   long rss_idle_kib = 0;
   long rss_max_kib = 0;
   long rcvbuf_errors = 0;
+  long softnet_drops = 0;
   FloodStats attacker;
   std::map<std::string, double> metrics;
 };
+
+// Packets the kernel dropped for a full per-CPU input backlog (/proc/net/softnet_stat, second
+// column, all CPUs; not per namespace): veth forwarding under a flood can drop there.
+long SoftnetDrops() {
+  std::istringstream in(ReadText("/proc/net/softnet_stat"));
+  std::string line;
+  long total = 0;
+  while (std::getline(in, line)) {
+    std::istringstream l(line);
+    std::string processed, dropped;
+    if (l >> processed >> dropped) total += std::stol(dropped, nullptr, 16);
+  }
+  return total;
+}
 
 double Percentile(std::vector<double> v, double q) {
   if (v.empty()) return 0;
@@ -156,22 +284,13 @@ std::map<std::string, double> ReadMetrics(const Lab& lab) {
   return out;
 }
 
-struct Settings {
-  std::vector<std::optional<uint32_t>> rates;
-  double seconds = 20;
-  double ramp = 3;
-  uint32_t sources = 60000;
-  int interval_ms = 200;  // between the legitimate peer's setups
-  std::vector<std::string> daemon_args;
-  std::string self;  // this binary, for the attacker
-};
-
-Phase RunPhase(const Lab& lab, Charon& initiator, const Settings& s, std::optional<uint32_t> rate) {
+Phase RunPhase(const Lab& lab, LegitPeer& legit, const Settings& s, std::optional<uint32_t> rate) {
   Phase p;
   p.rate = rate;
   p.name = !rate ? "no flood" : *rate == 0 ? "flood max" : "flood " + std::to_string(*rate) + "/s";
   testing::Daemon::Options opts;
-  opts.extra_args = {"--log-level=warning"};
+  opts.binary = s.daemon_binary;
+  opts.extra_args = {s.verbose ? "--log-level=debug" : "--log-level=warning"};
   opts.extra_args.insert(opts.extra_args.end(), s.daemon_args.begin(), s.daemon_args.end());
   testing::Daemon daemon(lab, 1, opts);
   if (!daemon.Start()) {
@@ -189,18 +308,12 @@ Phase RunPhase(const Lab& lab, Charon& initiator, const Settings& s, std::option
     p.error = "pid " + std::to_string(pid) + " is '" + Comm(pid) + "', not the daemon";
     return p;
   }
-  LegitPeer legit;
-  std::string error;
-  if (!legit.Start(initiator.vici_uri(), &error)) {
-    p.error = "vici: " + error;
-    return p;
-  }
   std::string why;
   if (!legit.Setup(10000, &why)) {  // warm-up: lazy initialisation is not measured
-    p.error = "warm-up setup failed: " + why + "\ninitiator log:\n" + initiator.LogTail(20);
+    p.error = "warm-up setup failed: " + why + "\ninitiator log:\n" + legit.LogTail();
     return p;
   }
-  legit.TerminateAll();
+  legit.Cleanup();
   std::this_thread::sleep_for(std::chrono::seconds(1));
   p.rss_idle_kib = RssKib(pid);
 
@@ -218,6 +331,7 @@ Phase RunPhase(const Lab& lab, Charon& initiator, const Settings& s, std::option
   }
   std::this_thread::sleep_for(std::chrono::duration<double>(s.ramp));
   const long rcvbuf0 = UdpRcvbufErrors(lab, lab.pod(1));
+  const long softnet0 = SoftnetDrops();
   const double cpu0 = CpuSeconds(pid);
   const auto t0 = Clock::now();
   std::atomic<bool> sampling{true};
@@ -237,12 +351,13 @@ Phase RunPhase(const Lab& lab, Charon& initiator, const Settings& s, std::option
     } else {
       if (p.failures++ == 0) p.first_failure = why;
     }
-    legit.TerminateAll();
+    legit.Cleanup();
     std::this_thread::sleep_for(std::chrono::milliseconds(s.interval_ms));
   }
   const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
   p.cpu_per_second = (CpuSeconds(pid) - cpu0) / wall;
   p.rcvbuf_errors = UdpRcvbufErrors(lab, lab.pod(1)) - rcvbuf0;
+  p.softnet_drops = SoftnetDrops() - softnet0;
   p.metrics = ReadMetrics(lab);
   sampling = false;
   sampler.join();
@@ -267,6 +382,12 @@ Phase RunPhase(const Lab& lab, Charon& initiator, const Settings& s, std::option
     }
   }
   daemon.Terminate();
+  if (!s.logs_dir.empty()) {
+    const std::string tag =
+        s.logs_dir + "/" + std::to_string(rate ? *rate : 0) + (rate ? "" : "-none");
+    testing::WriteFile(tag + "-daemon.log", daemon.Log());
+    testing::WriteFile(tag + "-initiator.log", legit.LogTail());
+  }
   p.ok = true;
   return p;
 }
@@ -286,8 +407,8 @@ std::string Describe(const Phase& p) {
   o << "  responder CPU " << Format("%.2f", p.cpu_per_second) << " s/s; VmRSS idle "
     << p.rss_idle_kib << " KiB, max " << p.rss_max_kib << " KiB ("
     << Format("%.2f", p.rss_idle_kib ? static_cast<double>(p.rss_max_kib) / p.rss_idle_kib : 0)
-    << "x idle); kernel UDP receive-buffer drops in the responder's pod " << p.rcvbuf_errors
-    << "\n";
+    << "x idle); kernel drops: UDP receive buffer in the responder's pod " << p.rcvbuf_errors
+    << ", input backlog (all namespaces) " << p.softnet_drops << "\n";
   if (p.rate) {
     const double s = std::max(p.attacker.seconds, 1e-9);
     const double sent = static_cast<double>(p.attacker.sent_initial + p.attacker.sent_with_cookie);
@@ -308,16 +429,17 @@ int Attack(int argc, char** argv) {
   FloodOptions o;
   for (int i = 2; i + 1 < argc; i += 2) {
     std::string a = argv[i], v = argv[i + 1];
-    if (a == "--target")
+    if (a == "--target") {
       o.target = v;
-    else if (a == "--first-source")
+    } else if (a == "--first-source") {
       o.first_source = v;
-    else if (a == "--sources")
+    } else if (a == "--sources") {
       o.sources = static_cast<uint32_t>(std::atol(v.c_str()));
-    else if (a == "--rate")
+    } else if (a == "--rate") {
       o.rate = static_cast<uint32_t>(std::atol(v.c_str()));
-    else if (a == "--seconds")
+    } else if (a == "--seconds") {
       o.seconds = std::atof(v.c_str());
+    }
   }
   FloodStats stats;
   std::string error;
@@ -342,25 +464,38 @@ int Main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
-    if (a == "--rates")
+    if (a == "--rates") {
       rates = next();
-    else if (a == "--seconds")
+    } else if (a == "--seconds") {
       s.seconds = std::atof(next().c_str());
-    else if (a == "--ramp")
+    } else if (a == "--ramp") {
       s.ramp = std::atof(next().c_str());
-    else if (a == "--sources")
+    } else if (a == "--sources") {
       s.sources = static_cast<uint32_t>(std::atol(next().c_str()));
-    else if (a == "--interval-ms")
+    } else if (a == "--interval-ms") {
       s.interval_ms = std::atoi(next().c_str());
-    else if (a == "--daemon-arg")
+    } else if (a == "--daemon-arg") {
       s.daemon_args.push_back(next());
-    else if (a == "--out")
+    } else if (a == "--daemon-binary") {
+      s.daemon_binary = next();
+    } else if (a == "--legit") {
+      s.legit_charon = next() == "charon";
+    } else if (a == "--initiator-binary") {
+      s.initiator_binary = next();
+    } else if (a == "--logs-dir") {
+      s.logs_dir = next();
+    } else if (a == "--verbose") {
+      s.verbose = true;
+    } else if (a == "--out") {
       out_path = next();
-    else {
-      std::fprintf(stderr,
-                   "usage: %s [--rates 2000,10000,max] [--seconds 20] [--ramp 3] "
-                   "[--sources 60000] [--interval-ms 200] [--daemon-arg ARG]... [--out FILE]\n",
-                   argv[0]);
+    } else {
+      std::fprintf(
+          stderr,
+          "usage: %s [--rates 2000,10000,max] [--seconds 20] [--ramp 3] "
+          "[--sources 60000] [--interval-ms 200] [--daemon-arg ARG]... [--daemon-binary PATH] "
+          "[--legit ours|charon] [--initiator-binary PATH] [--logs-dir DIR [--verbose]] [--out "
+          "FILE]\n",
+          argv[0]);
       return 2;
     }
   }
@@ -401,21 +536,40 @@ int Main(int argc, char** argv) {
       return 1;
     }
   }
-  testing::CharonOptions io = BenchCharonOptions(false);
-  io.reuse_ikesa = false;  // a new IKE SA per initiate
-  io.retransmit_timeout = 1.0;
-  io.retransmit_base = 1.4;
-  io.retransmit_tries = 4;  // 1, 1.4, 2, 2.7 s: gives up after ~9 s
-  auto initiator = Charon::Start(lab->pod(0), "legitimate", io, &error);
-  if (!initiator || !initiator->Load(BenchSwanctl(true, lab->PodV4(0), lab->PodV4(1)), &error)) {
-    std::fprintf(stderr, "ike_flood_bench: initiator charon: %s\n", error.c_str());
-    return 1;
+  std::unique_ptr<Charon> charon;
+  std::unique_ptr<LegitPeer> legit;
+  if (s.legit_charon) {
+    testing::CharonOptions io = BenchCharonOptions(s.verbose);
+    io.reuse_ikesa = false;  // a new IKE SA per initiate
+    io.retransmit_timeout = 1.0;
+    io.retransmit_base = 1.4;
+    io.retransmit_tries = 4;  // 1, 1.4, 2, 2.7 s: gives up after ~9 s
+    charon = Charon::Start(lab->pod(0), "legitimate", io, &error);
+    if (!charon || !charon->Load(BenchSwanctl(true, lab->PodV4(0), lab->PodV4(1)), &error)) {
+      std::fprintf(stderr, "ike_flood_bench: initiator charon: %s\n", error.c_str());
+      return 1;
+    }
+    auto peer = std::make_unique<CharonPeer>(*charon);
+    if (!peer->Start(&error)) {
+      std::fprintf(stderr, "ike_flood_bench: vici: %s\n", error.c_str());
+      return 1;
+    }
+    legit = std::move(peer);
+  } else {
+    auto peer = std::make_unique<DaemonPeer>(*lab, s);
+    if (!peer->Start(&error)) {
+      std::fprintf(stderr, "ike_flood_bench: %s\n", error.c_str());
+      return 1;
+    }
+    legit = std::move(peer);
   }
 
   utsname uts{};
   uname(&uts);
   std::ostringstream report;
-  report << "ike_flood_bench: legitimate IKE SA + child setups (charon initiator, PSK, "
+  report << "ike_flood_bench: legitimate IKE SA + child setups ("
+         << (s.legit_charon ? "charon initiator over vici" : "our daemon as initiator")
+         << ", PSK, "
             "aes128gcm16-prfsha256-x25519) to our daemon under an IKE_SA_INIT flood from "
          << s.sources << " spoofed addresses answering cookies\n"
          << "machine: nproc " << sysconf(_SC_NPROCESSORS_ONLN) << ", " << CpuModel() << ", "
@@ -424,6 +578,7 @@ int Main(int argc, char** argv) {
          << "each phase: fresh daemon, flood " << Format("%.0f", s.ramp) << " s before and "
          << Format("%.0f", s.seconds) << " s during setups one after the other (" << s.interval_ms
          << " ms apart)";
+  if (!s.daemon_binary.empty()) report << "; daemon binary " << s.daemon_binary;
   if (!s.daemon_args.empty()) {
     report << "; daemon args:";
     for (const auto& a : s.daemon_args) report << " " << a;
@@ -433,7 +588,7 @@ int Main(int argc, char** argv) {
   std::fflush(stdout);
   std::vector<Phase> phases;
   for (const auto& rate : s.rates) {
-    phases.push_back(RunPhase(*lab, *initiator, s, rate));
+    phases.push_back(RunPhase(*lab, *legit, s, rate));
     std::fputs(Describe(phases.back()).c_str(), stdout);
     std::fflush(stdout);
   }

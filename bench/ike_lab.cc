@@ -94,19 +94,20 @@ SwanctlConfig BenchSwanctl(bool initiator, const std::string& local, const std::
   return config;
 }
 
-std::string BenchDaemonPolicy(const std::string& initiator_address) {
+std::string BenchDaemonPolicy(const std::string& peer_address, bool initiator) {
+  const std::string local = initiator ? kInitiatorInner : kResponderInner;
+  const std::string remote = initiator ? kResponderInner : kInitiatorInner;
   return std::string(R"({"name": "bench",
   "key_exchange": {"proposals": [{"encryption": "aes128gcm16", "integrity": "none",
                                   "prf": "prfsha256", "dh_group": "curve25519"}]},
   "filter_lists": [{"name": "tun", "filters": [
     {"source": ")") +
-         kResponderInner + R"(", "destination": ")" + kInitiatorInner +
-         R"(", "mirrored": true}]}],
+         local + R"(", "destination": ")" + remote + R"(", "mirrored": true}]}],
   "filter_actions": [{"name": "secure", "type": "negotiate", "security_methods": [
     {"protocol": "esp", "esp_encryption": "aes128gcm16", "esp_integrity": "none"}]}],
   "rules": [{"name": "tun", "filter_list": "tun", "filter_action": "secure",
     "tunnel_endpoint": ")" +
-         initiator_address + R"(",
+         peer_address + R"(",
     "auth_methods": [{"type": "psk", "preshared_key": ")" +
          kBenchPsk + R"("}]}]
 })";

@@ -23,8 +23,9 @@ testing::CharonOptions BenchCharonOptions(bool verbose);
 // swanctl.conf of the connection "bench" (child "net") between `local` and `remote`.
 testing::SwanctlConfig BenchSwanctl(bool initiator, const std::string& local,
                                     const std::string& remote);
-// The daemon's policy "bench" answering `initiator_address` for the same connection.
-std::string BenchDaemonPolicy(const std::string& initiator_address);
+// The daemon's policy "bench" (rule "tun") for the same connection with `peer_address`: the
+// responder's, or (`initiator`) the initiator's side of it.
+std::string BenchDaemonPolicy(const std::string& peer_address, bool initiator = false);
 // Adds the inner address of pod `pod` (0: initiator, 1: responder) to its loopback.
 bool AddInnerAddress(const testing::Lab& lab, int pod, std::string* error);
 

@@ -82,7 +82,7 @@ std::vector<std::string> Daemon::Argv() const {
                                    "netns",
                                    "exec",
                                    Namespace(),
-                                   SidecarBinary(),
+                                   options_.binary.empty() ? SidecarBinary() : options_.binary,
                                    "--api-listen=127.0.0.1:9443",
                                    "--metrics-listen=0.0.0.0:9090",
                                    "--token-file=" + token_file(),

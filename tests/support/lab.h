@@ -51,6 +51,8 @@ class Daemon {
     bool write_token = true;
     // Runs in this namespace instead of the lab pod's (e.g. a NatPod's, behind a NAT).
     std::string netns;
+    // Another build of the daemon (e.g. a benchmark's baseline); empty: SidecarBinary().
+    std::string binary;
   };
   Daemon(const Lab& lab, int pod, Options options);
   ~Daemon();
