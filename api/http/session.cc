@@ -153,7 +153,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   // A failed header or body read: answer what deserves an answer, then close.
   void OnReadError(beast::error_code ec) {
     if (ec == beast_http::error::body_limit) {
-      return RejectRequest(beast_http::status::payload_too_large, "invalid_argument",
+      // The code docs/api.md gives 413, as the handlers' own check (request_body.cc) answers.
+      return RejectRequest(beast_http::status::payload_too_large, "payload_too_large",
                            "the request body is larger than the limit of " +
                                std::to_string(context_->options.body_limit) + " bytes");
     }
