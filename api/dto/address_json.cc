@@ -49,37 +49,36 @@ std::optional<AddressSpec> Keyword(std::string_view s) {
   return std::nullopt;
 }
 
-Result<IpAddress> ParsePart(std::string_view part, std::string_view whole,
-                            const std::string& path) {
+// `what` names the part in the message ("the network (before '/')"); the text itself is never
+// repeated (docs/api.md, "Errors").
+Result<IpAddress> ParsePart(std::string_view part, const char* what, const std::string& path) {
   auto a = IpAddress::Parse(part);
   if (!a) {
-    return InvalidAt(path, Quote(part) + " in '" + std::string(whole) +
-                               "' is not an IPv4 or IPv6 address; " + kAddressForms);
+    return InvalidAt(path, std::string(what) + " is not an IPv4 or IPv6 address; " + kAddressForms);
   }
   return *a;
 }
 
 // The prefix length after the '/': a number, or a contiguous mask of the network's family.
 Result<int> ParsePrefixLength(std::string_view text, const IpAddress& network,
-                              std::string_view whole, const std::string& path) {
+                              const std::string& path) {
   const int bits = FamilyBits(network.family());
   if (text.find_first_of(".:") == std::string_view::npos) {
     auto len = ParseDecimal(text, static_cast<uint32_t>(bits));
     if (!len) {
-      return InvalidAt(path, "prefix length '" + std::string(text) + "' in '" +
-                                 std::string(whole) + "' must be a number from 0 to " +
+      return InvalidAt(path, "the prefix length (after '/') must be a number from 0 to " +
                                  std::to_string(bits) + " for " + FamilyName(network.family()));
     }
     return static_cast<int>(*len);
   }
   auto mask = IpAddress::Parse(text);
   if (!mask || mask->family() != network.family()) {
-    return InvalidAt(path, "mask '" + std::string(text) + "' in '" + std::string(whole) +
-                               "' is not an " + FamilyName(network.family()) + " mask");
+    return InvalidAt(path, std::string("the mask (after '/') is not an ") +
+                               FamilyName(network.family()) + " mask");
   }
   Uint128 host = ~mask->value() & IpAddress::Max(network.family()).value();
   if ((host & (host + 1)) != 0) {
-    return InvalidAt(path, "mask " + std::string(text) +
+    return InvalidAt(path, "mask " + mask->ToString() +
                                " is not contiguous (its one bits must all come first, as in "
                                "255.255.255.0); a subnet needs a contiguous mask");
   }
@@ -87,36 +86,35 @@ Result<int> ParsePrefixLength(std::string_view text, const IpAddress& network,
 }
 
 Result<AddressSpec> ParseSubnet(std::string_view s, size_t slash, const std::string& path) {
-  auto network = ParsePart(s.substr(0, slash), s, path);
+  auto network = ParsePart(s.substr(0, slash), "the network (before '/')", path);
   if (!network.ok()) return network.error();
-  auto len = ParsePrefixLength(s.substr(slash + 1), *network, s, path);
+  auto len = ParsePrefixLength(s.substr(slash + 1), *network, path);
   if (!len.ok()) return len.error();
   const IpFamily f = network->family();
   Uint128 host_bits = network->value() & ~PrefixMask(f, *len) & IpAddress::Max(f).value();
   if (host_bits != 0) {
     IpAddress base(f, network->value() & PrefixMask(f, *len));
-    return InvalidAt(path, Quote(s) + " has host bits set; the subnet is " +
-                               base.ToString() + "/" + std::to_string(*len) +
-                               " (write that), or give " + network->ToString() +
-                               " alone for one address");
+    // Derived from the parsed address: no text of the request.
+    return InvalidAt(path, "the subnet has host bits set; the subnet is " + base.ToString() + "/" +
+                               std::to_string(*len) + " (write that), or give " +
+                               network->ToString() + " alone for one address");
   }
   return AddressSpec::Subnet(*network, *len);
 }
 
 Result<AddressSpec> ParseRange(std::string_view s, size_t dash, const std::string& path) {
-  auto first = ParsePart(Trim(s.substr(0, dash)), s, path);
+  auto first = ParsePart(Trim(s.substr(0, dash)), "the first address of the range", path);
   if (!first.ok()) return first.error();
-  auto last = ParsePart(Trim(s.substr(dash + 1)), s, path);
+  auto last = ParsePart(Trim(s.substr(dash + 1)), "the last address of the range", path);
   if (!last.ok()) return last.error();
   if (first->family() != last->family()) {
-    return InvalidAt(path, "range '" + std::string(s) +
-                               "' mixes IPv4 and IPv6; both ends must be of one family");
+    return InvalidAt(path, "the range mixes IPv4 and IPv6; both ends must be of one family");
   }
   if (first->value() > last->value()) {
-    return InvalidAt(path, "range '" + std::string(s) +
-                               "' is reversed; the first address must not be greater than the "
-                               "last (write " +
-                               last->ToString() + "-" + first->ToString() + ")");
+    return InvalidAt(path,
+                     "the range is reversed; the first address must not be greater than "
+                     "the last (write " +
+                         last->ToString() + "-" + first->ToString() + ")");
   }
   return AddressSpec::Range(*first, *last);
 }
@@ -131,16 +129,17 @@ Result<PortRange> ParsePortText(std::string_view s, const std::string& path) {
     auto last = ParseDecimal(Trim(s.substr(dash + 1)), 65535);
     if (first && last) {
       if (*first > *last) {
-        return InvalidAt(path, "port range '" + std::string(s) +
-                                   "' is reversed; the first port must not be greater than the "
-                                   "last");
+        return InvalidAt(path,
+                         "the port range is reversed; the first port must not be greater "
+                         "than the last (write " +
+                             std::to_string(*last) + "-" + std::to_string(*first) + ")");
       }
       return PortRange{static_cast<uint16_t>(*first), static_cast<uint16_t>(*last)};
     }
   }
-  return InvalidAt(path, Quote(s) +
-                             " is not a port; expected \"any\", a port number 0-65535 or a "
-                             "range \"first-last\"");
+  return InvalidAt(path,
+                   "the value is not a port; expected \"any\", a port number 0-65535 or a "
+                   "range \"first-last\"");
 }
 
 }  // namespace
@@ -157,7 +156,7 @@ Result<AddressSpec> ParseAddressSpec(std::string_view text, const std::string& p
   }
   auto a = IpAddress::Parse(s);
   if (!a) {
-    return InvalidAt(path, Quote(s) + " is not an address; " + kAddressForms);
+    return InvalidAt(path, std::string("the value is not an address; ") + kAddressForms);
   }
   return AddressSpec::Single(*a);
 }
@@ -186,9 +185,9 @@ std::string AddressSpecToString(const AddressSpec& a) {
 Result<IpAddress> ParseAddress(std::string_view text, const std::string& path) {
   auto a = IpAddress::Parse(Trim(text));
   if (!a) {
-    return InvalidAt(path, Quote(text) +
-                               " is not an address; expected one IPv4 or IPv6 address such as "
-                               "10.0.0.1 or fd00::1");
+    return InvalidAt(path,
+                     "the value is not an address; expected one IPv4 or IPv6 address such as "
+                     "10.0.0.1 or fd00::1");
   }
   return *a;
 }
@@ -225,7 +224,7 @@ Result<uint16_t> PortFromJson(const Json& j, const std::string& path) {
     if (auto p = ParseDecimal(Trim(j.get_ref<const std::string&>()), 65535)) {
       return static_cast<uint16_t>(*p);
     }
-    return InvalidAt(path, Quote(j.get_ref<const std::string&>()) + " is not a port number (0-65535)");
+    return InvalidAt(path, "the value is not a port number (0-65535)");
   }
   return WrongType(path, "a port number", j);
 }
@@ -240,9 +239,9 @@ Result<std::optional<uint8_t>> ProtocolFromJson(const Json& j, const std::string
   std::string_view s = Trim(j.get_ref<const std::string&>());
   if (s == "any") return std::optional<uint8_t>();
   if (auto p = policy::ParseProtocol(s)) return std::optional<uint8_t>(*p);
-  return InvalidAt(path, "unknown protocol '" + std::string(s) +
-                             "'; expected any, tcp, udp, icmp, icmpv6, esp, ah, sctp or a "
-                             "protocol number 0-255");
+  return InvalidAt(path,
+                   "unknown protocol; expected any, tcp, udp, icmp, icmpv6, esp, ah, sctp or a "
+                   "protocol number 0-255");
 }
 
 Json ProtocolToJson(std::optional<uint8_t> protocol) {

@@ -5,7 +5,8 @@
 //             10.0.0.0/255.255.255.0, 10.0.0.5-10.0.0.9
 //   ports     "any", a number (or its text), "first-last"
 //   protocol  "any", a name (tcp, udp, icmp, icmpv6, esp, ah, sctp), or 0-255 (number or text)
-// Parse errors carry the given JSON pointer.
+// Parse errors carry the given JSON pointer and never repeat the text (docs/api.md, "Errors"):
+// they say which part is wrong and what was expected.
 
 #include <cstdint>
 #include <optional>

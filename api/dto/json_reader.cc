@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <limits>
 
+#include "api/dto/field_names.h"
+
 namespace ipsec::api::dto {
 namespace {
 
@@ -211,18 +213,22 @@ void ObjectReader::Uint64(std::string_view key, uint64_t& out) {
   });
 }
 
+// An unknown key is named only when it is a field of the API (in the wrong object): any other
+// key is request content (field_names.h), reported at its object with a hint.
 Status ObjectReader::Finish() const {
   if (json_.is_object()) {
     for (auto it = json_.begin(); it != json_.end(); ++it) {
       if (std::find(known_.begin(), known_.end(), it.key()) != known_.end()) continue;
-      std::string message = "unknown field '" + it.key() + "' in the " + what_;
+      const bool ours = IsFieldName(it.key());
+      std::string message = ours ? "unknown field '" + it.key() + "' in the " + what_
+                                 : "the " + what_ + " has an unknown field";
       std::string closest = ClosestName(it.key(), known_);
       if (!closest.empty()) {
         message += " (did you mean '" + closest + "'?)";
       } else {
         message += "; known fields: " + JoinNames(known_);
       }
-      return InvalidAt(ChildPath(path_, it.key()), message);
+      return InvalidAt(ours ? ChildPath(path_, it.key()) : path_, message);
     }
   }
   if (error_) return *error_;
@@ -231,7 +237,7 @@ Status ObjectReader::Finish() const {
 
 Error ObjectReader::UnknownName(const std::string& path, const char* what,
                                 const std::string& got, const std::vector<std::string>& names) {
-  std::string message = "unknown " + std::string(what) + " '" + got + "'";
+  std::string message = "unknown " + std::string(what);
   std::string closest = ClosestName(got, names);
   if (!closest.empty()) message += " (did you mean '" + closest + "'?)";
   return InvalidAt(path, message + "; expected one of: " + JoinNames(names));

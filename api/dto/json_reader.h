@@ -34,7 +34,8 @@ Error InvalidAt(std::string path, std::string message);
 // "expected a string, got a number".
 Error WrongType(const std::string& path, const char* expected, const Json& got);
 
-// 'text', quotes included (built by appending: GCC 12 warns falsely on "'" + std::string).
+// 'text', quotes included (built by appending: GCC 12 warns falsely on "'" + std::string). For
+// our own words and names that passed validation; never for request values.
 std::string Quote(std::string_view text);
 
 // "a, b, c".
@@ -51,7 +52,8 @@ Status ReadArray(const Json& j, const std::string& path, const ValueReader& each
 
 // Reads the fields of one JSON object. Accessors record the first error and keep going (so
 // every field gets marked as known); Finish() reports an unknown field first (a typo in a field
-// name explains a "missing field" better), then the first error.
+// name explains a "missing field" better), then the first error. Messages never repeat a value
+// of the request, nor a key that is not one of the API's field names (field_names.h).
 class ObjectReader {
  public:
   enum Presence { kOptional, kRequired };
@@ -70,7 +72,7 @@ class ObjectReader {
   void Uint64(std::string_view key, uint64_t& out);
   // `read` runs when the field is present and no error has been recorded.
   void Field(std::string_view key, const ValueReader& read, Presence presence = kOptional);
-  // An enum by name: "unknown <what> 'x'; expected one of: a, b".
+  // An enum by name: "unknown <what> (did you mean 'a'?); expected one of: a, b".
   template <typename E, typename Parse>
   void Enum(std::string_view key, E& out, Parse parse, const std::vector<std::string>& names,
             const char* what, Presence presence = kOptional) {
@@ -91,6 +93,7 @@ class ObjectReader {
   const std::string& path() const { return path_; }
   Status Finish() const;
 
+  // `got` only picks the "did you mean" hint: it is not repeated.
   static Error UnknownName(const std::string& path, const char* what, const std::string& got,
                            const std::vector<std::string>& names);
 

@@ -15,9 +15,9 @@ std::vector<std::string> Names(std::initializer_list<const char*> names) {
 Status ReadConnectionType(const Json& v, const std::string& path, policy::ConnectionType& out) {
   if (v.is_string()) {
     if (v.get_ref<const std::string&>() != "all") {
-      return InvalidAt(path, "connection_type is \"all\" or a list of interface names, got \"" +
-                                 v.get<std::string>() + "\"; write [\"" + v.get<std::string>() +
-                                 "\"] for one interface");
+      return InvalidAt(path,
+                       "connection_type is \"all\" or a list of interface names, not "
+                       "another string; write a list such as [\"eth0\"] for one interface");
     }
     out = policy::ConnectionType{};
     return Status::Ok();

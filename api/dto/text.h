@@ -1,8 +1,10 @@
 #pragma once
 
-// Text <-> JSON values: JSON and YAML parsing with errors a person can act on (line and
-// column), and serialization that cannot throw. Untrusted input: duplicate keys, nesting
-// deeper than kMaxDepth and YAML alias bombs are rejected rather than trusted.
+// Text <-> JSON values: JSON and YAML parsing with errors a person can act on (line, column,
+// byte offset), and serialization that cannot throw. Untrusted input: duplicate keys, nesting
+// deeper than kMaxDepth and YAML alias bombs are rejected rather than trusted, and no error
+// repeats the input (a key pasted in the wrong place must not come back): messages give the
+// position, and paths are built from the API's own field names only (field_names.h).
 
 #include <cstddef>
 #include <string>
@@ -22,7 +24,7 @@ inline constexpr int kMaxDepth = 64;
 // values.
 inline constexpr size_t kMaxYamlNodes = 1'000'000;
 
-// Text to JSON with a clear error (line and column) on a syntax fault. Duplicate keys are an
+// Text to JSON with a clear error (line, column, byte) on a syntax fault. Duplicate keys are an
 // error (JSON parsers disagree on which one wins).
 Result<Json> ParseJson(std::string_view text);
 // YAML (a policy file or `ipsecctl policy apply -f x.yaml`) to the same JSON, so one decoder

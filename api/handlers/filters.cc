@@ -14,8 +14,7 @@ Result<bool> ParseBoolQuery(const std::optional<std::string>& value, const char*
   if (!value || *value == "false" || *value == "0") return false;
   if (value->empty() || *value == "true" || *value == "1") return true;
   return MakeError(ErrorCode::kInvalidArgument,
-                   std::string("query parameter '") + name + "' is true or false, not '" +
-                       *value + "'");
+                   std::string("query parameter '") + name + "' is true or false (or 1 or 0)");
 }
 
 Response GetFilters(const RequestContext& ctx) {

@@ -45,9 +45,9 @@ std::optional<uint64_t> TagRevision(std::string_view tag) {
 std::variant<Json, Response> ReadBody(const Request& req, BodyFormat format) {
   const std::string& body = req.body();
   if (body.size() > kMaxBodyBytes) {
-    return StatusReply(req, beast_http::status::payload_too_large, "payload_too_large",
-                       "the body has " + std::to_string(body.size()) +
-                           " bytes; the limit is 16 MiB");
+    return StatusReply(
+        req, beast_http::status::payload_too_large, "payload_too_large",
+        "the request body is larger than the limit of " + std::to_string(kMaxBodyBytes) + " bytes");
   }
   const char* accepted = format == BodyFormat::kJsonOrYaml
                              ? "application/json or application/yaml"
@@ -61,9 +61,9 @@ std::variant<Json, Response> ReadBody(const Request& req, BodyFormat format) {
   std::string type = MediaType(header->value());
   const bool yaml = format == BodyFormat::kJsonOrYaml && IsYaml(type);
   if (type != "application/json" && !yaml) {
-    return StatusReply(req, beast_http::status::unsupported_media_type,
-                       "unsupported_media_type",
-                       "Content-Type '" + type + "' is not supported here; send " + accepted);
+    // The header's value is not repeated (docs/api.md, "Errors").
+    return StatusReply(req, beast_http::status::unsupported_media_type, "unsupported_media_type",
+                       std::string("the Content-Type is not supported here; send ") + accepted);
   }
   if (Trim(body).empty()) {
     return ErrorReply(req, MakeError(ErrorCode::kInvalidArgument,
@@ -108,10 +108,8 @@ Result<std::optional<uint64_t>> ExpectedRevision(const RequestContext& ctx,
     return std::optional<uint64_t>(revision);
   }
   return MakeError(ErrorCode::kAborted,
-                   "If-Match " + std::string(ctx.request[beast_http::field::if_match]) +
-                       " does not match policy '" + name + "', which is at revision \"" +
-                       std::to_string(revision) +
-                       "\": re-read it and apply your change again");
+                   "If-Match does not match policy '" + name + "', which is at revision \"" +
+                       std::to_string(revision) + "\": re-read it and apply your change again");
 }
 
 }  // namespace ipsec::api::handlers

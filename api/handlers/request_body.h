@@ -16,7 +16,8 @@
 
 namespace ipsec::api::handlers {
 
-// Bodies above this get 413 (the HTTP server enforces the same limit before reading).
+// Bodies above this get 413 payload_too_large (the HTTP server enforces the same limit before
+// reading, with the same code and message: api/http/session.cc).
 inline constexpr size_t kMaxBodyBytes = 16 * 1024 * 1024;
 
 enum class BodyFormat {

@@ -188,8 +188,7 @@ Result<std::vector<std::pair<std::string, std::string>>> ParseQuery(std::string_
       auto value = PercentDecode(
           eq == std::string_view::npos ? std::string_view() : part.substr(eq + 1), true);
       if (!key || !value) {
-        return MakeError(ErrorCode::kInvalidArgument,
-                         "malformed percent-encoding in the query '" + std::string(part) + "'");
+        return MakeError(ErrorCode::kInvalidArgument, "malformed percent-encoding in the query");
       }
       out.emplace_back(std::move(*key), std::move(*value));
     }

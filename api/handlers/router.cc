@@ -17,15 +17,15 @@ namespace {
 
 using beast_http::status;
 
-// The query parameters of `query` that `method` does not take.
-std::string UnknownQueryParam(const std::vector<std::pair<std::string, std::string>>& query,
-                              const MethodHandler& method) {
+// Whether `query` holds a parameter `method` does not take.
+bool HasUnknownQueryParam(const std::vector<std::pair<std::string, std::string>>& query,
+                          const MethodHandler& method) {
   for (const auto& [key, value] : query) {
     bool known = false;
     for (const auto& name : method.query_params) known = known || name == key;
-    if (!known) return key;
+    if (!known) return true;
   }
-  return {};
+  return false;
 }
 
 }  // namespace
@@ -55,9 +55,10 @@ std::vector<RouteInfo> Router::Routes() const {
 HandlerResult Router::Handle(const Request& request) const {
   try {
     return Dispatch(request);
-  } catch (const std::exception& e) {
+  } catch (const std::exception&) {
+    // what() may hold request content (a parser's message): never repeated to the client.
     return HandlerResult{StatusReply(request, status::internal_server_error, "internal",
-                                     std::string("internal error: ") + e.what()),
+                                     "internal error while serving the request"),
                          kUnmatchedRoute};
   } catch (...) {
     return HandlerResult{
@@ -92,13 +93,12 @@ HandlerResult Router::Dispatch(const Request& request) const {
   }
   auto query = ParseQuery(query_text);
   if (!query.ok()) return {ErrorReply(request, query.error()), route->path_template};
-  if (std::string unknown = UnknownQueryParam(*query, *method); !unknown.empty()) {
+  if (HasUnknownQueryParam(*query, *method)) {
+    // Its name is not repeated: the query is request content (docs/api.md, "Errors").
     std::string takes = method->query_params.empty() ? "none" : "";
     for (const auto& name : method->query_params) takes += (takes.empty() ? "" : ", ") + name;
-    return {ErrorReply(request,
-                       MakeError(ErrorCode::kInvalidArgument,
-                                 "unknown query parameter '" + unknown + "'; this route takes: " +
-                                     takes)),
+    return {ErrorReply(request, MakeError(ErrorCode::kInvalidArgument,
+                                          "unknown query parameter; this route takes: " + takes)),
             route->path_template};
   }
   RequestContext ctx{service_, request, route->path_template, std::move(params),

@@ -31,7 +31,7 @@ Result<InitiateRequest> InitiateRequestFromJson(const Json& j) {
     auto text = dto::ReadString(v, path);
     if (!text.ok()) return text.error();
     auto ip = IpAddress::Parse(*text);
-    if (!ip) return dto::InvalidAt(path, "'" + *text + "' is not an IP address");
+    if (!ip) return dto::InvalidAt(path, "the value is not an IP address");
     out.peer = *ip;
     return Status::Ok();
   });

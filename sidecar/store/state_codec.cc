@@ -137,9 +137,10 @@ Result<std::string> EncodeState(const LocalState& state) {
     j["policies"] = std::move(policies);
     j["checksum"] = Crc32Text(Canonical(j));
     return j.dump(2) + "\n";
-  } catch (const std::exception& e) {
+  } catch (const std::exception&) {
+    // what() would quote the offending bytes (of a preshared key, maybe): not repeated.
     return MakeError(ErrorCode::kInternal,
-                     std::string("cannot serialize the local state: ") + e.what());
+                     "cannot serialize the local state: a string in it is not valid UTF-8");
   }
 }
 

@@ -184,7 +184,7 @@ TEST(MatchRequestTest, Errors) {
        {"/destination_port", "too large"}},
       {R"({"direction": "outbound", "source": "10.0.0.1", "destination": "10.0.0.2",
            "dport": 1})",
-       {"/dport", "unknown field 'dport' in the match request"}},
+       {"", "the match request has an unknown field"}},
       {R"([])", {"", "expected a match request"}},
   };
   for (const auto& [text, expected] : cases) {

@@ -93,8 +93,21 @@ TEST(ObjectReaderTest, UnknownFieldReportedBeforeMissingRequiredOne) {
   r.String("name", name, ObjectReader::kRequired);
   Status s = r.Finish();
   ASSERT_FALSE(s.ok());
-  EXPECT_EQ(s.error().path, "/nmae");
-  EXPECT_EQ(s.error().message, "unknown field 'nmae' in the policy (did you mean 'name'?)");
+  // A key that is not one of the API's field names is request content: not repeated, and the
+  // path stops at its object (docs/api.md, "Errors").
+  EXPECT_EQ(s.error().path, "");
+  EXPECT_EQ(s.error().message, "the policy has an unknown field (did you mean 'name'?)");
+}
+
+TEST(ObjectReaderTest, UnknownFieldThatIsOneOfOursIsNamed) {
+  Json j = Json::parse(R"({"name": "x", "filters": []})");
+  ObjectReader r(j, "/rules/0", "rule");
+  std::string name;
+  r.String("name", name, ObjectReader::kRequired);
+  Status s = r.Finish();
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().path, "/rules/0/filters");
+  EXPECT_EQ(s.error().message, "unknown field 'filters' in the rule; known fields: name");
 }
 
 TEST(ObjectReaderTest, UnknownFieldWithoutNearMatchListsKnownFields) {
@@ -167,8 +180,8 @@ TEST(ObjectReaderTest, EnumListsExpectedNames) {
   Status s = r.Finish();
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().path, "/c");
-  EXPECT_EQ(s.error().message,
-            "unknown color 'gren' (did you mean 'green'?); expected one of: red, green");
+  // The value is not repeated; the hint and the names are ours.
+  EXPECT_EQ(s.error().message, "unknown color (did you mean 'green'?); expected one of: red, green");
 
   Json ok = Json::parse(R"({"c": "green"})");
   ObjectReader r2(ok, "", "thing");

@@ -54,15 +54,15 @@ TEST(FilterJsonTest, ErrorsCarryPaths) {
   ExpectError(FilterFromJson(J(R"({"destination": 5})")).error(), "/destination",
               "expected a string, got a number");
   ExpectError(FilterFromJson(J(R"({"protocol": "tpc"})")).error(), "/protocol",
-              "unknown protocol 'tpc'");
+              "unknown protocol; expected any, tcp");
   ExpectError(FilterFromJson(J(R"({"source_ports": "a-b"})")).error(), "/source_ports",
               "is not a port");
   ExpectError(FilterFromJson(J(R"({"destination_ports": 70000})")).error(),
               "/destination_ports", "too large");
   ExpectError(FilterFromJson(J(R"({"mirrored": "yes"})")).error(), "/mirrored",
               "expected true or false");
-  ExpectError(FilterFromJson(J(R"({"sorce": "any"})")).error(), "/sorce",
-              "unknown field 'sorce' in the filter (did you mean 'source'?)");
+  ExpectError(FilterFromJson(J(R"({"sorce": "any"})")).error(), "",
+              "the filter has an unknown field (did you mean 'source'?)");
   ExpectError(FilterFromJson(J("[]")).error(), "", "expected a filter (a JSON object)");
 }
 
@@ -82,10 +82,10 @@ TEST(FilterListJsonTest, Errors) {
   ExpectError(FilterListFromJson(J(R"({"filters": []})")).error(), "/name",
               "missing required field 'name' of the filter list");
   ExpectError(FilterListFromJson(J(R"({"name": "x", "filters": [{}, {"source": "x"}]})")).error(),
-              "/filters/1/source", "'x' is not an address");
+              "/filters/1/source", "the value is not an address");
   ExpectError(FilterListFromJson(J(R"({"name": "x", "filters": {}})")).error(), "/filters",
               "expected an array, got an object");
-  ExpectError(FilterListFromJson(J(R"({"name": "x", "filter": []})")).error(), "/filter",
+  ExpectError(FilterListFromJson(J(R"({"name": "x", "filter": []})")).error(), "",
               "did you mean 'filters'?");
 }
 
@@ -122,7 +122,7 @@ TEST(SecurityMethodJsonTest, EveryAlgorithmNameRoundTrips) {
 TEST(SecurityMethodJsonTest, BadAlgorithmsListChoices) {
   ExpectError(SecurityMethodFromJson(J(R"({"esp_encryption": "aes129"})")).error(),
               "/esp_encryption",
-              "unknown encryption algorithm 'aes129' (did you mean 'aes128'?); expected one of: "
+              "unknown encryption algorithm (did you mean 'aes128'?); expected one of: "
               "null, aes128gcm16, aes256gcm16, aes128, aes256, chacha20poly1305, 3des, des");
   ExpectError(SecurityMethodFromJson(J(R"({"esp_integrity": "sha-256"})")).error(),
               "/esp_integrity", "expected one of: none, sha256, sha384, sha512, sha1, md5");
@@ -163,13 +163,13 @@ TEST(FilterActionJsonTest, DefaultsAndFields) {
 TEST(FilterActionJsonTest, Errors) {
   ExpectError(FilterActionFromJson(J(R"({"type": "block"})")).error(), "/name", "missing");
   ExpectError(FilterActionFromJson(J(R"({"name": "x", "type": "allow"})")).error(), "/type",
-              "unknown filter action type 'allow'; expected one of: permit, block, negotiate");
+              "unknown filter action type; expected one of: permit, block, negotiate");
   ExpectError(
       FilterActionFromJson(J(R"({"name": "x", "security_methods": [{}, {"protocol": 1}]})"))
           .error(),
       "/security_methods/1/protocol", "expected a string");
   ExpectError(FilterActionFromJson(J(R"({"name": "x", "session_key_fps": true})")).error(),
-              "/session_key_fps", "did you mean 'session_key_pfs'?");
+              "", "did you mean 'session_key_pfs'?");
 }
 
 // ---- Authentication methods and rules ------------------------------------------------------
@@ -271,7 +271,7 @@ TEST(RuleJsonTest, Errors) {
   ExpectError(RuleFromJson(with(R"("tunnel_endpoint": 5)")).error(), "/tunnel_endpoint",
               "expected an address or null (transport mode), got a number");
   ExpectError(RuleFromJson(with(R"("connection_type": "eth0")")).error(), "/connection_type",
-              "write [\"eth0\"] for one interface");
+              "write a list such as [\"eth0\"] for one interface");
   ExpectError(RuleFromJson(with(R"("connection_type": ["eth0", 1])")).error(),
               "/connection_type/1", "expected a string");
   ExpectError(RuleFromJson(with(R"("connection_type": true)")).error(), "/connection_type",
@@ -280,8 +280,8 @@ TEST(RuleJsonTest, Errors) {
                   .error(),
               "/auth_methods/0/preshared_key", "write-only");
   ExpectError(RuleFromJson(with(R"("active": 1)")).error(), "/active", "expected true or false");
-  ExpectError(RuleFromJson(with(R"("filter_lst": "l")")).error(), "/filter_lst",
-              "unknown field 'filter_lst' in the rule (did you mean 'filter_list'?)");
+  ExpectError(RuleFromJson(with(R"("filter_lst": "l")")).error(), "",
+              "the rule has an unknown field (did you mean 'filter_list'?)");
 }
 
 }  // namespace

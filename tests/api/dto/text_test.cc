@@ -47,9 +47,48 @@ TEST(ParseJsonTest, DuplicateKeyRejectedWithPath) {
 }
 
 TEST(ParseJsonTest, DuplicateKeyPathAfterNestedContainers) {
-  auto j = ParseJson(R"({"x": [[1, 2], {"y": []}, {"z": 1, "z": 2}]})");
+  auto j = ParseJson(R"({"rules": [[1, 2], {"filters": []}, {"name": 1, "name": 2}]})");
   ASSERT_FALSE(j.ok());
-  EXPECT_EQ(j.error().path, "/x/2/z");
+  EXPECT_EQ(j.error().path, "/rules/2/name");
+  EXPECT_TRUE(Contains(j.error().message, "(at line 1, column ")) << j.error().message;
+}
+
+// Keys that are not the API's field names are request content (a preshared key pasted where a
+// key belongs): not repeated, and the path stops above them; the position says where.
+TEST(ParseJsonTest, DuplicateOrDeepKeysOfTheClientAreNotRepeated) {
+  auto dup = ParseJson("{\"rules\": [{\"name\": 1,\n  \"s3cret\": 1, \"s3cret\": 2}]}");
+  ASSERT_FALSE(dup.ok());
+  EXPECT_EQ(dup.error().path, "/rules/0");
+  EXPECT_FALSE(Contains(dup.error().message, "s3cret")) << dup.error().message;
+  EXPECT_TRUE(Contains(dup.error().message, "duplicate field (at line 2, column 23 (byte 46))"))
+      << dup.error().message;
+  auto under = ParseJson(R"({"s3cret": {"name": 1, "name": 2}})");
+  ASSERT_FALSE(under.ok());
+  EXPECT_EQ(under.error().path, "");
+  auto deep = ParseJson("{\"s3cret\": " + std::string(kMaxDepth, '[') + "}");
+  ASSERT_FALSE(deep.ok());
+  EXPECT_EQ(deep.error().path, "");
+  EXPECT_FALSE(Contains(deep.error().message, "s3cret")) << deep.error().message;
+}
+
+TEST(ParseJsonTest, SyntaxErrorsGivePositionNotInput) {
+  const char* cases[] = {
+      "{\"a\": \"s3cret",         "{\"a\": s3cret}",        "{\"a\": \"s3cret\\q\"}",
+      "{\"a\": \"s3cret\xff\"}", "[\"s3cret\" \"x\"]",      "{\"s3cret\"}",
+      "{\"a\": 1} s3cret",       "{\"a\": 1e99999, \"s3cret\": 1}",
+  };
+  for (const char* text : cases) {
+    auto j = ParseJson(text);
+    ASSERT_FALSE(j.ok()) << text;
+    EXPECT_FALSE(Contains(j.error().message, "s3cr")) << j.error().message;
+    EXPECT_FALSE(Contains(j.error().message, "last read")) << j.error().message;
+    EXPECT_TRUE(Contains(j.error().message, "invalid JSON at line 1, column ")) << j.error().message;
+  }
+  auto j = ParseJson("{\n  \"a\": tru }");
+  ASSERT_FALSE(j.ok());
+  EXPECT_EQ(j.error().message,
+            "invalid JSON at line 2, column 11 (byte 13): syntax error while parsing value - "
+            "invalid literal");
 }
 
 TEST(ParseJsonTest, DepthLimit) {
@@ -163,13 +202,28 @@ TEST(ParseYamlTest, SyntaxErrorHasLineAndColumn) {
 }
 
 TEST(ParseYamlTest, RejectsDuplicatesTagsAndMultipleDocuments) {
-  auto dup = ParseYaml("a:\n  b: 1\n  b: 2\n");
+  auto dup = ParseYaml("rules:\n  - name: 1\n    name: 2\n");
   ASSERT_FALSE(dup.ok());
-  EXPECT_EQ(dup.error().path, "/a/b");
-  EXPECT_TRUE(Contains(dup.error().message, "duplicate field 'b' (line 3"));
-  auto tag = ParseYaml("a: !!int hello\n");
+  EXPECT_EQ(dup.error().path, "/rules/0/name");
+  EXPECT_TRUE(Contains(dup.error().message, "duplicate field 'name' (line 3"));
+  // A key of the client's is not repeated; the path stops above it.
+  auto theirs = ParseYaml("rules:\n  - s3cret: 1\n    s3cret: 2\n");
+  ASSERT_FALSE(theirs.ok());
+  EXPECT_EQ(theirs.error().path, "/rules/0");
+  EXPECT_FALSE(Contains(theirs.error().message, "s3cret")) << theirs.error().message;
+  EXPECT_TRUE(Contains(theirs.error().message, "duplicate field (line 3"));
+  auto tag = ParseYaml("description: !!int hello\n");
   ASSERT_FALSE(tag.ok());
-  EXPECT_EQ(tag.error().path, "/a");
+  EXPECT_EQ(tag.error().path, "/description");
+  EXPECT_FALSE(Contains(tag.error().message, "hello")) << tag.error().message;
+  auto escape = ParseYaml("description: \"s3cret\\q\"\n");
+  ASSERT_FALSE(escape.ok());
+  EXPECT_FALSE(Contains(escape.error().message, "q\"")) << escape.error().message;
+  EXPECT_TRUE(Contains(escape.error().message, "unknown escape character"))
+      << escape.error().message;
+  auto utf8 = ParseYaml("description: \"s3cret\xc0\xaf\"\n");
+  ASSERT_FALSE(utf8.ok());
+  EXPECT_TRUE(Contains(utf8.error().message, "not valid UTF-8 (line 1")) << utf8.error().message;
   EXPECT_FALSE(ParseYaml("a: !custom x\n").ok());
   auto docs = ParseYaml("a: 1\n---\nb: 2\n");
   ASSERT_FALSE(docs.ok());

@@ -32,8 +32,8 @@ TEST(ConfigTest, BadBodies) {
   const std::pair<const char*, const char*> bad[] = {
       {R"({})", "/enabled"},
       {R"({"enabled": "on"})", "/enabled"},
-      {R"({"enabled": true, "level": 3})", "/level"},
-      {R"({"enable": true})", "/enable"},
+      {R"({"enabled": true, "level": 3})", ""},  // keys not of the API: path stops above them
+      {R"({"enable": true})", ""},
   };
   for (const auto& [body, path] : bad) {
     HttpResponse res = api.Put("/v1/config/ike-logging", body);

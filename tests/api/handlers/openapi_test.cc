@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 
+#include "api/dto/field_names.h"
 #include "api/handlers/router.h"
 #include "tests/api/handlers/sample_policies.h"
 #include "tests/support/api_harness.h"
@@ -197,6 +198,47 @@ TEST_F(OpenApiTest, ResponseCodesArePlausible) {
       }
     }
     for (const auto& r : o.op["responses"]) EXPECT_TRUE(Resolve(r.second)["description"]);
+  }
+}
+
+// Errors repeat a key of a request body only when it is one of the API's field names
+// (api/dto/field_names.h; docs/api.md, "Errors"): that list and the properties of every
+// documented request body are the same set, so a new field cannot be missed in either.
+TEST_F(OpenApiTest, RequestBodyFieldsAreTheApiFieldNames) {
+  std::set<std::string> documented;
+  std::set<std::string> seen_refs;
+  std::function<void(const YAML::Node&)> collect = [&](const YAML::Node& raw) {
+    if (!raw.IsMap()) return;
+    if (raw["$ref"]) {
+      if (!seen_refs.insert(raw["$ref"].as<std::string>()).second) return;
+      return collect(Resolve(raw));
+    }
+    if (raw["properties"]) {
+      for (const auto& prop : raw["properties"]) {
+        documented.insert(prop.first.as<std::string>());
+        collect(prop.second);
+      }
+    }
+    if (raw["items"]) collect(raw["items"]);
+    for (const char* any : {"oneOf", "anyOf", "allOf"}) {
+      if (!raw[any]) continue;
+      for (const auto& alt : raw[any]) collect(alt);
+    }
+  };
+  for (const auto& o : Operations()) {
+    if (!o.op["requestBody"]) continue;
+    YAML::Node body = Resolve(o.op["requestBody"]);
+    ASSERT_TRUE(body["content"]) << o.key;
+    for (const auto& media : body["content"]) collect(media.second["schema"]);
+  }
+  ASSERT_FALSE(documented.empty());
+  for (const auto& name : documented) {
+    EXPECT_TRUE(api::dto::IsFieldName(name))
+        << "'" << name << "' is a request field in api/openapi.yaml but not in field_names.cc";
+  }
+  for (const auto& name : api::dto::FieldNames()) {
+    EXPECT_TRUE(documented.count(std::string(name)))
+        << "'" << name << "' is in field_names.cc but no request body in api/openapi.yaml has it";
   }
 }
 

@@ -139,7 +139,7 @@ TEST_F(PartsTest, BodyErrorsArePathsIntoThePart) {
       {"/v1/policies/web/rules", verb::post, R"({"name": "r", "filter_list": "missing",
         "filter_action": "allow"})", 400, "/filter_list", "does not exist"},
       {"/v1/policies/web/rules", verb::post, R"({"name": "r", "filter_lst": "x"})", 400,
-       "/filter_lst", "did you mean 'filter_list'?"},
+       "", "did you mean 'filter_list'?"},
       {"/v1/policies/web/rules/db", verb::put, R"({"name": "other", "filter_list": "to-db",
         "filter_action": "allow"})", 400, "/name", "cannot be renamed"},
       {"/v1/policies/web/rules/db", verb::put, R"({"filter_list": "to-db",
@@ -160,7 +160,7 @@ TEST_F(PartsTest, BodyErrorsArePathsIntoThePart) {
       {"/v1/policies/web/default-response-rule", verb::put, R"({"security_methods": [
         {"protocol": "ah"}]})", 400, "/security_methods/0/ah_integrity", "ah_integrity"},
       {"/v1/policies/web/default-response-rule", verb::put, R"({"activ": true})", 400,
-       "/activ", "did you mean 'active'?"},
+       "", "did you mean 'active'?"},
       {"/v1/policies/nope/rules", verb::post, R"({"name": "r", "filter_list": "a",
         "filter_action": "b"})", 404, "", "no pod-scope policy named 'nope'"},
   };

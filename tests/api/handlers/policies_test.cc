@@ -160,7 +160,7 @@ TEST_F(PoliciesTest, BadBodiesAre400WithPathAndChangeNothing) {
   ASSERT_EQ(Code(api_.Post("/v1/policies", WebPolicy("keep"))), 201);
   const int saves = api_.persistence().saves();
   const BadBody cases[] = {
-      {R"({"name": "p", "filter_lsts": []})", "/filter_lsts", "did you mean 'filter_lists'?"},
+      {R"({"name": "p", "filter_lsts": []})", "", "did you mean 'filter_lists'?"},
       {R"({"name": 5})", "/name", "expected a string"},
       {R"({"description": "x"})", "/name", "missing required field 'name'"},
       {R"({"name": "p", "rules": [{"name": "r", "filter_list": "nope", "filter_action": "x"}]})",
