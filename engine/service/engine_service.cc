@@ -182,8 +182,8 @@ void EngineService::PublishLocked(std::shared_ptr<Effective> next, const ChangeC
   }
 }
 
-// Makes `next` the local state: compile what it puts in force, persist, then publish. On any
-// failure nothing changes. Must hold mu_.
+// Makes `next` the local state: compile what it puts in force, persist, then publish, so the
+// engine never runs a policy that was not saved. On any failure nothing changes. Must hold mu_.
 Status EngineService::CommitLocked(LocalState next, const ChangeContext& ctx,
                                    const std::string& what) {
   auto effective = BuildEffectiveLocked(next, false);
@@ -193,10 +193,7 @@ Status EngineService::CommitLocked(LocalState next, const ChangeContext& ctx,
   }
   if (options_.persistence != nullptr) {
     if (Status saved = options_.persistence->Save(next); !saved.ok()) {
-      CountApply(ApplyResult::kPersistFailed);
-      return MakeError(ErrorCode::kUnavailable,
-                       "the change could not be stored durably, so it was not applied: " +
-                           saved.error().message);
+      return RefuseUnsavedLocked(saved.error(), ctx, what);
     }
   }
   state_->local = std::move(next);
@@ -208,6 +205,32 @@ Status EngineService::CommitLocked(LocalState next, const ChangeContext& ctx,
            .With("actor", ctx.actor)
            .With("scope", "pod"));
   return Status::Ok();
+}
+
+// A change the store could not save: nothing is published. When the store says the new state
+// may be on disk anyway (kDataLoss: renamed into place, not made durable), the state in force
+// is saved back, so that a restart never brings up a change the API refused. The store's
+// message says why in general terms and names no file (StatePersistence). Must hold mu_.
+Status EngineService::RefuseUnsavedLocked(const Error& error, const ChangeContext& ctx,
+                                          const std::string& what) {
+  CountApply(ApplyResult::kPersistFailed);
+  std::string restore = "not needed";
+  if (error.code == ErrorCode::kDataLoss) {
+    Status restored = options_.persistence->Save(state_->local);
+    restore = restored.ok()
+                  ? "the state in force was saved back"
+                  : "saving the state in force back failed too: " + restored.error().message;
+  }
+  Emit(telemetry::Event{"policy.persist_failed", telemetry::Severity::kError,
+                        "a pod-scope change was refused: the state could not be saved"}
+           .With("change", what)
+           .With("route", ctx.route)
+           .With("actor", ctx.actor)
+           .With("error", error.message)
+           .With("restore", restore));
+  return MakeError(ErrorCode::kUnavailable,
+                   "the pod-scope state could not be saved: " + error.message +
+                       "; the change was not applied and the policy in force is unchanged");
 }
 
 std::vector<StoredPolicy> EngineService::ListPolicies() const {

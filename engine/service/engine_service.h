@@ -48,6 +48,10 @@ struct LocalState {
 
 // Durable storage of LocalState (sidecar/store implements it with temp file, fsync, rename).
 // Save returns only when the state is durable; the service acknowledges a write only after.
+// A failed Save is kUnavailable when the stored state is unchanged, kDataLoss when the new
+// state may have replaced it without being durable (the service then saves the state in force
+// back). The error's message goes to API clients: it says why in general terms ("the state
+// volume is full") and names no file; the implementation logs the details.
 class StatePersistence {
  public:
   virtual ~StatePersistence() = default;
@@ -220,6 +224,7 @@ class EngineService {
                                    const MakePolicy& make, const ChangeContext& ctx,
                                    const std::string& what);
   Status CommitLocked(LocalState next, const ChangeContext& ctx, const std::string& what);
+  Status RefuseUnsavedLocked(const Error& error, const ChangeContext& ctx, const std::string& what);
   Result<std::shared_ptr<Effective>> BuildEffectiveLocked(const LocalState& local,
                                                           bool force) const;
   void PublishLocked(std::shared_ptr<Effective> next, const ChangeContext& ctx,

@@ -217,7 +217,7 @@ int Daemon::Run() {
                 "discard it)",
                 loaded.error());
   }
-  auto store = store::StateStore::Open(config_.state_dir);
+  auto store = store::StateStore::Open(config_.state_dir, &events);
   if (!store.ok()) return Fail(events, "cannot open the state directory", store.error());
 
   engine::service::EngineService service({.persistence = store->get(),

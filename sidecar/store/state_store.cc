@@ -55,14 +55,15 @@ void RemoveLeftovers(const std::string& dir) {
   ::closedir(d);
 }
 
-Status WriteAll(int fd, std::string_view data) {
+// False with errno set when the write fails.
+bool WriteAll(int fd, std::string_view data) {
   while (!data.empty()) {
     ssize_t n = ::write(fd, data.data(), data.size());
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return MakeError(ErrorCode::kUnavailable, "write");
+    if (n < 0) return false;
     data.remove_prefix(static_cast<size_t>(n));
   }
-  return Status::Ok();
+  return true;
 }
 
 Result<std::string> ReadAll(int fd, const std::string& path) {
@@ -97,34 +98,75 @@ void Wipe(std::string& text) {
   text.clear();
 }
 
-Status FsyncDir(const std::string& dir) {
+// 0 or the errno of the failing open or fsync.
+int SyncDir(const std::string& dir) {
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return MakeError(ErrorCode::kUnavailable, Errno("cannot open directory", dir));
+  if (fd < 0) return errno;
   int rc = ::fsync(fd);
   int saved = errno;
   ::close(fd);
-  errno = saved;
-  if (rc != 0) return MakeError(ErrorCode::kUnavailable, Errno("cannot fsync directory", dir));
+  return rc == 0 ? 0 : saved;
+}
+
+Status FsyncDir(const std::string& dir) {
+  if (int err = SyncDir(dir); err != 0) {
+    return MakeError(ErrorCode::kUnavailable,
+                     "cannot fsync directory " + dir + ": " + strerror(err));
+  }
   return Status::Ok();
 }
 
 }  // namespace
 
-StateStore::StateStore(std::string state_dir)
-    : state_dir_(std::move(state_dir)), file_path_(state_dir_ + "/" + kFileName) {}
+std::string SaveFailureReason(int err) {
+  switch (err) {
+    case ENOSPC:
+      return "the state volume is full";
+    case EDQUOT:
+      return "disk quota exceeded on the state volume";
+    case EROFS:
+      return "the state volume is read-only";
+    case EACCES:
+    case EPERM:
+      return "permission denied on the state directory";
+    case ENOENT:
+    case ENOTDIR:
+      return "the state directory is missing";
+    case EIO:
+      return "I/O error on the state volume";
+    case EMFILE:
+    case ENFILE:
+      return "the daemon has too many open files";
+    default:
+      return std::string("the state volume refused the write: ") + strerror(err);
+  }
+}
 
-Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& state_dir) {
+StateStore::StateStore(std::string state_dir, engine::telemetry::EventSink* events)
+    : state_dir_(std::move(state_dir)), file_path_(state_dir_ + "/" + kFileName), events_(events) {}
+
+Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& state_dir,
+                                                     engine::telemetry::EventSink* events) {
   if (Status s = MakeDirs(state_dir, 0700); !s.ok()) return s.error();
-  return std::unique_ptr<StateStore>(new StateStore(state_dir));
+  return std::unique_ptr<StateStore>(new StateStore(state_dir, events));
 }
 
 Result<LocalState> StateStore::Load(const std::string& state_dir) {
   if (Status s = MakeDirs(state_dir, 0700); !s.ok()) return s.error();
   RemoveLeftovers(state_dir);
   const std::string path = state_dir + "/" + kFileName;
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  // O_NONBLOCK: a FIFO in its place must not block start-up waiting for a writer.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0 && errno == ENOENT) return LocalState{};  // first start
   if (fd < 0) return MakeError(ErrorCode::kDataLoss, Errno("cannot open state file", path), path);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return MakeError(
+        ErrorCode::kDataLoss,
+        "state file " + path + " is not a regular file (a directory, FIFO or device); move it away",
+        path);
+  }
   auto text = ReadAll(fd, path);
   ::close(fd);
   if (!text.ok()) return text.error();
@@ -148,13 +190,20 @@ Status StateStore::Save(const LocalState& state) {
   auto text = EncodeState(state);
   if (!text.ok()) return text.error();
   std::lock_guard lock(mu_);
-  Status written = WriteLocked(*text);
+  std::optional<Failure> failed = WriteLocked(*text);
   Wipe(*text);
-  if (Status s = std::move(written); !s.ok()) {
-    Error e = s.error();
-    e.message = "cannot write state file " + file_path_ + ": " + e.message;
-    e.path = file_path_;
-    return e;
+  if (failed) {
+    if (events_ != nullptr) {
+      events_->Emit(engine::telemetry::Event{"state.save_failed",
+                                             engine::telemetry::Severity::kError,
+                                             "the pod-scope state could not be saved"}
+                        .With("file", file_path_)
+                        .With("step", failed->step)
+                        .With("error", strerror(failed->err))
+                        .With("new_file_in_place", failed->renamed ? "yes" : "no"));
+    }
+    return MakeError(failed->renamed ? ErrorCode::kDataLoss : ErrorCode::kUnavailable,
+                     SaveFailureReason(failed->err));
   }
   ++saves_;
   return Status::Ok();
@@ -166,24 +215,26 @@ uint64_t StateStore::saves() const {
 }
 
 // temp file (0600) -> write -> fsync -> close -> rename over state.json -> fsync directory.
-Status StateStore::WriteLocked(const std::string& text) {
+// Before the rename, a failure removes the temp file: a full volume keeps its space.
+std::optional<StateStore::Failure> StateStore::WriteLocked(const std::string& text) {
   std::string temp = state_dir_ + "/" + kTempPrefix + "XXXXXX";
   int fd = ::mkostemp(temp.data(), O_CLOEXEC);  // creates with mode 0600
-  if (fd < 0) return MakeError(ErrorCode::kUnavailable, Errno("cannot create", temp));
-  auto fail = [&](const std::string& what) {
-    Error e = MakeError(ErrorCode::kUnavailable, Errno(what, temp));
+  if (fd < 0) return Failure{"create the temp file", errno, false};
+  auto fail = [&](const char* step) {
+    Failure f{step, errno, false};
     if (fd >= 0) ::close(fd);
     ::unlink(temp.c_str());
-    return e;
+    return f;
   };
-  if (::fchmod(fd, 0600) != 0) return fail("cannot chmod");
-  if (!WriteAll(fd, text).ok()) return fail("cannot write");
-  if (::fsync(fd) != 0) return fail("cannot fsync");
+  if (::fchmod(fd, 0600) != 0) return fail("chmod the temp file");
+  if (!WriteAll(fd, text)) return fail("write the temp file");
+  if (::fsync(fd) != 0) return fail("fsync the temp file");
   int rc = ::close(fd);
   fd = -1;
-  if (rc != 0) return fail("cannot close");
-  if (::rename(temp.c_str(), file_path_.c_str()) != 0) return fail("cannot rename");
-  return FsyncDir(state_dir_);
+  if (rc != 0) return fail("close the temp file");
+  if (::rename(temp.c_str(), file_path_.c_str()) != 0) return fail("rename over state.json");
+  if (int err = SyncDir(state_dir_); err != 0) return Failure{"fsync the directory", err, true};
+  return std::nullopt;
 }
 
 }  // namespace ipsec::sidecar::store

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <mutex>
+#include <optional>
 
 #include "engine/service/engine_service.h"
 
@@ -12,6 +13,11 @@ class FakePersistence : public engine::service::StatePersistence {
   Status Save(const engine::service::LocalState& state) override {
     std::lock_guard lock(mu_);
     ++saves_;
+    if (fail_next_) {
+      ErrorCode code = *fail_next_;
+      fail_next_.reset();
+      return MakeError(code, "the state volume is full (fake)");
+    }
     if (fail_) return MakeError(ErrorCode::kUnavailable, "disk full (fake)");
     last_ = state;
     return Status::Ok();
@@ -19,6 +25,11 @@ class FakePersistence : public engine::service::StatePersistence {
   void set_fail(bool fail) {
     std::lock_guard lock(mu_);
     fail_ = fail;
+  }
+  // The next Save only fails, with `code` (kDataLoss: as if the new state may be on disk).
+  void FailNext(ErrorCode code) {
+    std::lock_guard lock(mu_);
+    fail_next_ = code;
   }
   int saves() const {
     std::lock_guard lock(mu_);
@@ -32,6 +43,7 @@ class FakePersistence : public engine::service::StatePersistence {
  private:
   mutable std::mutex mu_;
   bool fail_ = false;
+  std::optional<ErrorCode> fail_next_;
   int saves_ = 0;
   engine::service::LocalState last_;
 };

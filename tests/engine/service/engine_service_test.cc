@@ -127,6 +127,48 @@ TEST_F(EngineServiceTest, PersistenceFailureAppliesNothing) {
   EXPECT_EQ(s.Counters().policy_applies[static_cast<int>(ApplyResult::kPersistFailed)], 3u);
 }
 
+// The refusal says the state could not be saved and why (the store's reason, which names no
+// file), and the log has it too.
+TEST_F(EngineServiceTest, PersistenceFailureSaysTheStateWasNotSavedAndLogsIt) {
+  EngineService s(Opts());
+  ASSERT_TRUE(s.CreatePolicy(BlockPolicy("a"), kCtx).ok());
+  persistence_.FailNext(ErrorCode::kUnavailable);
+  auto r = s.PutPolicy("a", BlockPolicy("a", "198.51.100.0"), std::nullopt, kCtx);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(r.error().message.find("could not be saved"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("the state volume is full (fake)"), std::string::npos)
+      << r.error().message;
+  EXPECT_NE(r.error().message.find("unchanged"), std::string::npos) << r.error().message;
+  EXPECT_EQ(events_.Count("policy.persist_failed"), 1);
+  // The next write goes through once the disk takes it.
+  auto again = s.PutPolicy("a", BlockPolicy("a", "198.51.100.0"), std::nullopt, kCtx);
+  ASSERT_TRUE(again.ok()) << again.error().ToString();
+  EXPECT_EQ(persistence_.last().policies[0].policy, BlockPolicy("a", "198.51.100.0"));
+}
+
+// kDataLoss: the store renamed the new state into place but could not make it durable. The
+// change is refused, so the file must hold the state in force again: the service saves that
+// back, or a restart would bring up a policy the API refused.
+TEST_F(EngineServiceTest, SaveThatMayHaveLandedIsRolledBackOnDisk) {
+  EngineService s(Opts());
+  ASSERT_TRUE(s.CreatePolicy(BlockPolicy("a"), kCtx).ok());
+  ASSERT_TRUE(s.AssignPodPolicy("a", kCtx).ok());
+  const LocalState before = persistence_.last();
+  const int saves = persistence_.saves();
+  persistence_.FailNext(ErrorCode::kDataLoss);
+  auto r = s.PutPolicy("a", BlockPolicy("a", "198.51.100.0"), std::nullopt, kCtx);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kUnavailable);
+  EXPECT_EQ(s.GetPolicy("a")->policy, BlockPolicy("a"));
+  EXPECT_EQ(persistence_.saves(), saves + 2);  // the refused state, then the one in force
+  const LocalState after = persistence_.last();
+  EXPECT_EQ(after.last_revision, before.last_revision);
+  ASSERT_EQ(after.policies.size(), 1u);
+  EXPECT_EQ(after.policies[0].policy, BlockPolicy("a"));
+  EXPECT_EQ(after.assigned, "a");
+}
+
 TEST_F(EngineServiceTest, AssignedPolicyDecidesAndCannotBeDeleted) {
   EngineService s(Opts());
   EXPECT_EQ(s.Match(Packet("192.0.2.5")).action, Action::kPermit);  // nothing in force (FAQ 6)

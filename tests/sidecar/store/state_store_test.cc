@@ -1,22 +1,27 @@
 #include "sidecar/store/state_store.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <filesystem>
+#include <future>
 #include <thread>
 #include <vector>
 
 #include "tests/sidecar/store/state_fixtures.h"
 #include "tests/sidecar/temp_dir.h"
+#include "tests/support/fake_persistence.h"
 
 namespace ipsec::sidecar::store {
 namespace {
 
 using engine::service::LocalState;
+using ::ipsec::testing::RecordingEventSink;
 using sidecar::testing::ReadFile;
 using sidecar::testing::TempDir;
 using sidecar::testing::WriteFile;
@@ -187,16 +192,63 @@ TEST_F(StateStoreTest, SetAsideCorruptKeepsTheEvidence) {
   EXPECT_TRUE(loaded->policies.empty());
 }
 
-TEST_F(StateStoreTest, SaveFailureIsUnavailableAndNamesTheFile) {
-  auto store = OpenStore();
-  ASSERT_TRUE(store);
+// The error goes to API clients: it says why in general terms and names no file; the log event
+// has the file and the step that failed.
+TEST_F(StateStoreTest, SaveFailureSaysWhyWithoutNamingFilesAndLogsTheDetail) {
+  RecordingEventSink events;
+  auto store = StateStore::Open(StateDir(), &events);
+  ASSERT_TRUE(store.ok()) << store.error().ToString();
   std::filesystem::remove_all(StateDir());
   WriteFile(StateDir(), "now a file");
-  Status s = store->Save(TwoPolicies());
+  Status s = (*store)->Save(TwoPolicies());
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().code, ErrorCode::kUnavailable);
-  EXPECT_NE(s.error().message.find(StateFile()), std::string::npos) << s.error().message;
-  EXPECT_EQ(store->saves(), 0u);
+  EXPECT_EQ(s.error().message.find(dir_.path()), std::string::npos) << s.error().message;
+  EXPECT_EQ(s.error().path, "");
+  EXPECT_NE(s.error().message.find("state directory"), std::string::npos) << s.error().message;
+  EXPECT_EQ((*store)->saves(), 0u);
+  auto logged = events.events();
+  ASSERT_EQ(logged.size(), 1u);
+  EXPECT_EQ(logged[0].type, "state.save_failed");
+  std::string fields;
+  for (const auto& [k, v] : logged[0].fields) fields += k + "=" + v + " ";
+  EXPECT_NE(fields.find("file=" + StateFile()), std::string::npos) << fields;
+}
+
+TEST(SaveFailureReasonTest, NamesTheCommonCausesWithoutPaths) {
+  EXPECT_NE(SaveFailureReason(ENOSPC).find("full"), std::string::npos);
+  EXPECT_NE(SaveFailureReason(EDQUOT).find("quota"), std::string::npos);
+  EXPECT_NE(SaveFailureReason(EROFS).find("read-only"), std::string::npos);
+  EXPECT_NE(SaveFailureReason(EACCES).find("permission"), std::string::npos);
+  EXPECT_NE(SaveFailureReason(EPERM).find("permission"), std::string::npos);
+  EXPECT_NE(SaveFailureReason(ENOENT).find("missing"), std::string::npos);
+  EXPECT_NE(SaveFailureReason(EIO).find("I/O error"), std::string::npos);
+}
+
+// A FIFO in place of the state file must not hang start-up (open would wait for a writer), nor
+// may anything but a regular file be read as state.
+TEST_F(StateStoreTest, LoadRefusesAFifoOrDirectoryWithoutBlocking) {
+  ASSERT_TRUE(OpenStore());
+  ASSERT_EQ(::mkfifo(StateFile().c_str(), 0600), 0);
+  auto loading = std::async(std::launch::async, [this] { return StateStore::Load(StateDir()); });
+  if (loading.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+    int unblock = ::open(StateFile().c_str(), O_WRONLY | O_NONBLOCK);  // lets Load return
+    loading.wait();
+    if (unblock >= 0) ::close(unblock);
+    FAIL() << "Load blocked on a FIFO";
+  }
+  auto r = loading.get();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kDataLoss);
+  EXPECT_NE(r.error().message.find("not a regular file"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find(StateFile()), std::string::npos) << r.error().message;
+
+  std::filesystem::remove(StateFile());
+  std::filesystem::create_directory(StateFile());
+  r = StateStore::Load(StateDir());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kDataLoss);
+  EXPECT_NE(r.error().message.find("not a regular file"), std::string::npos) << r.error().message;
 }
 
 TEST_F(StateStoreTest, OpenFailsWhenTheDirectoryCannotBeMade) {
