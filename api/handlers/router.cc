@@ -1,6 +1,8 @@
 #include "api/handlers/router.h"
 
+#include <boost/core/demangle.hpp>
 #include <exception>
+#include <typeinfo>
 
 #include "api/handlers/assignment.h"
 #include "api/handlers/config.h"
@@ -55,12 +57,19 @@ std::vector<RouteInfo> Router::Routes() const {
 HandlerResult Router::Handle(const Request& request) const {
   try {
     return Dispatch(request);
-  } catch (const std::exception&) {
-    // what() may hold request content (a parser's message): never repeated to the client.
+  } catch (const std::exception& e) {
+    // what() may hold request content (a parser's message): never repeated to the client nor
+    // logged; the exception's type says which kind of bug it is.
+    service_.ReportHandlerFailure(std::string(request.target().substr(
+                                      0, request.target().find('?'))),
+                                  boost::core::demangle(typeid(e).name()));
     return HandlerResult{StatusReply(request, status::internal_server_error, "internal",
                                      "internal error while serving the request"),
                          kUnmatchedRoute};
   } catch (...) {
+    service_.ReportHandlerFailure(std::string(request.target().substr(
+                                      0, request.target().find('?'))),
+                                  "unknown");
     return HandlerResult{
         StatusReply(request, status::internal_server_error, "internal", "internal error"),
         kUnmatchedRoute};

@@ -122,6 +122,14 @@ void EngineService::Emit(telemetry::Event event) const {
   if (options_.events != nullptr) options_.events->Emit(event);
 }
 
+void EngineService::ReportHandlerFailure(const std::string& route,
+                                         const std::string& exception_type) const {
+  Emit(telemetry::Event{"api.handler_failed", telemetry::Severity::kError,
+                        "a request handler threw; the client got 500"}
+           .With("route", route)
+           .With("exception", exception_type));
+}
+
 void EngineService::CountApply(ApplyResult r) const {
   state_->applies[static_cast<int>(r)].fetch_add(1, std::memory_order_relaxed);
 }

@@ -194,6 +194,9 @@ class EngineService {
   std::vector<dataplane::RulePeerTraffic> DataPathRulePeerCounters() const;
   SaList ListSas() const;
   IkeStatistics GetStatistics() const;
+  // An API handler failed with an exception (a bug): logged as `api.handler_failed` with the
+  // route and the exception's type. Its message is left out: it may quote request content.
+  void ReportHandlerFailure(const std::string& route, const std::string& exception_type) const;
   // Tears down "ike-<n>" (sending Delete) or "child-<reqid>".
   Status DeleteSa(const std::string& id, const ChangeContext& ctx);
   // Rekeys an SA now (ike-<n> or child-<reqid>); the exchange runs after this returns.
