@@ -108,6 +108,8 @@ void CreateChildSaTask::ReleaseSpi() {
   if (request_) ReleaseChildRequest(installer_, *request_);
 }
 
+CreateChildSaTask::~CreateChildSaTask() { ReleaseSpi(); }
+
 // HDR, SK {[N(REKEY_SA)], [N(USE_TRANSPORT_MODE)], SA, Ni, [KEi], TSi, TSr}  (§1.3.1, §1.3.3)
 TaskStatus CreateChildSaTask::BuildRequest(OutMessage& out) {
   out.exchange = codec::ExchangeType::kCreateChildSa;

@@ -37,6 +37,10 @@ class CreateChildSaTask final : public Task {
   // Responder.
   CreateChildSaTask(IkeSa& sa, ChildInstaller& installer, Random& random)
       : sa_(sa), installer_(installer), random_(random), role_(Role::kResponder) {}
+  // Initiator: releases the new child SA's inbound SPIs if they were allocated but never
+  // installed, because the IKE SA died with the exchange outstanding (the peer deleted it, our
+  // retransmissions ran out) or the task never ran.
+  ~CreateChildSaTask() override;
 
   const char* name() const override;
   codec::ExchangeType exchange() const override { return codec::ExchangeType::kCreateChildSa; }

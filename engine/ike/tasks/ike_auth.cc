@@ -275,8 +275,14 @@ TaskStatus IkeAuthTask::ProcessResponse(const InMessage& in, SteadyTime now) {
     ReleaseChildRequest(installer_, *child_request_);
     return Fail(child_outcome_.reason, child_outcome_.detail, TaskStatus::kFailed);
   }
+  child_request_->spi_in = 0;  // installed: no longer ours to release
+  child_request_->ah_spi_in = 0;
   sa_.children.push_back(std::move(*child_outcome_.child));
   return TaskStatus::kDone;
+}
+
+IkeAuthTask::~IkeAuthTask() {
+  if (child_request_) ReleaseChildRequest(installer_, *child_request_);
 }
 
 TaskStatus IkeAuthTask::ProcessRequest(const InMessage& in, SteadyTime now) {

@@ -40,6 +40,9 @@ class IkeAuthTask final : public Task {
         local_ts_(std::move(local_ts)),
         remote_ts_(std::move(remote_ts)),
         initial_contact_(initial_contact) {}
+  // Releases the child SA's inbound SPIs if they were allocated but never installed: the IKE
+  // SA may die with the exchange outstanding (deleted, timed out).
+  ~IkeAuthTask() override;
 
   const char* name() const override { return "ike-auth"; }
   codec::ExchangeType exchange() const override { return codec::ExchangeType::kIkeAuth; }
