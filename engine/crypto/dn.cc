@@ -84,6 +84,19 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
+// Trim() for a value that may end in an escaped space (RFC 4514 §2.4: a trailing space is
+// written "\ "): spaces around it go, that one stays.
+std::string_view TrimValue(std::string_view s) {
+  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+  while (!s.empty() && s.back() == ' ') {
+    size_t backslashes = 0;
+    while (backslashes + 1 < s.size() && s[s.size() - 2 - backslashes] == '\\') ++backslashes;
+    if (backslashes % 2 == 1) break;  // "\ ": an escaped space, part of the value
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
 // RFC 4514 §2.4 escapes: "\" followed by a special character or by two hex digits.
 std::optional<std::string> Unescape(std::string_view value) {
   std::string out;
@@ -120,7 +133,7 @@ Status AddAttribute(X509_NAME* name, std::string_view ava, bool new_rdn) {
   }
   std::string_view attr = Trim(ava.substr(0, eq));
   int nid = AttributeNid(attr);
-  std::optional<std::string> value = Unescape(Trim(ava.substr(eq + 1)));
+  std::optional<std::string> value = Unescape(TrimValue(ava.substr(eq + 1)));
   if (nid == NID_undef) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "unknown DN attribute \"" + std::string(attr) + "\"");

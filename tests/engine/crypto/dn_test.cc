@@ -64,6 +64,25 @@ TEST(DnTest, Utf8Text) {
   EXPECT_EQ(*text, "C=CH, CN=Zürich");
 }
 
+// parse -> print -> parse: a value that begins or ends with a space prints it escaped
+// (RFC 4514 §2.4: "\ "); reading the text back must keep that space, not trim it as the space
+// around a separator. Found by fuzz/x509_fuzz ("CN=TesttARo Co\ " from a certificate).
+TEST(DnTest, EscapedSpacesAtTheEdgesOfAValueRoundTrip) {
+  for (const char* written : {"CN=Co\\20", "CN=\\20lead", "O=a\\20\\20, CN=x\\20 + OU=y"}) {
+    SCOPED_TRACE(written);
+    Result<Bytes> der = DnFromString(written);
+    ASSERT_TRUE(der.ok()) << der.error().ToString();
+    Result<std::string> printed = DnToString(*der);
+    ASSERT_TRUE(printed.ok());
+    Result<Bytes> again = DnFromString(*printed);
+    ASSERT_TRUE(again.ok()) << *printed << ": " << again.error().ToString();
+    EXPECT_TRUE(DnEqual(*again, *der));
+    Result<std::string> reprinted = DnToString(*again);
+    ASSERT_TRUE(reprinted.ok());
+    EXPECT_EQ(*reprinted, *printed);
+  }
+}
+
 TEST(DnTest, RefusesMalformedInput) {
   for (const char* bad : {"", "   ", "CN", "CN=", "XX=foo", "CN=a\\", "C=USA"}) {
     Result<Bytes> der = DnFromString(bad);
