@@ -382,6 +382,7 @@ std::unique_ptr<Task> IkeManager::MakeResponderTask(Entry& entry, const InMessag
 void IkeManager::Settle(Entry& entry, Outbox& out) {
   IkeSa& sa = entry.sa;
   MarkDeadlineDirty(sa.local_spi());
+  std::vector<uint64_t> stale;  // other SAs this one's exchanges killed (INITIAL_CONTACT)
   for (TaskResult& r : entry.tasks.TakeResults()) {
     FailureReason reason = entry.tasks.timed_out() ? FailureReason::kTimeout : r.task->failure();
     ++stats_.negotiations_total;
@@ -393,11 +394,14 @@ void IkeManager::Settle(Entry& entry, Outbox& out) {
     options_.observer->OnExchange(r.task->exchange(), r.role, reason, r.duration);
     if (auto* auth = dynamic_cast<IkeAuthTask*>(r.task.get());
         auth != nullptr && auth->initial_contact_received()) {
-      // §2.4: INITIAL_CONTACT: the peer lost its state; our older SAs with it are stale.
+      // §2.4: INITIAL_CONTACT: the peer lost its state; our older SAs with it are stale. Each
+      // is settled too (below, once this SA's messages are out), which removes it from the
+      // table: a dead entry nothing settles would stay there for good.
       for (auto& [spi, other] : sas_) {
         if (other.get() != &entry && !other->dead && other->sa.remote_id == sa.remote_id &&
             other->sa.remote.address == sa.remote.address) {
           Kill(*other, "the peer sent INITIAL_CONTACT");
+          stale.push_back(spi);
         }
       }
     }
@@ -465,6 +469,12 @@ void IkeManager::Settle(Entry& entry, Outbox& out) {
     uint64_t spi = sa.local_spi();
     stats_.retransmits_total += entry.tasks.retransmits();  // the total outlives the SA
     sas_.erase(spi);                                        // `entry` is gone from here on
+  }
+  for (uint64_t spi : stale) {
+    if (auto it = sas_.find(spi); it != sas_.end()) {
+      Outbox none;
+      Settle(*it->second, none);
+    }
   }
 }
 

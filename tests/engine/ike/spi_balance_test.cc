@@ -78,5 +78,32 @@ TEST_F(SpiBalanceTest, ChildRekeyOutstandingWhenTheIkeSaIsDeleted) {
   ExpectNothingLeft();
 }
 
+// §2.4: B restarts (a new engine: its SAs are gone, A's stay) and negotiates anew with
+// INITIAL_CONTACT; A removes its stale SA. The stale SA must leave A's table, not linger there
+// dead: sa_count() counted it, and nothing ever freed it (one entry per peer restart).
+TEST_F(SpiBalanceTest, SaRemovedByInitialContactLeavesTheTable) {
+  Establish();
+  IkeManager::Options o;
+  o.random = &net_.b.random;
+  o.observer = &net_.b.observer;
+  o.sink = &net_.b;
+  o.backend = &net_.b.backend;
+  o.clock = &net_.b.clock;
+  net_.b.manager = std::make_unique<IkeManager>(o);
+  net_.b.manager->SetConfig(testing::SimpleConfig("10.2.0.1", "10.1.0.1", "secret"));
+  ASSERT_TRUE(net_.b.manager->Initiate("r", net_.b.endpoint(), net_.a.endpoint(), net_.now).ok());
+  net_.DeliverAll();
+  EXPECT_EQ(net_.a.observer.last_down_reason, "the peer sent INITIAL_CONTACT")
+      << net_.a.observer.Log();
+  EXPECT_EQ(net_.a.manager->Snapshot(net_.now).size(), 1u);
+  EXPECT_EQ(net_.a.manager->sa_count(), 1u) << "the removed SA is still in the table";
+  EXPECT_EQ(net_.a.manager->CheckAdmission(), "");
+  net_.a.manager->DeleteAll(net_.now);
+  net_.Run(std::chrono::minutes(5));
+  EXPECT_EQ(net_.a.manager->sa_count(), 0u) << net_.a.observer.Log();
+  EXPECT_TRUE(net_.a.backend.Sas().empty());
+  EXPECT_TRUE(net_.a.backend.ReservedSpis().empty());
+}
+
 }  // namespace
 }  // namespace ipsec::engine::ike
