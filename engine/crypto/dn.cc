@@ -117,12 +117,39 @@ std::optional<std::string> Unescape(std::string_view value) {
   return out;
 }
 
-int AttributeNid(std::string_view attr) {
-  if (attr == "E" || attr == "Email" || attr == "email") return NID_pkcs9_emailAddress;
+using ObjectPtr = std::unique_ptr<ASN1_OBJECT, internal::FreeWith<ASN1_OBJECT_free>>;
+using StringPtr = std::unique_ptr<ASN1_STRING, internal::FreeWith<ASN1_STRING_free>>;
+
+// The attribute type: a short or long name ("CN", "commonName"), "E" for emailAddress
+// (strongSwan's spelling), or a dotted OID, known to OpenSSL or not (an attribute OpenSSL has no
+// name for prints as its OID: "1.2.3.4=#0C0161").
+ObjectPtr AttributeObject(std::string_view attr) {
   std::string name(attr);
-  int nid = OBJ_txt2nid(name.c_str());  // short name, long name or dotted OID
+  if (attr == "E" || attr == "Email" || attr == "email") name = "emailAddress";
+  ObjectPtr obj(OBJ_txt2obj(name.c_str(), /*no_name=*/0));
   internal::ClearOpenSslErrors();
-  return nid;
+  return obj;
+}
+
+// RFC 4514 §2.4: a value written "#" and the hex of its BER encoding (how DnToString prints an
+// attribute OpenSSL cannot show as text), read back as that encoding says: its string type and
+// content. Null when it is not one of the types a Name's values take.
+StringPtr HexValueString(std::string_view hex) {
+  if (hex.empty() || hex.size() % 2 != 0) return nullptr;
+  Bytes der(hex.size() / 2);
+  for (size_t i = 0; i < der.size(); ++i) {
+    const int hi = HexValue(hex[2 * i]), lo = HexValue(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return nullptr;
+    der[i] = static_cast<uint8_t>(hi * 16 + lo);
+  }
+  if (der.size() > INT_MAX) return nullptr;
+  const unsigned char* p = der.data();
+  StringPtr value(d2i_ASN1_PRINTABLE(nullptr, &p, static_cast<long>(der.size())));
+  if (value == nullptr || p != der.data() + der.size()) {
+    internal::ClearOpenSslErrors();
+    return nullptr;
+  }
+  return value;
 }
 
 Status AddAttribute(X509_NAME* name, std::string_view ava, bool new_rdn) {
@@ -132,19 +159,34 @@ Status AddAttribute(X509_NAME* name, std::string_view ava, bool new_rdn) {
                      "\"" + std::string(ava) + "\" is not attribute=value");
   }
   std::string_view attr = Trim(ava.substr(0, eq));
-  int nid = AttributeNid(attr);
-  std::optional<std::string> value = Unescape(TrimValue(ava.substr(eq + 1)));
-  if (nid == NID_undef) {
+  ObjectPtr obj = AttributeObject(attr);
+  if (obj == nullptr) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "unknown DN attribute \"" + std::string(attr) + "\"");
   }
-  if (!value || value->empty()) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "bad value for DN attribute \"" + std::string(attr) + "\"");
+  const std::string_view written = TrimValue(ava.substr(eq + 1));
+  int added = 0;
+  if (!written.empty() && written.front() == '#') {
+    StringPtr value = HexValueString(written.substr(1));
+    if (value == nullptr) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "bad #hex value for DN attribute \"" + std::string(attr) + "\"");
+    }
+    added = X509_NAME_add_entry_by_OBJ(name, obj.get(), ASN1_STRING_type(value.get()),
+                                       ASN1_STRING_get0_data(value.get()),
+                                       ASN1_STRING_length(value.get()), -1, new_rdn ? 0 : -1);
+  } else {
+    std::optional<std::string> value = Unescape(written);
+    if (!value || value->empty()) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "bad value for DN attribute \"" + std::string(attr) + "\"");
+    }
+    // Text: OpenSSL's string type for the attribute (PrintableString for C, ...), else UTF-8.
+    added = X509_NAME_add_entry_by_OBJ(name, obj.get(), MBSTRING_UTF8,
+                                       reinterpret_cast<const unsigned char*>(value->data()),
+                                       static_cast<int>(value->size()), -1, new_rdn ? 0 : -1);
   }
-  if (X509_NAME_add_entry_by_NID(name, nid, MBSTRING_UTF8,
-                                 reinterpret_cast<const unsigned char*>(value->data()),
-                                 static_cast<int>(value->size()), -1, new_rdn ? 0 : -1) != 1) {
+  if (added != 1) {
     return internal::OpenSslError(ErrorCode::kInvalidArgument,
                                   "DN attribute \"" + std::string(attr) + "\"");
   }

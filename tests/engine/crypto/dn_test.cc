@@ -83,6 +83,31 @@ TEST(DnTest, EscapedSpacesAtTheEdgesOfAValueRoundTrip) {
   }
 }
 
+// An attribute OpenSSL has no name for prints as its dotted OID and "#" with the hex of its
+// value's BER (RFC 4514 §2.4); that text reads back to the same Name. Before, the OID was an
+// "unknown DN attribute" and "#..." was taken as text. Found by fuzz/x509_fuzz (an issuer
+// "1.37.4.3=#0C084F646420526F6F74").
+TEST(DnTest, UnknownAttributesRoundTripAsOidAndHex) {
+  // SEQUENCE { SET { SEQUENCE { OID 1.2.3.4, UTF8String "x" } },
+  //            SET { SEQUENCE { commonName, BMPString "a" } } }
+  const Bytes der = Hex("3019 310a 3008 06032a0304 0c0178 310b 3009 0603550403 1e020061");
+  Result<std::string> text = DnToString(der);
+  ASSERT_TRUE(text.ok());
+  EXPECT_EQ(*text, "1.2.3.4=#0C0178, CN=a");
+  Result<Bytes> again = DnFromString(*text);
+  ASSERT_TRUE(again.ok()) << again.error().ToString();
+  EXPECT_TRUE(DnEqual(*again, der));
+  Result<std::string> reprinted = DnToString(*again);
+  ASSERT_TRUE(reprinted.ok());
+  EXPECT_EQ(*reprinted, *text);
+  // A written "#" value must be BER of a string; a literal '#' is escaped ("\#").
+  EXPECT_FALSE(DnFromString("CN=#zz").ok());
+  EXPECT_FALSE(DnFromString("CN=#0C05").ok());  // shorter than its length says
+  Result<Bytes> hash = DnFromString("CN=\\#1");
+  ASSERT_TRUE(hash.ok());
+  EXPECT_EQ(DnToString(*hash).value(), "CN=\\#1");
+}
+
 TEST(DnTest, RefusesMalformedInput) {
   for (const char* bad : {"", "   ", "CN", "CN=", "XX=foo", "CN=a\\", "C=USA"}) {
     Result<Bytes> der = DnFromString(bad);
