@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh Debian 12 machine, as root: installs what it needs,
 # builds Release and ASan+UBSan, runs every test (unit and integration: namespaces, the daemon,
-# the CLI, Prometheus' promtool) in the Release build, then the unit tests under ASan+UBSan.
+# the CLI, Prometheus' promtool) in the Release build, then the unit tests under ASan+UBSan,
+# then every fuzzer for a bounded time (IPSEC_FUZZ_SECONDS each, scripts/fuzz.sh).
 # Exit status: 0 only when everything passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,4 +20,8 @@ scripts/build.sh Asan
 echo "== unit tests under ASan+UBSan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j 2 -L unit --timeout 600
+# Each fuzzer for a bounded time, from the seed corpora (fuzz/README.md); a finding fails the
+# run. clang is required (scripts/install-deps.sh installs it; fuzz.sh fails without it).
+echo "== fuzzers (${IPSEC_FUZZ_SECONDS:-20} s each)"
+FUZZ_BUILD_DIR=build-fuzz-ci FUZZ_OPT=-O0 scripts/fuzz.sh "${IPSEC_FUZZ_SECONDS:-20}"
 echo "== all tests passed"

@@ -37,9 +37,11 @@ class ManualClock final : public Clock {
   int64_t unix_seconds = 1767225600;  // 2026-01-01T00:00:00Z (the crypto test PKI's kTestNow)
 };
 
-// Records what an IKE engine reports.
+// Records what an IKE engine reports. `on_sa`, when set, sees every IKE SA the engine names in a
+// report (the state fuzzer reads the SK keys there to re-encrypt messages it mutated).
 class RecordingIkeObserver final : public engine::ike::IkeObserver {
  public:
+  std::function<void(const engine::ike::IkeSa&)> on_sa;
   struct Exchange {
     engine::ike::codec::ExchangeType exchange;
     engine::ike::Role role;
@@ -49,12 +51,18 @@ class RecordingIkeObserver final : public engine::ike::IkeObserver {
                   engine::ike::FailureReason result, std::chrono::nanoseconds) override {
     exchanges.push_back({e, r, result});
   }
-  void OnIkeSaUp(const engine::ike::IkeSa&) override { ++ike_up; }
+  void OnIkeSaUp(const engine::ike::IkeSa& sa) override {
+    ++ike_up;
+    if (on_sa) on_sa(sa);
+  }
   void OnIkeSaDown(const engine::ike::IkeSa&, const std::string& why) override {
     ++ike_down;
     last_down_reason = why;
   }
-  void OnChildSaUp(const engine::ike::IkeSa&, const engine::ike::ChildSa&) override { ++child_up; }
+  void OnChildSaUp(const engine::ike::IkeSa& sa, const engine::ike::ChildSa&) override {
+    ++child_up;
+    if (on_sa) on_sa(sa);
+  }
   void OnChildSaDown(const engine::ike::IkeSa&, const engine::ike::ChildSa&,
                      const std::string&) override {
     ++child_down;
@@ -68,7 +76,10 @@ class RecordingIkeObserver final : public engine::ike::IkeObserver {
   }
   void OnCookieSent() override { ++cookies; }
   void OnRekey(bool ike) override { ++(ike ? ike_rekeys : child_rekeys); }
-  void OnLog(const engine::ike::IkeSa*, const std::string& line) override { log.push_back(line); }
+  void OnLog(const engine::ike::IkeSa* sa, const std::string& line) override {
+    log.push_back(line);
+    if (on_sa && sa != nullptr) on_sa(*sa);
+  }
   void OnFallbackToClear(const std::string&, const std::string&, bool active) override {
     ++(active ? fallbacks : fallbacks_ended);
   }
