@@ -1,5 +1,7 @@
 #include "engine/crypto/dn.h"
 
+#include <openssl/asn1err.h>
+#include <openssl/err.h>
 #include <openssl/objects.h>
 #include <openssl/x509.h>
 
@@ -182,9 +184,18 @@ Status AddAttribute(X509_NAME* name, std::string_view ava, bool new_rdn) {
                        "bad value for DN attribute \"" + std::string(attr) + "\"");
     }
     // Text: OpenSSL's string type for the attribute (PrintableString for C, ...), else UTF-8.
-    added = X509_NAME_add_entry_by_OBJ(name, obj.get(), MBSTRING_UTF8,
-                                       reinterpret_cast<const unsigned char*>(value->data()),
-                                       static_cast<int>(value->size()), -1, new_rdn ? 0 : -1);
+    const auto* bytes = reinterpret_cast<const unsigned char*>(value->data());
+    const int length = static_cast<int>(value->size());
+    added = X509_NAME_add_entry_by_OBJ(name, obj.get(), MBSTRING_UTF8, bytes, length, -1,
+                                       new_rdn ? 0 : -1);
+    if (added != 1 && ERR_GET_REASON(ERR_peek_last_error()) == ASN1_R_ILLEGAL_CHARACTERS) {
+      // Characters the attribute's usual type cannot hold ("C=UÓ": a certificate's
+      // PrintableString with a Latin-1 octet, which prints as UTF-8): a UTF8String then, as
+      // DnEqual compares names whatever their string types. The size limits still apply.
+      internal::ClearOpenSslErrors();
+      added = X509_NAME_add_entry_by_OBJ(name, obj.get(), V_ASN1_UTF8STRING, bytes, length, -1,
+                                         new_rdn ? 0 : -1);
+    }
   }
   if (added != 1) {
     return internal::OpenSslError(ErrorCode::kInvalidArgument,

@@ -108,6 +108,24 @@ TEST(DnTest, UnknownAttributesRoundTripAsOidAndHex) {
   EXPECT_EQ(DnToString(*hash).value(), "CN=\\#1");
 }
 
+// A certificate's PrintableString with a Latin-1 octet ("U\xd3", which OpenSSL accepts on
+// parsing) prints as UTF-8 ("C=UÓ"); the text reads back as a UTF8String of the same name
+// (PrintableString cannot hold it). Found by fuzz/x509_fuzz.
+TEST(DnTest, CharactersOutsideTheUsualStringTypeRoundTrip) {
+  // SEQUENCE { SET { SEQUENCE { countryName, PrintableString "U\xd3" } } }
+  const Bytes der = Hex("300d 310b 3009 0603550406 1302 55d3");
+  Result<std::string> text = DnToString(der);
+  ASSERT_TRUE(text.ok());
+  EXPECT_EQ(*text, "C=U\xc3\x93");
+  Result<Bytes> again = DnFromString(*text);
+  ASSERT_TRUE(again.ok()) << again.error().ToString();
+  EXPECT_TRUE(DnEqual(*again, der));
+  Result<std::string> reprinted = DnToString(*again);
+  ASSERT_TRUE(reprinted.ok());
+  EXPECT_EQ(*reprinted, *text);
+  EXPECT_FALSE(DnFromString("C=U\xc3\x93X").ok());  // a country is still two characters
+}
+
 TEST(DnTest, RefusesMalformedInput) {
   for (const char* bad : {"", "   ", "CN", "CN=", "XX=foo", "CN=a\\", "C=USA"}) {
     Result<Bytes> der = DnFromString(bad);
