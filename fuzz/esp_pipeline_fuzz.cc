@@ -14,9 +14,12 @@
 //   6 k: A protects a dummy packet (next header 59, RFC 4303 §2.6) with SA k
 // Invariants (abort = finding), after every delivery:
 //  - a packet is delivered to the pod only if it is a genuine packet, delivered for the first
-//    time (never a forged, mutated or replayed one), and as A sent it;
+//    time (never a forged, mutated or replayed one), and as A sent it; an AH packet changed
+//    only in the outer header's mutable fields is still genuine (RFC 4302 §3.3.3.1.1.1),
+//    unless it now claims to be a fragment, which must be dropped (§3.4.1);
 //  - every packet fed in is either delivered or counted as exactly one drop (by reason); a
-//    replayed genuine packet is counted as `replay`;
+//    replayed genuine packet is counted as `replay` (with ESN, far left of the window, as
+//    `integrity`: RFC 4303 Appendix A2.2 takes it for the next subspace);
 //  - each SA's replay window top is the highest sequence number delivered on it, and its
 //    packet counter the number delivered.
 
@@ -140,7 +143,7 @@ class Harness {
             const uint8_t value = next();
             m[(at * 3u) % m.size()] = value;
           }
-          if (m == genuine_[k].wire) m.push_back(0);  // changed, always
+          if (m == genuine_[k].wire) m.back() ^= 1;  // changed, always
           Feed(k, m);
           break;
         }
@@ -295,17 +298,40 @@ class Harness {
     if (last_accounted_ != 1) Fail("a forged packet was not counted as one drop");
   }
 
+  // Whether `b` differs from the AH packet `a` only in the outer IPv4 header's mutable fields.
+  static bool MutableOnly(const std::vector<uint8_t>& a, const std::vector<uint8_t>& b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i) {
+      const bool mutable_field = i == 1 || i == 6 || i == 7 || i == 8 || i == 10 || i == 11;
+      if (a[i] != b[i] && !mutable_field) return false;
+    }
+    return true;
+  }
+
   // Genuine packet k, as A sent it (`wire` empty) or changed (`wire`).
   void Feed(size_t k, const std::vector<uint8_t>& wire) {
     Genuine& g = genuine_[k];
     const std::vector<uint8_t>& bytes = wire.empty() ? g.wire : wire;
-    const bool authentic = bytes == g.wire;
+    bool authentic = bytes == g.wire;
+    const bool ah = kSas[g.sa].protocol == SaProtocol::kAh;
+    if (!authentic && ah && MutableOnly(g.wire, bytes)) {
+      // RFC 4302 §3.3.3.1.1.1: the outer header's TOS, flags, fragment offset, TTL and checksum
+      // are not covered by the ICV. Such a packet is still the genuine one, unless it now
+      // claims to be a fragment, which AH must discard (§3.4.1).
+      const bool fragment = (bytes[6] & 0x20) != 0 || ((bytes[6] & 0x1f) << 8 | bytes[7]) != 0;
+      if (fragment) {
+        if (Inject(bytes, true)) Fail("an AH packet that is a fragment was delivered");
+        if (last_accounted_ != 1) Fail("an AH fragment was not counted as one drop");
+        return;
+      }
+      authentic = true;
+    }
     if (trace_) {
       std::fprintf(stderr, "genuine #%zu (SA %zu, seq %llu)%s%s\n", k, g.sa,
                    static_cast<unsigned long long>(g.sequence), authentic ? "" : " mutated",
                    seen_.count(k) ? " again" : "");
     }
-    const bool delivered = Inject(bytes, kSas[g.sa].protocol == SaProtocol::kAh);
+    const bool delivered = Inject(bytes, ah);
     if (!authentic) {
       if (delivered) Fail("a mutated packet was delivered");
       if (last_accounted_ != 1) Fail("a mutated packet was not counted as one drop");
@@ -323,7 +349,10 @@ class Harness {
       ++delivered_[g.sa];
     } else if (last_accounted_ != 1 && !(dummy && last_accounted_ == 0)) {
       Fail("a genuine packet neither delivered nor counted as one drop");
-    } else if (seen && delta(DropReason::kReplay) != 1) {
+    } else if (seen && delta(DropReason::kReplay) != 1 &&
+               !(kSas[g.sa].esn && delta(DropReason::kIntegrity) == 1)) {
+      // With ESN a number far left of the window is taken for the next subspace's (RFC 4303
+      // Appendix A2.2), whose ICV does not verify: an integrity drop is right there.
       Fail("a replayed packet was dropped, but not as a replay");
     }
     // Authenticated (RFC 4303 §3.4.3: the window takes its number once the ICV verified),
