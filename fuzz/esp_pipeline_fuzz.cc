@@ -209,9 +209,8 @@ class Harness {
     Genuine g;
     g.sa = k;
     const bool outside = ports & 1;
-    std::vector<uint8_t> inner =
-        UdpPacket(V4(outside ? "10.0.0.3" : "10.0.0.1"), V4("10.0.0.2"),
-                  static_cast<uint16_t>(1000 + ports), 2000, 0);
+    std::vector<uint8_t> inner = UdpPacket(V4(outside ? "10.0.0.3" : "10.0.0.1"), V4("10.0.0.2"),
+                                           static_cast<uint16_t>(1000 + ports), 2000, 0);
     inner.insert(inner.end(), payload.begin(), payload.end());
     esp::Store16(&inner[2], static_cast<uint16_t>(inner.size()));
     esp::Store16(&inner[24], static_cast<uint16_t>(inner.size() - 20));
@@ -224,10 +223,11 @@ class Harness {
       const size_t skip = transport ? 20 : 0;
       const size_t length = dummy ? 0 : inner.size() - skip;
       std::copy(inner.begin() + static_cast<long>(skip), inner.end(), buffer.begin() + kHeadroom);
-      const uint8_t next_header =
-          dummy ? esp::kNextHeaderNone : transport ? 17 : esp::kNextHeaderIpv4;
-      auto p = sa->outbound->Protect(0, buffer.data(), buffer.size(), kHeadroom, length,
-                                     next_header);
+      const uint8_t next_header = dummy       ? esp::kNextHeaderNone
+                                  : transport ? 17
+                                              : esp::kNextHeaderIpv4;
+      auto p =
+          sa->outbound->Protect(0, buffer.data(), buffer.size(), kHeadroom, length, next_header);
       if (!p.ok()) return;  // e.g. the sequence number would cycle
       g.wire.assign(buffer.begin() + static_cast<long>(p->offset),
                     buffer.begin() + static_cast<long>(p->offset + p->length));
@@ -276,7 +276,8 @@ class Harness {
     const uint64_t packets = after.packets[in] - before.packets[in];
     const size_t delivered = io_.delivered.size() - delivered_before;
     if (packets != delivered) Fail("delivered packets and the inbound counter disagree");
-    for (int r = 0; r < kDropReasonCount; ++r) last_drop_delta_[r] = after.drops[r] - before.drops[r];
+    for (int r = 0; r < kDropReasonCount; ++r)
+      last_drop_delta_[r] = after.drops[r] - before.drops[r];
     last_accounted_ = packets + drops;
     if (trace_) {
       std::fprintf(stderr, "  %s %zu octets, SPI %08x:", ah ? "AH" : "ESP", wire.size(),

@@ -1,6 +1,7 @@
 // Writes the seed corpus of every fuzzer from real data: ike_fuzz_seeds <corpus_root> makes
 // <corpus_root>/<target>/ for each target (README.md) and fills it:
-//   ike_message   the codec tests' samples, and every datagram of the recorded exchanges below
+//   ike_message   the codec tests' samples, charon's IKE_SA_INIT from the interop lab, and
+//                 every datagram of the recorded exchanges below
 //   ike_sk        SK/SKF messages and inner payloads protected with FuzzKeys()
 //   ike_state     programs (ike_state_harness.h) driving a whole SA life in each scenario, with
 //                 and without replays, mutations and re-encryptions
@@ -10,6 +11,7 @@
 //   x509          the test PKI's chains (EC P-256, RSA, Ed25519) as DER, PEM and PEM chains,
 //                 and certificates with odd subjects and every kind of subjectAltName
 
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -17,7 +19,6 @@
 #include <string>
 
 #include "api/dto/text.h"
-
 #include "engine/common/ip_address.h"
 #include "engine/ike/codec/fragments.h"
 #include "engine/ike/codec/message.h"
@@ -88,8 +89,38 @@ std::vector<codec::PayloadEntry> AuthInner() {
   };
 }
 
+std::string ReadFile(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// The IKE_SA_INIT request strongSwan's charon sent in the interop lab (codec testdata).
+ipsec::Bytes CharonIkeSaInit() {
+  const std::string hex = ReadFile(std::filesystem::path(IPSEC_SOURCE_DIR) /
+                                   "tests/engine/ike/codec/testdata/charon_ike_sa_init.hex");
+  ipsec::Bytes out;
+  int high = -1;
+  for (char c : hex) {
+    const int v =
+        std::isxdigit(static_cast<unsigned char>(c))
+            ? (std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : (c | 0x20) - 'a' + 10)
+            : -1;
+    if (v < 0) continue;
+    if (high < 0) {
+      high = v;
+    } else {
+      out.push_back(static_cast<uint8_t>(high * 16 + v));
+      high = -1;
+    }
+  }
+  return out;
+}
+
 void MessageAndSkSeeds(const std::string& msg_dir, const std::string& sk_dir) {
   Write(msg_dir + "/ike_sa_init", codec::EncodeMessage(SaInit()));
+  Write(msg_dir + "/charon_ike_sa_init", CharonIkeSaInit());
   codec::Header h = SaInit().header;
   h.exchange_type = codec::ExchangeType::kIkeAuth;
   const ipsec::Bytes inner = codec::EncodePayloadChain(AuthInner());
@@ -149,22 +180,16 @@ void EspSeeds(const std::string& inbound_dir, const std::string& pipeline_dir) {
   // esp_pipeline_fuzz programs (its header says the operations).
   for (uint8_t sa = 0; sa < 5; ++sa) {
     Write(pipeline_dir + "/sa" + std::to_string(sa),
-          ipsec::Bytes{0, sa, 8, 'p', 'a', 'y', 'l', 'o', 'a', 'd', '!', 0,  // produce
-                       0, sa, 4, 'n', 'e', 'x', 't', 2,                     // one outside TS
-                       1, 0, 1, 0,                                          // deliver, replay
-                       1, 1, 2, 0, 2, 9, 0xff, 30, 1,                       // mutate
-                       4, sa, 0x9f, 0, sa, 1, 'x', 0, 1, 2,                 // skip 2^31, again
-                       6, sa, 1, 3, 3, sa, 16, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
-                       16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 5, 12,
-                       0, 0, 0, 1, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16});
+          ipsec::Bytes{0,  sa, 8,    'p', 'a', 'y', 'l',  'o', 'a', 'd', '!', 0,  // produce
+                       0,  sa, 4,    'n', 'e', 'x', 't',  2,                      // one outside TS
+                       1,  0,  1,    0,                                           // deliver, replay
+                       1,  1,  2,    0,   2,   9,   0xff, 30,  1,                 // mutate
+                       4,  sa, 0x9f, 0,   sa,  1,   'x',  0,   1,   2,  // skip 2^31, again
+                       6,  sa, 1,    3,   3,   sa,  16,   1,   2,   3,   4,   5,  6,  7,  8,  9,
+                       10, 11, 12,   13,  14,  15,  16,   17,  18,  19,  20,  21, 22, 23, 24, 25,
+                       26, 27, 28,   29,  30,  31,  32,   5,   12,  0,   0,   0,  1,  1,  2,  3,
+                       4,  5,  6,    7,   8,   9,   10,   11,  12,  13,  14,  15, 16});
   }
-}
-
-std::string ReadFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 // policy_json_fuzz: octet 0 the route (low 3 bits) and YAML (bit 3), then the body.
@@ -215,12 +240,9 @@ void X509Seeds(const std::string& dir) {
   // Subjects that need escaping, multi-valued RDNs, odd attributes; every SAN kind.
   const pki::TestCert root = pki::SelfSigned({.subject = "CN=Odd Root", .is_ca = true});
   const char* subjects[] = {
-      "C=CH, O=strongSwan, CN=moon",
-      "CN=a\\,b, O=x\\+y, OU=\\ lead",
-      "OU=one + OU=two, CN=multi",
-      "E=peer@example.org, CN=mail",
-      "2.5.4.3=dotted, serialNumber=1234",
-      "CN=\\#hash, L=Z\xc3\xbcrich",
+      "C=CH, O=strongSwan, CN=moon",       "CN=a\\,b, O=x\\+y, OU=\\ lead",
+      "OU=one + OU=two, CN=multi",         "E=peer@example.org, CN=mail",
+      "2.5.4.3=dotted, serialNumber=1234", "CN=\\#hash, L=Z\xc3\xbcrich",
   };
   int i = 0;
   for (const char* subject : subjects) {

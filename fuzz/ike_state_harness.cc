@@ -80,12 +80,11 @@ StateHarness::StateHarness(Scenario scenario) : scenario_(scenario) {
       auto key = std::make_pair(sa.spi_i, sa.spi_r);
       if (keys_.count(key) > 0) return;
       const auto& alg = sa.algorithms;
-      keys_.emplace(key, SaKeys{codec::SkKeys::FromKeymat(alg.encryption, alg.encryption_key_bits,
-                                                          sa.keys.sk_ei, alg.integrity,
-                                                          sa.keys.sk_ai),
-                                codec::SkKeys::FromKeymat(alg.encryption, alg.encryption_key_bits,
-                                                          sa.keys.sk_er, alg.integrity,
-                                                          sa.keys.sk_ar)});
+      keys_.emplace(key,
+                    SaKeys{codec::SkKeys::FromKeymat(alg.encryption, alg.encryption_key_bits,
+                                                     sa.keys.sk_ei, alg.integrity, sa.keys.sk_ai),
+                           codec::SkKeys::FromKeymat(alg.encryption, alg.encryption_key_bits,
+                                                     sa.keys.sk_er, alg.integrity, sa.keys.sk_ar)});
     };
   }
   // What the peers send to each other is theirs: authentic.
@@ -94,8 +93,7 @@ StateHarness::StateHarness(Scenario scenario) : scenario_(scenario) {
 
 void StateHarness::Fail(const std::string& what) {
   std::fprintf(stderr, "ike_state invariant broken after step %llu (scenario %d): %s\n",
-               static_cast<unsigned long long>(steps_), static_cast<int>(scenario_),
-               what.c_str());
+               static_cast<unsigned long long>(steps_), static_cast<int>(scenario_), what.c_str());
   for (IkePeer* p : {&net_.a, &net_.b}) {
     std::fprintf(stderr, "--- peer %s log (last 40 lines)\n", p->address.ToString().c_str());
     const auto& log = p->observer.log;
@@ -167,8 +165,8 @@ void StateHarness::Apply(Op op, ProgramReader& in) {
         const uint8_t value = in.Next();
         if (m.data.empty()) break;
         // Half the positions fall in the 28 header octets (SPIs, exchange, flags, message ID).
-        const size_t at = pos < 128 ? pos % std::min<size_t>(m.data.size(), 28)
-                                    : (pos * 7u) % m.data.size();
+        const size_t at =
+            pos < 128 ? pos % std::min<size_t>(m.data.size(), 28) : (pos * 7u) % m.data.size();
         m.data[at] = value;
       }
       if (n == 8 && !m.data.empty()) m.data.resize(m.data.size() - 1 - in.Next() % m.data.size());
@@ -247,15 +245,14 @@ void StateHarness::Apply(Op op, ProgramReader& in) {
 void StateHarness::Reencrypt(const Datagram& original, ProgramReader& in) {
   const uint8_t mode = in.Next();
   auto message = codec::DecodeMessage(original.data);
-  if (!message.ok() || !message->encrypted ||
-      message->encrypted->type != codec::PayloadType::kSk) {
+  if (!message.ok() || !message->encrypted || message->encrypted->type != codec::PayloadType::kSk) {
     return;
   }
   const codec::Header& h = message->header;
   auto it = keys_.find({h.initiator_spi, h.responder_spi});
   if (it == keys_.end()) return;
-  const codec::SkKeys& keys = h.flags & codec::kFlagInitiator ? it->second.from_initiator
-                                                              : it->second.from_responder;
+  const codec::SkKeys& keys =
+      h.flags & codec::kFlagInitiator ? it->second.from_initiator : it->second.from_responder;
   auto plain = codec::DecryptProtected(original.data, *message, keys);
   if (!plain.ok()) Fail("a datagram a peer sent does not decrypt with its SA's keys");
   Bytes inner = *plain;
@@ -312,10 +309,10 @@ void StateHarness::Forge(IkePeer& to, ProgramReader& in) {
   m.header.flags = static_cast<uint8_t>((from_original_initiator ? codec::kFlagInitiator : 0) |
                                         (kind & 4 ? codec::kFlagResponse : 0));
   m.header.message_id = kind & 8 ? sa.message_id_in : message_id;
-  m.payloads.push_back({codec::PayloadType::kNotify, false,
-                        codec::Payload(codec::MakeNotify(kind & 16
-                                                             ? codec::NotifyType::kInitialContact
-                                                             : codec::NotifyType::kInvalidSpi))});
+  m.payloads.push_back(
+      {codec::PayloadType::kNotify, false,
+       codec::Payload(codec::MakeNotify(kind & 16 ? codec::NotifyType::kInitialContact
+                                                  : codec::NotifyType::kInvalidSpi))});
   if (kind & 32) {
     codec::DeletePayload del;
     del.protocol = codec::ProtocolId::kIke;
@@ -432,9 +429,10 @@ void StateHarness::Teardown() {
     if (p->manager->sa_count() != 0) {
       std::string left;
       for (const auto& sa : p->manager->Snapshot(net_.now)) {
-        left += " " + sa.id + " (" + sa.state + ", " + sa.role + ", " + sa.remote + ", out=" +
-                std::to_string(sa.message_id_out) + ", in=" + std::to_string(sa.message_id_in) +
-                ", " + std::to_string(sa.children.size()) + " child SAs" +
+        left += " " + sa.id + " (" + sa.state + ", " + sa.role + ", " + sa.remote +
+                ", out=" + std::to_string(sa.message_id_out) +
+                ", in=" + std::to_string(sa.message_id_in) + ", " +
+                std::to_string(sa.children.size()) + " child SAs" +
                 (sa.failure.empty() ? "" : ", " + sa.failure) + ")";
       }
       Fail(who + std::to_string(p->manager->sa_count()) + " IKE SAs left:" + left);
@@ -467,8 +465,8 @@ Bytes SeedProgram(Scenario scenario, bool extras) {
   add({op(Op::kRekey), 0, 1, op(Op::kDeliverAll), op(Op::kRekey), 1, 1, op(Op::kDeliverAll)});
   if (extras) add({op(Op::kForge), 0, 0, 32, op(Op::kReencrypt), 6, 0, 2, 9, 0x29, 20, 0});
   // A further child SA, then an IKE SA rekey, an acquire, time passing.
-  add({op(Op::kInitiateChild), 0, 0, op(Op::kDeliverAll), op(Op::kRekey), 1, 0,
-       op(Op::kDeliverAll), op(Op::kAcquire), 0, 2, op(Op::kDeliverAll), op(Op::kRun), 16});
+  add({op(Op::kInitiateChild), 0, 0, op(Op::kDeliverAll), op(Op::kRekey), 1, 0, op(Op::kDeliverAll),
+       op(Op::kAcquire), 0, 2, op(Op::kDeliverAll), op(Op::kRun), 16});
   // Delete a child SA, then the IKE SA.
   add({op(Op::kDelete), 0, 1, op(Op::kDeliverAll), op(Op::kDelete), 1, 0, op(Op::kDeliverAll)});
   return p;

@@ -49,23 +49,23 @@ enum class Scenario : uint8_t {
 };
 
 enum class Op : uint8_t {
-  kStep,         // deliver the first datagram in flight
-  kDeliverAll,   // deliver until none is in flight (at most 64)
-  kDrop,         // lose the first datagram in flight
-  kDuplicate,    // deliver a copy of the first datagram, keep it in flight
-  kSwap,         // the first two datagrams in flight change places
-  kReplay,       // k: deliver again the k-th datagram ever sent
-  kMutate,       // k n (pos val)*n: the k-th datagram sent with n octets overwritten
-  kReencrypt,    // k mode n ...: the k-th datagram's SK content changed, protected again
-  kAdvance,      // e: the clock moves 2^(e%22) ms, timers run (what they send stays in flight)
-  kRun,          // e: the same with every datagram delivered as it is sent
-  kRekey,        // p i: peer p rekeys its i-th SA (IKE or child) through the API
-  kDelete,       // p i: peer p deletes its i-th SA
+  kStep,           // deliver the first datagram in flight
+  kDeliverAll,     // deliver until none is in flight (at most 64)
+  kDrop,           // lose the first datagram in flight
+  kDuplicate,      // deliver a copy of the first datagram, keep it in flight
+  kSwap,           // the first two datagrams in flight change places
+  kReplay,         // k: deliver again the k-th datagram ever sent
+  kMutate,         // k n (pos val)*n: the k-th datagram sent with n octets overwritten
+  kReencrypt,      // k mode n ...: the k-th datagram's SK content changed, protected again
+  kAdvance,        // e: the clock moves 2^(e%22) ms, timers run (what they send stays in flight)
+  kRun,            // e: the same with every datagram delivered as it is sent
+  kRekey,          // p i: peer p rekeys its i-th SA (IKE or child) through the API
+  kDelete,         // p i: peer p deletes its i-th SA
   kInitiateChild,  // p i: a further child SA under peer p's i-th IKE SA
-  kInitiate,     // p: peer p starts an IKE SA with the other
-  kAcquire,      // p proto: peer p's data path asks for an SA for a packet to the other
-  kExpire,       // p i h: peer p's data path reports its i-th SA's lifetime (h odd: hard)
-  kForge,        // p id kind: an unprotected INFORMATIONAL on peer p's IKE SA (notify/delete)
+  kInitiate,       // p: peer p starts an IKE SA with the other
+  kAcquire,        // p proto: peer p's data path asks for an SA for a packet to the other
+  kExpire,         // p i h: peer p's data path reports its i-th SA's lifetime (h odd: hard)
+  kForge,          // p id kind: an unprotected INFORMATIONAL on peer p's IKE SA (notify/delete)
   kCount,
 };
 

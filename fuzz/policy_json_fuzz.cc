@@ -21,9 +21,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "api/dto/policy_json.h"
 #include "api/handlers/router.h"
@@ -135,7 +134,8 @@ void CheckAccepted(Api& api, const std::string& name) {
   if (!table.ok()) Fail("a validated policy does not compile: " + table.error().ToString());
   policy::Classifier classifier(std::move(*table));
   auto assign = api.Call(http::verb::put, "/v1/assignment", Json{{"policy", name}}.dump());
-  if (assign.result() != http::status::ok) Fail("an accepted policy cannot be assigned", assign.body());
+  if (assign.result() != http::status::ok)
+    Fail("an accepted policy cannot be assigned", assign.body());
 }
 
 void CheckAnswer(const http::response<http::string_body>& res, const std::string& what) {

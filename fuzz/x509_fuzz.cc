@@ -10,7 +10,8 @@
 //  - no crash, leak or UB; the DER re-read from its PEM form is the same certificate;
 //  - DN text round-trips (parse -> print -> parse): the subject's and issuer's text, parsed
 //    back (crypto::DnFromString), is the same Name (DnEqual) and prints the same text (a
-//    multi-valued RDN may come out in DER's order of its values, once); as an
+//    multi-valued RDN may come out in DER's order of its values, once; a value outside its
+//    attribute's X.520 size, which the parser refuses by design, is left out); as an
 //    identity (ID_DER_ASN1_DN, Identity::ToString, Identity::Parse: how a policy names a
 //    peer) it still names the certificate's holder;
 //  - the certificate's own subject DN and each of its subjectAltNames name it (MatchIdentity);
@@ -34,8 +35,8 @@ namespace {
 
 namespace crypto = ipsec::engine::crypto;
 namespace ike = ipsec::engine::ike;
-using ipsec::Result;
 using crypto::testing::kTestNow;
+using ipsec::Result;
 
 [[noreturn]] void Fail(const std::string& what, const std::string& detail) {
   std::fprintf(stderr, "x509 invariant broken: %s\n  %s\n", what.c_str(), detail.c_str());
@@ -56,10 +57,17 @@ void CheckDn(ipsec::ByteSpan der, const std::string& text, const char* which) {
   if (!printed.ok()) Fail(std::string(which) + " DER does not print", text);
   if (*printed != text) Fail(std::string(which) + " prints two ways", text + " | " + *printed);
   auto parsed = crypto::DnFromString(text);
+  if (!parsed.ok() && (parsed.error().message.find("string too short") != std::string::npos ||
+                       parsed.error().message.find("string too long") != std::string::npos)) {
+    // The parser holds written names to the attributes' sizes (X.520: a country is two
+    // characters), which a certificate's encoding need not respect ("C=" one BMP character).
+    return;
+  }
   if (!parsed.ok()) {
     Fail(std::string(which) + " text does not parse back: " + parsed.error().ToString(), text);
   }
-  if (!crypto::DnEqual(der, *parsed)) Fail(std::string(which) + " parsed back is another Name", text);
+  if (!crypto::DnEqual(der, *parsed))
+    Fail(std::string(which) + " parsed back is another Name", text);
   auto again = crypto::DnToString(*parsed);
   if (!again.ok()) Fail(std::string(which) + " parsed back does not print", text);
   if (*again == text) return;
@@ -69,7 +77,8 @@ void CheckDn(ipsec::ByteSpan der, const std::string& text, const char* which) {
     Fail(std::string(which) + " parsed back prints otherwise", text + " | " + *again);
   }
   auto reparsed = crypto::DnFromString(*again);
-  auto stable = reparsed.ok() ? crypto::DnToString(*reparsed) : Result<std::string>(reparsed.error());
+  auto stable =
+      reparsed.ok() ? crypto::DnToString(*reparsed) : Result<std::string>(reparsed.error());
   if (!stable.ok() || *stable != *again) {
     Fail(std::string(which) + " does not settle after one round trip", text + " | " + *again);
   }
@@ -94,7 +103,8 @@ void CheckCertificate(const crypto::Certificate& cert, const std::vector<crypto:
   // Identities (RFC 7296 §3.5): the subject as ID_DER_ASN1_DN, and as a policy writes it.
   const ike::Identity dn = ike::Identity::DerDn(subject_der);
   if (!subject.empty()) {
-    if (auto s = ike::MatchIdentity(dn, cert); !s.ok()) Fail("its own subject does not name it", subject);
+    if (auto s = ike::MatchIdentity(dn, cert); !s.ok())
+      Fail("its own subject does not name it", subject);
     auto configured = ike::Identity::Parse(dn.ToString());
     if (!configured.ok()) Fail("its subject as an identity does not parse", dn.ToString());
     if (auto s = ike::MatchIdentity(*configured, cert); !s.ok()) {
@@ -104,10 +114,12 @@ void CheckCertificate(const crypto::Certificate& cert, const std::vector<crypto:
   }
   const crypto::SubjectAltNames names = cert.AltNames();
   for (const auto& d : names.dns) {
-    if (!ike::MatchIdentity(ike::Identity::Fqdn(d), cert).ok()) Fail("its DNS name does not name it", d);
+    if (!ike::MatchIdentity(ike::Identity::Fqdn(d), cert).ok())
+      Fail("its DNS name does not name it", d);
   }
   for (const auto& e : names.email) {
-    if (!ike::MatchIdentity(ike::Identity::Email(e), cert).ok()) Fail("its email does not name it", e);
+    if (!ike::MatchIdentity(ike::Identity::Email(e), cert).ok())
+      Fail("its email does not name it", e);
   }
   for (const auto& ip : names.ip) {
     if (!ike::MatchIdentity(ike::Identity::FromAddress(ip), cert).ok()) {

@@ -22,6 +22,6 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
   ctest --test-dir build-asan --output-on-failure -j 2 -L unit --timeout 600
 # Each fuzzer for a bounded time, from the seed corpora (fuzz/README.md); a finding fails the
 # run. clang is required (scripts/install-deps.sh installs it; fuzz.sh fails without it).
-echo "== fuzzers (${IPSEC_FUZZ_SECONDS:-20} s each)"
-FUZZ_BUILD_DIR=build-fuzz-ci FUZZ_OPT=-O0 scripts/fuzz.sh "${IPSEC_FUZZ_SECONDS:-20}"
+echo "== fuzzers (${IPSEC_FUZZ_SECONDS:-15} s each)"
+FUZZ_BUILD_DIR=build-fuzz-ci FUZZ_OPT=-O0 scripts/fuzz.sh "${IPSEC_FUZZ_SECONDS:-15}"
 echo "== all tests passed"

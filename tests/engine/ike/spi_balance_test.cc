@@ -78,6 +78,34 @@ TEST_F(SpiBalanceTest, ChildRekeyOutstandingWhenTheIkeSaIsDeleted) {
   ExpectNothingLeft();
 }
 
+// FAQ 46: A offers only the AH+ESP bundle (an ESP SPI and an AH SPI allocated), B accepts only
+// ESP and answers NO_PROPOSAL_CHOSEN; and the other way round, B's ESP offer refused by A. No
+// SPI stays reserved on either side, then or after the retries.
+TEST_F(SpiBalanceTest, RefusedBundleReleasesBothSpis) {
+  auto a = testing::SimpleConfig("10.1.0.1", "10.2.0.1", "secret");
+  auto b = testing::SimpleConfig("10.2.0.1", "10.1.0.1", "secret");
+  policy::SecurityMethod bundle;
+  bundle.protocol = policy::IpsecProtocol::kAhEsp;
+  bundle.ah_integrity = policy::IntegrityAlgorithm::kHmacSha256_128;
+  a->rules[0].security_methods = {bundle};
+  net_.a.manager->SetConfig(a);
+  net_.b.manager->SetConfig(b);
+  ASSERT_TRUE(net_.a.manager->Initiate("r", net_.a.endpoint(), net_.b.endpoint(), net_.now).ok());
+  net_.DeliverAll();
+  ASSERT_EQ(net_.a.observer.ike_up, 1) << net_.a.observer.Log();
+  EXPECT_EQ(net_.a.observer.child_up, 0);
+  EXPECT_TRUE(net_.a.backend.ReservedSpis().empty())
+      << ::testing::PrintToString(net_.a.backend.CallLog());
+  EXPECT_TRUE(net_.b.backend.ReservedSpis().empty());
+  ASSERT_TRUE(net_.b.manager->InitiateChild(IkeId(net_.b), "r", net_.now).ok());
+  net_.DeliverAll();
+  EXPECT_TRUE(net_.b.backend.ReservedSpis().empty())
+      << ::testing::PrintToString(net_.b.backend.CallLog());
+  net_.a.manager->DeleteAll(net_.now);
+  net_.Run(std::chrono::minutes(5));
+  ExpectNothingLeft();
+}
+
 // §2.4: B restarts (a new engine: its SAs are gone, A's stay) and negotiates anew with
 // INITIAL_CONTACT; A removes its stale SA. The stale SA must leave A's table, not linger there
 // dead: sa_count() counted it, and nothing ever freed it (one entry per peer restart).
