@@ -62,32 +62,14 @@ class CharonFaultsTest : public ::testing::Test {
     CommandResult on = daemon_->Http("PUT", "/v1/config/ike-logging", R"({"enabled": true})");
     ASSERT_EQ(Status(on), 200) << on.out << on.err;
     // Our inner address <-> charon's, tunnel to charon (as charon_traffic_test's policy).
-    const json policy = {
-        {"name", "faults"},
-        {"key_exchange",
-         {{"proposals", json::array({{{"encryption", "aes128gcm16"},
-                                      {"integrity", "none"},
-                                      {"prf", "prfsha256"},
-                                      {"dh_group", "curve25519"}}})}}},
-        {"filter_lists",
-         json::array({{{"name", "inner"},
-                       {"filters",
-                        json::array({{{"source", InnerV4(0)}, {"destination", InnerV4(1)}}})}}})},
-        {"filter_actions", json::array({{{"name", "secure"},
-                                         {"type", "negotiate"},
-                                         {"security_methods", json::array({EspGcm128()})}}})},
-        {"rules",
-         json::array(
-             {{{"name", "charon"},
-               {"filter_list", "inner"},
-               {"filter_action", "secure"},
-               {"tunnel_endpoint", lab_->PodV4(1)},
-               {"auth_methods", json::array({{{"type", "psk"},
-                                              {"preshared_key_file", dir_.path() + "/psk"}}})}}})}};
-    CommandResult put = daemon_->Http("PUT", "/v1/policies/faults", policy.dump());
-    ASSERT_TRUE(Status(put) == 200 || Status(put) == 201) << put.out << put.err;
-    CommandResult assign = daemon_->Http("PUT", "/v1/assignment", R"({"policy": "faults"})");
-    ASSERT_EQ(Status(assign), 200) << assign.out << assign.err;
+    const json key_exchange = {{"proposals", json::array({{{"encryption", "aes128gcm16"},
+                                                            {"integrity", "none"},
+                                                            {"prf", "prfsha256"},
+                                                            {"dh_group", "curve25519"}}})}};
+    const json filters = json::array({{{"source", InnerV4(0)}, {"destination", InnerV4(1)}}});
+    ASSERT_NO_FATAL_FAILURE(PutAndAssign(
+        *daemon_, CharonTunnelPolicy("faults", filters, EspGcm128(), lab_->PodV4(1),
+                                     PskFileAuth(dir_.path() + "/psk"), key_exchange)));
   }
 
   // A fresh charon in pod 1 (its own directory), connection "host"/child "net".

@@ -529,28 +529,11 @@ class CharonTrafficTest : public ::testing::Test {
   void ApplyPolicy(const Suite& s, const Peer& p, int child_lifetime_seconds = 0) {
     json esp = s.esp;
     if (child_lifetime_seconds > 0) esp["lifetime_seconds"] = child_lifetime_seconds;
-    json policy = {
-        {"name", "traffic"},
-        {"key_exchange", {{"proposals", json::array({IkeProposal()})}}},
-        {"filter_lists",
-         json::array(
-             {{{"name", "inner"},
-               {"filters", json::array({{{"source", InnerV4(0)}, {"destination", p.inner}}})}}})},
-        {"filter_actions", json::array({{{"name", "secure"},
-                                         {"type", "negotiate"},
-                                         {"security_methods", json::array({esp})}}})},
-        {"rules",
-         json::array({{{"name", "charon"},
-                       {"filter_list", "inner"},
-                       {"filter_action", "secure"},
-                       {"tunnel_endpoint", p.endpoint},
-                       {"auth_methods",
-                        json::array({{{"type", "psk"},
-                                      {"preshared_key_file", w_->dir.path() + "/psk"}}})}}})}};
-    CommandResult put = daemon().Http("PUT", "/v1/policies/traffic", policy.dump());
-    ASSERT_TRUE(Status(put) == 200 || Status(put) == 201) << put.out << put.err;
-    CommandResult assign = daemon().Http("PUT", "/v1/assignment", R"({"policy": "traffic"})");
-    ASSERT_EQ(Status(assign), 200) << assign.out << assign.err;
+    const json filters = json::array({{{"source", InnerV4(0)}, {"destination", p.inner}}});
+    ASSERT_NO_FATAL_FAILURE(PutAndAssign(
+        daemon(), CharonTunnelPolicy("traffic", filters, esp, p.endpoint,
+                                     PskFileAuth(w_->dir.path() + "/psk"),
+                                     {{"proposals", json::array({IkeProposal()})}})));
   }
 
   // charon for `p` (started on first use) with connection "host"/child "net" for `s`.

@@ -3,8 +3,13 @@
 // Configurations shared by the interop lab's own tests: two peers with one tunnel between
 // their "inner" addresses (kernel-libipsec cannot tunnel traffic to the peer's IKE address).
 
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
 #include <string>
 
+#include "tests/integration/integration_util.h"
+#include "tests/support/lab.h"
 #include "tests/support/strongswan_config.h"
 
 namespace ipsec::testing {
@@ -45,6 +50,45 @@ inline SwanctlConfig PskConfig(const PeerSpec& local, const PeerSpec& remote,
   config.connections = {HostConnection(local, remote, proposals, esp_proposals)};
   config.shared_keys = {{"lab", {local.id, remote.id}, "interop-lab-psk-0123456789"}};
   return config;
+}
+
+// Our side of a tunnel to charon: policy `name` with one filter list "inner" (`filters`), one
+// negotiate action "secure" (`esp`: a security method) and rule "charon" tunnelling to
+// `endpoint`, authenticated by `auth`. `key_exchange` is the policy's (the engine's defaults when
+// null).
+inline nlohmann::json CharonTunnelPolicy(const std::string& name, nlohmann::json filters,
+                                         nlohmann::json esp, const std::string& endpoint,
+                                         nlohmann::json auth,
+                                         nlohmann::json key_exchange = nullptr) {
+  using nlohmann::json;
+  json policy = {
+      {"name", name},
+      {"filter_lists", json::array({{{"name", "inner"}, {"filters", std::move(filters)}}})},
+      {"filter_actions", json::array({{{"name", "secure"},
+                                       {"type", "negotiate"},
+                                       {"security_methods", json::array({std::move(esp)})}}})},
+      {"rules", json::array({{{"name", "charon"},
+                              {"filter_list", "inner"},
+                              {"filter_action", "secure"},
+                              {"tunnel_endpoint", endpoint},
+                              {"auth_methods", json::array({std::move(auth)})}}})}};
+  if (!key_exchange.is_null()) policy["key_exchange"] = std::move(key_exchange);
+  return policy;
+}
+
+// PSK authentication read from `path`.
+inline nlohmann::json PskFileAuth(const std::string& path) {
+  return {{"type", "psk"}, {"preshared_key_file", path}};
+}
+
+// Stores `policy` at pod scope and assigns it (fatal failures: wrap in ASSERT_NO_FATAL_FAILURE).
+inline void PutAndAssign(Daemon& daemon, const nlohmann::json& policy) {
+  const std::string name = policy.at("name");
+  CommandResult put = daemon.Http("PUT", "/v1/policies/" + name, policy.dump());
+  ASSERT_TRUE(Status(put) == 200 || Status(put) == 201) << put.out << put.err;
+  CommandResult assign =
+      daemon.Http("PUT", "/v1/assignment", nlohmann::json{{"policy", name}}.dump());
+  ASSERT_EQ(Status(assign), 200) << assign.out << assign.err;
 }
 
 }  // namespace ipsec::testing

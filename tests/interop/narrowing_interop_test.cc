@@ -39,21 +39,6 @@ std::string Inner(int pod, int n) {
   return "10.199." + std::to_string(pod + 1) + "." + std::to_string(n);
 }
 
-json Body(const CommandResult& r) {
-  auto nl = r.out.find('\n');
-  return json::parse(nl == std::string::npos ? "" : r.out.substr(nl + 1), nullptr, false);
-}
-int Status(const CommandResult& r) { return std::atoi(r.out.c_str()); }
-
-bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds budget = 8s) {
-  auto deadline = std::chrono::steady_clock::now() + budget;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(100ms);
-  }
-  return done();
-}
-
 using Ts = std::vector<std::string>;
 
 // A child SA's selectors by address only ("10.199.2.2/32[icmp/8]" -> "10.199.2.2"), deduplicated:
@@ -99,27 +84,10 @@ class NarrowingInteropTest : public ::testing::Test {
     for (const auto& [source, destination] : filters) {
       list.push_back({{"source", source}, {"destination", destination}});
     }
-    json policy = {
-        {"name", "narrowing"},
-        {"filter_lists", json::array({{{"name", "inner"}, {"filters", list}}})},
-        {"filter_actions",
-         json::array({{{"name", "secure"},
-                       {"type", "negotiate"},
-                       {"security_methods", json::array({{{"protocol", "esp"},
-                                                          {"esp_encryption", "aes128gcm16"},
-                                                          {"esp_integrity", "none"}}})}}})},
-        {"rules",
-         json::array(
-             {{{"name", "charon"},
-               {"filter_list", "inner"},
-               {"filter_action", "secure"},
-               {"tunnel_endpoint", lab_->PodV4(1)},
-               {"auth_methods", json::array({{{"type", "psk"},
-                                              {"preshared_key_file", dir_.path() + "/psk"}}})}}})}};
-    CommandResult put = daemon_->Http("PUT", "/v1/policies/narrowing", policy.dump());
-    ASSERT_TRUE(Status(put) == 200 || Status(put) == 201) << put.out << put.err;
-    CommandResult assign = daemon_->Http("PUT", "/v1/assignment", R"({"policy": "narrowing"})");
-    ASSERT_EQ(Status(assign), 200) << assign.out << assign.err;
+    const json esp = {{"protocol", "esp"}, {"esp_encryption", "aes128gcm16"}, {"esp_integrity", "none"}};
+    ASSERT_NO_FATAL_FAILURE(PutAndAssign(
+        *daemon_, CharonTunnelPolicy("narrowing", list, esp, lab_->PodV4(1),
+                                     PskFileAuth(dir_.path() + "/psk"))));
   }
 
   // charon in pod 1: connection "host" with these children (name, its side, ours).

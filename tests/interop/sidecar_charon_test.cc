@@ -97,21 +97,6 @@ Suite GcmModp2048() {
   return s;
 }
 
-json Body(const CommandResult& r) {
-  auto nl = r.out.find('\n');
-  return json::parse(nl == std::string::npos ? "" : r.out.substr(nl + 1), nullptr, false);
-}
-int Status(const CommandResult& r) { return std::atoi(r.out.c_str()); }
-
-bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds budget = 8s) {
-  auto deadline = std::chrono::steady_clock::now() + budget;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(100ms);
-  }
-  return done();
-}
-
 std::string MissingPrerequisites() {
   std::string missing = MissingStrongswanPrerequisites();
   if (!missing.empty()) return missing;
@@ -162,27 +147,12 @@ class SidecarCharonTest : public ::testing::Test {
     if (auth.is_null()) {
       auth = {{"type", "psk"}, {"preshared_key_file", psk_path.empty() ? psk_file() : psk_path}};
     }
-    json policy = {
-        {"name", "interop"},
-        {"key_exchange",
-         {{"proposals", json::array({suite.ike_proposal})},
-          {"ike_sa_lifetime_seconds", ike_lifetime_seconds_ > 0 ? ike_lifetime_seconds_ : 28800}}},
-        {"filter_lists",
-         json::array({{{"name", "inner"},
-                       {"filters",
-                        json::array({{{"source", InnerV4(0)}, {"destination", InnerV4(1)}}})}}})},
-        {"filter_actions", json::array({{{"name", "secure"},
-                                         {"type", "negotiate"},
-                                         {"security_methods", json::array({suite.esp})}}})},
-        {"rules", json::array({{{"name", "charon"},
-                                {"filter_list", "inner"},
-                                {"filter_action", "secure"},
-                                {"tunnel_endpoint", endpoint},
-                                {"auth_methods", json::array({auth})}}})}};
-    CommandResult put = daemon_->Http("PUT", "/v1/policies/interop", policy.dump());
-    ASSERT_TRUE(Status(put) == 200 || Status(put) == 201) << put.out << put.err;
-    CommandResult assign = daemon_->Http("PUT", "/v1/assignment", R"({"policy": "interop"})");
-    ASSERT_EQ(Status(assign), 200) << assign.out << assign.err;
+    const json key_exchange = {
+        {"proposals", json::array({suite.ike_proposal})},
+        {"ike_sa_lifetime_seconds", ike_lifetime_seconds_ > 0 ? ike_lifetime_seconds_ : 28800}};
+    const json filters = json::array({{{"source", InnerV4(0)}, {"destination", InnerV4(1)}}});
+    ASSERT_NO_FATAL_FAILURE(PutAndAssign(
+        *daemon_, CharonTunnelPolicy("interop", filters, suite.esp, endpoint, auth, key_exchange)));
   }
 
   // charon in `netns` (pod 1 unless behind a NAT) with connection "host"/child "net" between
