@@ -74,9 +74,24 @@ void AdmissionTable::SetEstablished(Slot& slot, const std::optional<IpAddress>& 
   }
 }
 
+void AdmissionTable::SetAuthenticating(Slot& slot, const std::optional<IpAddress>& ip) {
+  if (slot.authenticating_ && ip && *ip == slot.authenticating_ip_) return;
+  if (slot.authenticating_) {
+    slot.authenticating_ = false;
+    --Ip(slot.authenticating_ip_).authenticating;
+    ForgetIfEmpty(slot.authenticating_ip_);
+  }
+  if (ip) {
+    slot.authenticating_ = true;
+    slot.authenticating_ip_ = *ip;
+    ++Ip(*ip).authenticating;
+  }
+}
+
 void AdmissionTable::ForgetIfEmpty(const IpAddress& ip) {
   auto it = per_ip_.find(ip);
-  if (it != per_ip_.end() && it->second.half_open == 0 && it->second.established == 0) {
+  if (it != per_ip_.end() && it->second.half_open == 0 && it->second.established == 0 &&
+      it->second.authenticating == 0) {
     per_ip_.erase(it);
   }
 }
@@ -101,14 +116,22 @@ bool AdmissionTable::EstablishedWith(const IpAddress& ip) const {
   return it != per_ip_.end() && it->second.established > 0;
 }
 
+size_t AdmissionTable::SasWith(const IpAddress& ip) const {
+  auto it = per_ip_.find(ip);
+  if (it == per_ip_.end()) return 0;
+  return it->second.half_open + it->second.established + it->second.authenticating;
+}
+
 AdmissionTable::Contents AdmissionTable::Dump() const {
   Contents c;
   c.fifo.assign(fifo_.begin(), fifo_.end());
   c.by_request.insert(by_request_.begin(), by_request_.end());
   for (const auto& [ip, n] : per_ip_) {
-    // Entries whose counts are both 0 must not linger (they would be a leak): shown as such.
-    if (n.half_open != 0 || n.established == 0) c.half_open_per_ip[ip] = n.half_open;
-    if (n.established != 0 || n.half_open == 0) c.established_per_ip[ip] = n.established;
+    // Entries whose counts are all 0 must not linger (they would be a leak): shown as such.
+    const bool empty = n.half_open == 0 && n.established == 0 && n.authenticating == 0;
+    if (n.half_open != 0 || empty) c.half_open_per_ip[ip] = n.half_open;
+    if (n.established != 0 || empty) c.established_per_ip[ip] = n.established;
+    if (n.authenticating != 0) c.authenticating_per_ip[ip] = n.authenticating;
   }
   c.half_open_per_endpoint.insert(per_endpoint_.begin(), per_endpoint_.end());
   return c;

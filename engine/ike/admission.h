@@ -7,11 +7,14 @@
 //    (peer, SPIi) to answer a retransmitted request (RFC 7296 §2.1), and kept in arrival order:
 //    the oldest is evicted when the global cap is reached (SYN-cache style) and expires first;
 //  - how many of them each peer IP and each peer IP:port has (FAQ 59's 35 and 5);
-//  - how many IKE SAs are established with each peer IP (which FAQ 59 limit applies).
+//  - how many IKE SAs are established with each peer IP (which FAQ 59 limit applies);
+//  - how many of our own negotiations with each peer IP are past IKE_SA_INIT (with those two,
+//    whether we hold any other IKE SA with a peer when we send IKE_AUTH: INITIAL_CONTACT,
+//    RFC 7296 §2.4).
 // The manager reports every change through the Slot it keeps with each IKE SA (Add/Remove
-// HalfOpen, SetEstablished); every operation is O(1) expected. The hash tables are keyed with
-// a secret, so that a flood from chosen addresses cannot make long chains.
-// Holds SPIs, not SAs: owns no SA. Not thread-safe (the IKE thread only).
+// HalfOpen, SetEstablished, SetAuthenticating); every operation is O(1) expected. The hash tables
+// are keyed with a secret, so that a flood from chosen addresses cannot make long chains. Holds
+// SPIs, not SAs: owns no SA. Not thread-safe (the IKE thread only).
 
 #include <cstddef>
 #include <cstdint>
@@ -37,6 +40,8 @@ class AdmissionTable {
    public:
     bool half_open() const { return half_open_; }
     bool established() const { return established_; }
+    bool authenticating() const { return authenticating_; }
+    const IpAddress& authenticating_ip() const { return authenticating_ip_; }
 
    private:
     friend class AdmissionTable;
@@ -46,6 +51,8 @@ class AdmissionTable {
     std::list<uint64_t>::iterator fifo_;
     bool established_ = false;
     IpAddress established_ip_;  // counted under this while established
+    bool authenticating_ = false;
+    IpAddress authenticating_ip_;  // counted under this while authenticating
   };
 
   // `random` seeds the hash keys (read here only).
@@ -60,6 +67,9 @@ class AdmissionTable {
   void RemoveHalfOpen(Slot& slot);
   // The SA is established with `ip`, or (nullopt) not or no longer; a changed address moves it.
   void SetEstablished(Slot& slot, const std::optional<IpAddress>& ip);
+  // The SA is our own negotiation with `ip`, past IKE_SA_INIT and not yet established, or
+  // (nullopt) not or no longer.
+  void SetAuthenticating(Slot& slot, const std::optional<IpAddress>& ip);
 
   // Our SPI of the half-open SA made for (peer, SPIi); 0: none.
   uint64_t FindHalfOpen(const Endpoint& peer, uint64_t spi_i) const;
@@ -67,6 +77,9 @@ class AdmissionTable {
   size_t HalfOpenFrom(const IpAddress& ip) const;
   size_t HalfOpenFrom(const Endpoint& peer) const;
   bool EstablishedWith(const IpAddress& ip) const;
+  // Every IKE SA counted with `ip`: half-open from it, established with it, and our own
+  // negotiations with it past IKE_SA_INIT.
+  size_t SasWith(const IpAddress& ip) const;
   // Our SPI of the oldest half-open SA; 0: none.
   uint64_t Oldest() const { return fifo_.empty() ? 0 : fifo_.front(); }
 
@@ -78,6 +91,7 @@ class AdmissionTable {
     std::map<IpAddress, size_t> half_open_per_ip;
     std::map<Endpoint, size_t> half_open_per_endpoint;
     std::map<IpAddress, size_t> established_per_ip;
+    std::map<IpAddress, size_t> authenticating_per_ip;
   };
   Contents Dump() const;
 
@@ -94,6 +108,7 @@ class AdmissionTable {
   struct PerIp {
     size_t half_open = 0;
     size_t established = 0;
+    size_t authenticating = 0;
   };
   PerIp& Ip(const IpAddress& ip) { return per_ip_.try_emplace(ip).first->second; }
   void ForgetIfEmpty(const IpAddress& ip);

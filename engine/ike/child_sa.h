@@ -67,7 +67,8 @@ struct ChildSa {
   std::chrono::steady_clock::time_point deferred_check_at =
       std::chrono::steady_clock::time_point::max();
   bool timers_started = false;  // the manager set its rekey and idle timers
-  std::optional<RekeyCollision> peer_rekey;
+  // kRekeyed: when we delete it ourselves if the peer has not (IkeTimers::RekeyedGrace).
+  std::chrono::steady_clock::time_point grace_until = std::chrono::steady_clock::time_point::max();
   // FAQ 55/58: the last traffic known (carried over rekeys; unset: since it was established),
   // the packet count (in + out) seen at the last check, and the next check.
   int64_t active_unix = 0;

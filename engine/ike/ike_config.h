@@ -5,7 +5,9 @@
 // its traffic selectors and credentials, the default response rule (FAQ 19), our identity, and
 // the FAQ's timers. Immutable once built; SAs keep the snapshot they were created with.
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -83,6 +85,24 @@ struct IkeTimers {
   // FAQ 16: how long a peer may stay silent before traffic for a rule that allows it falls
   // back to clear (docs/ike.md).
   std::chrono::milliseconds fallback_wait{3000};
+
+  // RFC 7296 §2.1, §2.4: from a request's first transmission until its sender gives up on it
+  // (the last retransmission waits as long as all before it): retransmit_base x
+  // (2^(retransmit_tries + 1) - 1), 63 s with the defaults.
+  std::chrono::milliseconds RetransmitBudget() const {
+    const int tries = std::clamp(retransmit_tries, 0, 20);
+    return retransmit_base * ((int64_t{1} << (tries + 1)) - 1);
+  }
+  // How long an SA a rekey replaced, or a collision made redundant (§2.8, §2.8.1, §2.8.2, §2.18),
+  // waits for the peer's Delete before we delete it ourselves: two retransmission budgets,
+  // 126 s with the defaults. The peer deletes it once its CREATE_CHILD_SA exchange has our
+  // answer, which its retransmissions get within one budget (we answer them from the cache,
+  // §2.1), and its Delete gets through within another; past both, the peer has given up on the
+  // IKE SA (§2.4), so nothing it still sends can need the SA. Without it such an SA stayed until
+  // its hard lifetime (the IKE SA's 8 h by default) or for good (child SAs without one) whenever
+  // the Delete never came (issue 13: a rekey collision under reordering). strongSwan bounds the
+  // same wait at 30 s (a redundant IKE SA) and 90 s (a rekeyed one).
+  std::chrono::milliseconds RekeyedGrace() const { return 2 * RetransmitBudget(); }
 };
 
 struct IkeConfig {

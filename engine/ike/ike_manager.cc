@@ -122,15 +122,24 @@ Result<std::string> IkeManager::Initiate(const std::string& rule_name, const End
     return MakeError(ErrorCode::kFailedPrecondition,
                      "rule '" + rule_name + "' has no traffic for " + peer.address.ToString());
   }
-  bool first_contact = true;  // §2.4 INITIAL_CONTACT: no other SA with this peer
-  for (const auto& [spi, e] : sas_) {
-    if (!e->dead && e->sa.remote.address == peer.address) first_contact = false;
-  }
   Entry& entry = Create(true, local, peer, now);
   entry.sa.rule = rule_name;
   if (rule->allow_fallback_to_clear) entry.fallback_at = now + config_->timers.fallback_wait;
   entry.tasks.Queue(std::make_unique<IkeInitTask>(entry.sa, *options_.random, Role::kInitiator));
   entry.child_offers.push_back(offer);
+  // §2.4 INITIAL_CONTACT asserts that we hold no other IKE SA with the peer: true or not when
+  // IKE_AUTH is sent, not now. When both peers initiate at once, the peer's IKE SA may be
+  // established by then (or under way: its IKE_SA_INIT answered), and the notification would
+  // have the peer delete it without telling us (issue 13, docs/faults.md C). Of our own
+  // negotiations with the peer, those past IKE_SA_INIT count too (one at a time carries it, as
+  // when several rules start at once). O(1): the admission table counts them per address.
+  Entry* self = &entry;
+  auto first_contact = [this, self] {
+    const IpAddress& address = self->sa.remote.address;
+    const size_t own =
+        self->admission.authenticating() && self->admission.authenticating_ip() == address ? 1 : 0;
+    return admission_.SasWith(address) == own;
+  };
   auto auth = std::make_unique<IkeAuthTask>(entry.sa, installer_, *options_.random, rule_name,
                                             offer.local, offer.remote, first_contact);
   auth->set_now_unix(UnixNow());
@@ -421,6 +430,17 @@ void IkeManager::Settle(Entry& entry, Outbox& out) {
       entry.tasks.QueueFront(std::make_unique<AuthFailedNotifyTask>());
       entry.tasks.Flush(sa.last_inbound, out);
     }
+    if (auto* info = dynamic_cast<InformationalTask*>(r.task.get());
+        info != nullptr && r.role == Role::kResponder && info->ike_sa_deleted() &&
+        reason == FailureReason::kNone) {
+      // §2.25.2: the peer deleted an IKE SA we are rekeying ("reply as usual, and forget about
+      // its own rekeying request"). When we answered the peer's rekey of it first, the peer
+      // completed that rekey without seeing ours (our request lost or overtaken) or saw ours
+      // lose (§2.8.2): its new IKE SA is the successor, with the child SAs.
+      if (Entry* theirs = HeldSuccessor(entry)) {
+        AdoptPeerRekey(entry, *theirs, "the peer deleted it while ours was under way", now_);
+      }
+    }
     if (r.status == TaskStatus::kDeleteSa) {
       Kill(entry, reason == FailureReason::kNone
                       ? "deleted"
@@ -428,6 +448,7 @@ void IkeManager::Settle(Entry& entry, Outbox& out) {
     }
   }
   Track(entry);
+  if (!entry.dead) StartGrace(entry, now_);
   if (!entry.dead && sa.state == IkeSaState::kEstablished && !entry.reported_up) {
     entry.reported_up = true;
     entry.half_open_until = SteadyTime::max();
@@ -491,8 +512,19 @@ void IkeManager::Kill(Entry& entry, const std::string& why) {
     if (entry.reported_children.erase(c.reqid)) options_.observer->OnChildSaDown(sa, c, why);
   }
   sa.children.clear();
-  if (entry.reported_up) options_.observer->OnIkeSaDown(sa, why);
+  if (entry.reported_up && !entry.collision_held) options_.observer->OnIkeSaDown(sa, why);
   options_.observer->OnLog(&sa, "IKE SA ike-" + std::to_string(sa.id) + " removed: " + why);
+  if (Entry* held = HeldSuccessor(entry)) {
+    // §2.8.2: the peer's new IKE SA, held for our rekey's outcome, has no one to decide it now.
+    // The peer may hold it established with the child SAs: delete it there too (our Settle or
+    // OnTimer sends what after_ holds).
+    held->collision_held = false;
+    held->reported_up = false;
+    held->tasks.QueueFront(std::make_unique<InformationalTask>(
+        held->sa, installer_, InformationalTask::Kind::kDeleteIkeSa));
+    held->tasks.Flush(now_, after_);
+    MarkDeadlineDirty(held->sa.local_spi());
+  }
 }
 
 void IkeManager::Send(Outbox& out) {

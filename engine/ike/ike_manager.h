@@ -180,6 +180,18 @@ class IkeManager {
   // after TEMPORARY_FAILURE, moves everything to a rekeyed IKE SA.
   void AfterChildExchange(Entry& entry, Task& task, SteadyTime now);
   void AfterIkeRekey(Entry& entry, const class RekeyIkeSaTask& task, SteadyTime now);
+  // §2.18: the child SAs, the child SA requests not yet sent and those waiting for the rekey
+  // (FAQ 18) go from an IKE SA to its successor.
+  void MoveToSuccessor(Entry& from, Entry& to, SteadyTime now);
+  // §2.8.2: the peer's new IKE SA held while our own rekey of `old` is under way (its
+  // collision_held Entry), or nullptr.
+  Entry* HeldSuccessor(const Entry& old);
+  // §2.8.2, §2.25.2: the peer completed its rekey of `old` without seeing ours (or seeing ours
+  // lose): it deleted `old`, or refused our request. Its new IKE SA is the successor.
+  void AdoptPeerRekey(Entry& old, Entry& theirs, const std::string& why, SteadyTime now);
+  // Stamps IkeTimers::RekeyedGrace on `entry` and its child SAs newly kRekeyed: if the peer has
+  // not deleted them by then, RunSaTimers does.
+  void StartGrace(Entry& entry, SteadyTime now);
   Entry* FindIkeSa(const std::string& id, Status* error);
   // Queues a CREATE_CHILD_SA for `rule` (§1.3.1) on `entry` (also while IKE_AUTH is under way:
   // it runs after), offering `traffic` first (§2.9); refused when the rule does not accept what

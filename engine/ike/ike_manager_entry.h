@@ -18,6 +18,10 @@ struct IkeManager::Entry {
   TaskManager tasks;
   bool dead = false;
   bool reported_up = false;
+  // The peer's new IKE SA from a rekey that collided with ours (RFC 7296 §2.8.2), held in
+  // kRekeying until ours is decided (IkeManager::AfterIkeRekey, AdoptPeerRekey): it holds no
+  // child SA, and is not reported up or down on its own.
+  bool collision_held = false;
   std::set<uint32_t> reported_children;  // reqids reported up (a rekey keeps the reqid)
   SteadyTime half_open_until = SteadyTime::max();
   AdmissionTable::Slot admission;  // how admission_ counts this SA (IkeManager::Track)

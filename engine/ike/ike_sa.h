@@ -99,6 +99,19 @@ struct IkeSa {
   std::string failure;  // why it failed, for the API and the log
   // §2.8.2: the peer rekeyed this IKE SA while our own rekey of it was under way.
   std::optional<RekeyCollision> peer_rekey;
+  // §2.8.1: the peer rekeyed one of our child SAs while our own rekey of it was under way;
+  // `old_spi_in` is our inbound SPI of that (old) pair. Kept here rather than in the old pair:
+  // the peer may delete the old pair before our CREATE_CHILD_SA completes (its Delete
+  // overtaking its answer to us), and our exchange still needs the record to learn that its new
+  // pair is the redundant one. One at most: we have one request outstanding (§2.3), so one
+  // child SA of ours is being rekeyed at a time; cleared when that exchange ends.
+  struct ChildRekeyCollision {
+    uint32_t old_spi_in = 0;
+    RekeyCollision peer;
+  };
+  std::optional<ChildRekeyCollision> child_rekey_collision;
+  // kRekeyed: when we delete it ourselves if the peer has not (IkeTimers::RekeyedGrace).
+  SteadyTime grace_until = SteadyTime::max();
 
   // IKE_SA_INIT derived the keys (SK_d, SK_e*, SK_a*, SK_p*): messages can be protected.
   bool HasKeys() const { return !keys.sk_d.empty(); }

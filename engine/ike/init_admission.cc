@@ -134,6 +134,10 @@ void IkeManager::Track(Entry& entry) {
   admission_.SetEstablished(entry.admission, !entry.dead && !connecting
                                                  ? std::optional<IpAddress>(sa.remote.address)
                                                  : std::nullopt);
+  // Ours, past IKE_SA_INIT (its IKE_AUTH sent or about to be): INITIAL_CONTACT (§2.4).
+  const bool authenticating = !entry.dead && connecting && sa.original_initiator && sa.HasKeys();
+  admission_.SetAuthenticating(
+      entry.admission, authenticating ? std::optional<IpAddress>(sa.remote.address) : std::nullopt);
 }
 
 std::string IkeManager::CheckAdmission() const {
@@ -145,7 +149,9 @@ std::string IkeManager::CheckAdmission() const {
     if (e->dead) continue;
     if (sa.state != IkeSaState::kConnecting) {
       ++want.established_per_ip[sa.remote.address];
-    } else if (!sa.original_initiator) {
+    } else if (sa.original_initiator) {
+      if (sa.HasKeys()) ++want.authenticating_per_ip[sa.remote.address];
+    } else {
       half_open[sa.id] = spi;
       want.by_request[{sa.remote, sa.spi_i}] = spi;
       ++want.half_open_per_ip[sa.remote.address];
@@ -170,6 +176,9 @@ std::string IkeManager::CheckAdmission() const {
   if (have.established_per_ip != want.established_per_ip)
     return differs("peer IPs with established SAs", have.established_per_ip.size(),
                    want.established_per_ip.size());
+  if (have.authenticating_per_ip != want.authenticating_per_ip)
+    return differs("peer IPs with our negotiations past IKE_SA_INIT",
+                   have.authenticating_per_ip.size(), want.authenticating_per_ip.size());
   return "";
 }
 

@@ -1,6 +1,7 @@
 // IkeManager's time-driven side and CREATE_CHILD_SA follow-ups (RFC 7296 §1.3, §2.4, §2.8,
-// §2.18, §2.25; FAQ 18, 55, 58; RFC 3948 §2.3). Every function takes `now`; none reads a clock
-// except UnixNow() for wall-clock timestamps.
+// §2.18, §2.25; FAQ 18, 55, 58; RFC 3948 §2.3); an IKE SA rekey's successor is
+// ike_successor.cc. Every function takes `now`; none reads a clock except UnixNow() for
+// wall-clock timestamps.
 
 #include <algorithm>
 #include <charconv>
@@ -311,6 +312,17 @@ void IkeManager::RunSaTimers(Entry& entry, SteadyTime now) {
         std::make_unique<InformationalTask>(sa, installer_, InformationalTask::Kind::kDeleteIkeSa));
     return;
   }
+  if (sa.state == IkeSaState::kRekeyed && now >= sa.grace_until) {
+    // §2.18, §2.8.2: replaced (or redundant), and the peer, which deletes it, has not within
+    // the grace period (IkeTimers::RekeyedGrace): we do, so it does not linger for hours.
+    sa.grace_until = SteadyTime::max();
+    entry.reported_up = false;  // the rekey is not a loss
+    options_.observer->OnLog(&sa, "IKE SA rekeyed, and the peer has not deleted it within " +
+                                      Seconds(t.RekeyedGrace()) + ": deleting it");
+    entry.tasks.QueueFront(
+        std::make_unique<InformationalTask>(sa, installer_, InformationalTask::Kind::kDeleteIkeSa));
+    return;
+  }
   if (sa.state == IkeSaState::kEstablished && !entry.ike_rekey_queued && now >= sa.rekey_at) {
     options_.observer->OnLog(&sa, "IKE SA soft lifetime reached, rekeying (§2.18)");
     QueueIkeRekey(entry);
@@ -320,6 +332,17 @@ void IkeManager::RunSaTimers(Entry& entry, SteadyTime now) {
     if (c.state != ChildSaState::kDeleting && now >= c.expire_at) {
       c.expire_at = SteadyTime::max();
       QueueChildDelete(entry, c, "hard lifetime expired", true);
+      continue;
+    }
+    if (c.state == ChildSaState::kRekeyed && now >= c.grace_until) {
+      // §2.8, §2.8.1: replaced (or redundant), and the peer, which deletes it, has not within
+      // the grace period: we do (nothing is sent on it; the pair that replaced it is sent on
+      // from now on, ChildInstaller::PromoteReplacements).
+      c.grace_until = SteadyTime::max();
+      QueueChildDelete(entry, c,
+                       "rekeyed, and the peer has not deleted it within " +
+                           Seconds(t.RekeyedGrace()) + " (§2.8)",
+                       false);
       continue;
     }
     if (c.state == ChildSaState::kInstalled && !c.rekey_queued && now >= c.rekey_at) {
@@ -366,6 +389,7 @@ SteadyTime IkeManager::SaDeadline(const Entry& entry) const {
   }
   SteadyTime next = SteadyTime::max();
   if (sa.state != IkeSaState::kDeleting) next = std::min(next, sa.expire_at);
+  if (sa.state == IkeSaState::kRekeyed) next = std::min(next, sa.grace_until);
   if (sa.state == IkeSaState::kEstablished && !entry.ike_rekey_queued) {
     next = std::min(next, sa.rekey_at);
   }
@@ -377,6 +401,7 @@ SteadyTime IkeManager::SaDeadline(const Entry& entry) const {
       next = std::min(next, c.deferred_check_at);
     }
     if (c.state != ChildSaState::kDeleting) next = std::min(next, c.expire_at);
+    if (c.state == ChildSaState::kRekeyed) next = std::min(next, c.grace_until);
     if (c.state == ChildSaState::kInstalled) {
       if (!c.rekey_queued) next = std::min(next, c.rekey_at);
       next = std::min(next, c.idle_check_at);
@@ -397,6 +422,16 @@ void IkeManager::AfterChildExchange(Entry& entry, Task& task, SteadyTime now) {
     if (ike->result()) {
       AfterIkeRekey(entry, *ike, now);
       return;
+    }
+    if (ike->role() == Role::kInitiator && sa.state == IkeSaState::kEstablished) {
+      // §2.8.2, §2.25.2: our rekey failed (refused: the peer had completed its own, which we
+      // answered, and is deleting this IKE SA) after we answered the peer's: no collision for
+      // the peer, so its new IKE SA is the successor.
+      if (Entry* theirs = HeldSuccessor(entry)) {
+        AdoptPeerRekey(entry, *theirs, "our rekey of it failed", now);
+        return;
+      }
+      sa.peer_rekey.reset();
     }
     if (entry.ike_rekey_queued && sa.state == IkeSaState::kEstablished) {
       // Our rekey failed. §2.25: after TEMPORARY_FAILURE, try again a little later.
@@ -457,142 +492,6 @@ void IkeManager::AfterChildExchange(Entry& entry, Task& task, SteadyTime now) {
     old->rekey_at =
         std::min(old->expire_at, now + std::chrono::duration_cast<SteadyTime::duration>(wait));
   }
-}
-
-// §2.18: the new IKE SA inherits the peer's identity and every child SA; the rekey's initiator
-// deletes the old one. §2.8.2: when both peers rekeyed at once, the new SA of the exchange
-// with the lowest nonce is redundant and deleted by its initiator; the other initiator deletes
-// the old SA, and the child SAs move to the surviving new one.
-void IkeManager::AfterIkeRekey(Entry& old, const RekeyIkeSaTask& task, SteadyTime now) {
-  const RekeyedIkeSa& r = *task.result();
-  auto fresh = std::make_unique<Entry>(*options_.random, *options_.observer);
-  IkeSa& n = fresh->sa;
-  const IkeSa& o = old.sa;
-  n.id = ++next_id_;
-  n.original_initiator = r.we_initiated;
-  n.spi_i = r.spi_i;
-  n.spi_r = r.spi_r;
-  n.config = o.config;
-  n.local = o.local;
-  n.remote = o.remote;
-  n.nat_local = o.nat_local;
-  n.nat_remote = o.nat_remote;
-  n.floated = o.floated;
-  n.nat_t_local_port = o.nat_t_local_port;
-  n.nat_t_remote_port = o.nat_t_remote_port;
-  n.algorithms = r.algorithms;
-  n.keys = r.keys;
-  n.nonce_i = r.nonce_i;
-  n.nonce_r = r.nonce_r;
-  n.peer_supports_fragmentation = o.peer_supports_fragmentation;
-  n.peer_signature_hashes = o.peer_signature_hashes;
-  n.local_id = o.local_id;
-  n.remote_id = o.remote_id;
-  n.rule = o.rule;
-  n.local_auth = o.local_auth;
-  n.remote_auth = o.remote_auth;
-  n.peer_authentication = o.peer_authentication;  // §2.18: the same peer, the same rules
-  n.state = IkeSaState::kEstablished;
-  n.created = n.established = n.last_inbound = now;
-  n.established_unix = UnixNow();
-  n.expire_at = now + std::chrono::seconds(n.config->ike_lifetime_seconds);
-  n.rekey_at = Jittered(now, n.expire_at);
-  fresh->reported_up = true;  // the rekey is reported, not a new IKE SA
-  fresh->peer_answered = true;
-  Entry& made = *fresh;
-  sas_[n.local_spi()] = std::move(fresh);
-  Track(made);  // established with the peer from the start
-  options_.observer->OnLog(&o, "IKE SA ike-" + std::to_string(o.id) + " rekeyed as ike-" +
-                                   std::to_string(n.id) + " (" + Describe(n.algorithms) + ")");
-
-  auto move_children = [this, now](Entry& from, Entry& to) {
-    for (ChildSa& c : from.sa.children) {
-      // A rekey queued on the old IKE SA will not run there: the timer queues it again (or it
-      // is queued again below).
-      if (c.state == ChildSaState::kInstalled) c.rekey_queued = false;
-      to.sa.children.push_back(std::move(c));
-    }
-    from.sa.children.clear();
-    to.reported_children.insert(from.reported_children.begin(), from.reported_children.end());
-    from.reported_children.clear();
-    // §2.18: "... new child SAs ... are created on the new IKE SA": requests for child SAs not
-    // yet sent on the old IKE SA, and those waiting for this rekey (FAQ 18), go to the new one.
-    auto queued = from.tasks.TakeQueued([](const Task& t) {
-      const auto* c = dynamic_cast<const CreateChildSaTask*>(&t);
-      return c != nullptr && c->role() == Role::kInitiator;
-    });
-    std::vector<uint32_t> rekeys = std::move(from.pending_rekeys);
-    from.pending_rekeys.clear();
-    for (auto& t : queued) {
-      auto& c = static_cast<CreateChildSaTask&>(*t);
-      if (c.is_rekey()) {
-        rekeys.push_back(c.rekey_spi_in());
-      } else {
-        from.pending_children.push_back({c.rule(), c.local_ts(), c.remote_ts()});
-      }
-    }
-    for (auto& p : from.pending_children) {
-      auto child = CreateChildSaTask::NewChild(to.sa, installer_, *options_.random, p.rule,
-                                               p.local_ts, p.remote_ts);
-      child->set_now_unix(UnixNow());
-      to.tasks.Queue(std::move(child));
-    }
-    from.pending_children.clear();
-    for (uint32_t spi : rekeys) {
-      ChildSa* c = to.sa.FindChildByInboundSpi(spi);
-      if (c == nullptr || c->state != ChildSaState::kInstalled || c->rekey_queued) continue;
-      c->rekey_queued = true;
-      auto task = CreateChildSaTask::Rekey(to.sa, installer_, *options_.random, spi);
-      task->set_now_unix(UnixNow());
-      to.tasks.Queue(std::move(task));
-    }
-    from.reported_up = false;     // its end is not a loss either
-    to.tasks.Flush(now, after_);  // sent after our rekey response, if we answered (Settle)
-  };
-  auto delete_sa = [this](Entry& e) {
-    e.reported_up = false;
-    e.tasks.QueueFront(std::make_unique<InformationalTask>(e.sa, installer_,
-                                                           InformationalTask::Kind::kDeleteIkeSa));
-  };
-
-  if (!r.we_initiated) {
-    if (task.collided()) {
-      // §2.8.2: ours is under way too; decided when it completes.
-      old.sa.peer_rekey = RekeyCollision{MinNonce(r.nonce_i, r.nonce_r), n.local_spi()};
-      made.sa.state = IkeSaState::kRekeying;  // holds nothing until then
-      return;
-    }
-    options_.observer->OnRekey(true);
-    old.sa.state = IkeSaState::kRekeyed;  // the initiator deletes it
-    move_children(old, made);
-    return;
-  }
-  options_.observer->OnRekey(true);
-  old.ike_rekey_queued = false;
-  Entry* theirs = old.sa.peer_rekey ? Find(old.sa.peer_rekey->new_spi) : nullptr;
-  if (theirs != nullptr) {
-    const bool ours_redundant =
-        NonceLess(MinNonce(r.nonce_i, r.nonce_r), old.sa.peer_rekey->lower_nonce);
-    options_.observer->OnLog(&o, ours_redundant ? "IKE rekey collision (§2.8.2): our new IKE SA "
-                                                  "is redundant, deleting it"
-                                                : "IKE rekey collision (§2.8.2): the peer's new "
-                                                  "IKE SA is redundant; deleting the old one");
-    if (ours_redundant) {
-      theirs->sa.state = IkeSaState::kEstablished;
-      old.sa.state = IkeSaState::kRekeyed;  // the peer deletes the old one
-      move_children(old, *theirs);
-      delete_sa(made);
-      Outbox out;
-      made.tasks.Flush(now, out);
-      Send(out);
-      return;
-    }
-    theirs->sa.state = IkeSaState::kRekeyed;  // redundant: the peer deletes it
-    theirs->reported_up = false;
-  }
-  old.sa.state = IkeSaState::kRekeyed;
-  move_children(old, made);
-  delete_sa(old);  // §2.18: the rekey initiator deletes the old IKE SA
 }
 
 }  // namespace ipsec::engine::ike

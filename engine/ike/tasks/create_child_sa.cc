@@ -97,11 +97,23 @@ TaskStatus CreateChildSaTask::Process(const InMessage& in, SteadyTime now) {
 }
 
 void CreateChildSaTask::AbortRekey() {
+  (void)TakeCollision();
   if (ChildSa* old = sa_.FindChildByInboundSpi(rekey_spi_in_);
       old != nullptr && old->state == ChildSaState::kRekeying) {
     old->state = ChildSaState::kInstalled;
-    old->peer_rekey.reset();
   }
+}
+
+std::optional<RekeyCollision> CreateChildSaTask::PeekCollision() const {
+  const auto& record = sa_.child_rekey_collision;
+  if (rekey_spi_in_ == 0 || !record || record->old_spi_in != rekey_spi_in_) return std::nullopt;
+  return record->peer;
+}
+
+std::optional<RekeyCollision> CreateChildSaTask::TakeCollision() {
+  std::optional<RekeyCollision> peer = PeekCollision();
+  if (peer) sa_.child_rekey_collision.reset();
+  return peer;
 }
 
 void CreateChildSaTask::ReleaseSpi() {
@@ -123,6 +135,7 @@ TaskStatus CreateChildSaTask::BuildRequest(OutMessage& out) {
     old = sa_.FindChildByInboundSpi(rekey_spi_in_);
     if (old == nullptr ||
         (old->state != ChildSaState::kInstalled && old->state != ChildSaState::kRekeying)) {
+      (void)TakeCollision();  // a retry (§1.3) after the peer deleted it
       return Fail(FailureReason::kInternal, "the child SA to rekey is gone", TaskStatus::kFailed);
     }
     rule_ = old->rule;
@@ -131,7 +144,7 @@ TaskStatus CreateChildSaTask::BuildRequest(OutMessage& out) {
   }
   const NegotiateRule* rule = sa_.config->FindRule(rule_);
   if (rule == nullptr) {
-    if (old) old->state = ChildSaState::kInstalled;
+    if (old) AbortRekey();
     return Fail(FailureReason::kInternal, "rule '" + rule_ + "' is no longer in force",
                 TaskStatus::kFailed);
   }
@@ -203,6 +216,7 @@ TaskStatus CreateChildSaTask::ProcessResponse(const InMessage& in, SteadyTime no
     ReleaseSpi();
     if (type == NotifyType::kChildSaNotFound && rekey_spi_in_ != 0) {
       // §2.25: the peer no longer has the SA we rekey; it is gone, so we remove ours.
+      (void)TakeCollision();
       auto it = std::find_if(sa_.children.begin(), sa_.children.end(),
                              [&](const ChildSa& c) { return c.spi_in == rekey_spi_in_; });
       if (it != sa_.children.end()) {
@@ -224,11 +238,10 @@ TaskStatus CreateChildSaTask::ProcessResponse(const InMessage& in, SteadyTime no
     return Fail(FailureReason::kInvalidMessage, "CREATE_CHILD_SA response lacks Nr",
                 TaskStatus::kFailed);
   }
-  if (const ChildSa* old = rekey_spi_in_ != 0 ? sa_.FindChildByInboundSpi(rekey_spi_in_) : nullptr;
-      old != nullptr && old->peer_rekey) {
-    // §2.8.1: the peer rekeyed it too; if our new SA is the redundant one we never send on it.
-    request_->defer_outbound =
-        NonceLess(MinNonce(nonce_i_, nonce->nonce), old->peer_rekey->lower_nonce);
+  if (const std::optional<RekeyCollision> peer = PeekCollision()) {
+    // §2.8.1: the peer rekeyed it too (the old pair may be gone already: the peer's Delete can
+    // overtake its answer); if our new SA is the redundant one we never send on it.
+    request_->defer_outbound = NonceLess(MinNonce(nonce_i_, nonce->nonce), peer->lower_nonce);
   }
   ChildOutcome outcome =
       CompleteChildRequest(*request_, in, sa_, installer_, nonce_i_, nonce->nonce, now, now_unix_);
@@ -246,27 +259,27 @@ TaskStatus CreateChildSaTask::ProcessResponse(const InMessage& in, SteadyTime no
   created_ = true;
   if (rekey_spi_in_ != 0) {
     child.replaces_spi_in = rekey_spi_in_;
-    if (ChildSa* old = sa_.FindChildByInboundSpi(rekey_spi_in_)) {
-      child.last_active = old->last_active;
-      if (old->peer_rekey) {
-        ResolveCollision(*old, child);
-      } else {
-        // §2.8: make-before-break; the new SA is installed, now the old one goes.
-        old->state = ChildSaState::kRekeyed;
-        spis_to_delete_.push_back(old->spi_in);
-      }
+    ChildSa* old = sa_.FindChildByInboundSpi(rekey_spi_in_);
+    if (old != nullptr) child.last_active = old->last_active;
+    if (const std::optional<RekeyCollision> peer = TakeCollision()) {
+      ResolveCollision(*peer, old, child);
+    } else if (old != nullptr) {
+      // §2.8: make-before-break; the new SA is installed, now the old one goes.
+      old->state = ChildSaState::kRekeyed;
+      spis_to_delete_.push_back(old->spi_in);
     }
   }
   sa_.children.push_back(std::move(child));
   return TaskStatus::kDone;
 }
 
-// §2.8.1: both ends rekeyed `old_child` at once. The SA made by the exchange with the lowest
+// §2.8.1: both ends rekeyed the old pair at once. The SA made by the exchange with the lowest
 // of the four nonces is redundant; that exchange's initiator deletes it, and the other
-// initiator deletes the old SA.
-void CreateChildSaTask::ResolveCollision(ChildSa& old_child, ChildSa& ours) {
-  const RekeyCollision peer = *old_child.peer_rekey;
-  old_child.state = ChildSaState::kRekeyed;
+// initiator deletes the old SA. `old_child` is null when the peer deleted it already: its
+// exchange won (or it saw no collision), so ours is then the redundant one.
+void CreateChildSaTask::ResolveCollision(const RekeyCollision& peer, ChildSa* old_child,
+                                         ChildSa& ours) {
+  if (old_child != nullptr) old_child->state = ChildSaState::kRekeyed;
   const bool ours_redundant = NonceLess(MinNonce(nonce_i_, nonce_r_), peer.lower_nonce);
   lost_collision_ = ours_redundant;
   if (ours_redundant) {
@@ -276,7 +289,7 @@ void CreateChildSaTask::ResolveCollision(ChildSa& old_child, ChildSa& ours) {
     if (ChildSa* theirs = sa_.FindChildByInboundSpi(peer.new_spi)) {
       theirs->state = ChildSaState::kRekeyed;  // the peer deletes it
     }
-    spis_to_delete_.push_back(old_child.spi_in);
+    if (old_child != nullptr) spis_to_delete_.push_back(old_child->spi_in);
   }
 }
 
@@ -348,8 +361,10 @@ TaskStatus CreateChildSaTask::ProcessRequest(const InMessage& in, SteadyTime now
     child.replaces_spi_in = old->spi_in;
     child.last_active = old->last_active;
     if (old->state == ChildSaState::kRekeying) {
-      // §2.8.1: we are rekeying it too; decided when our own exchange completes.
-      old->peer_rekey = RekeyCollision{MinNonce(nonce->nonce, nonce_r_), child.spi_in};
+      // §2.8.1, §2.25.1: we are rekeying it too; decided when our own exchange completes. The
+      // record lives in the IKE SA, since the old pair may go before then.
+      sa_.child_rekey_collision = IkeSa::ChildRekeyCollision{
+          old->spi_in, RekeyCollision{MinNonce(nonce->nonce, nonce_r_), child.spi_in}};
     } else {
       old->state = ChildSaState::kRekeyed;  // the initiator deletes it (§2.8)
     }

@@ -7,7 +7,9 @@
 // installed when the exchange completes; the old one stays until the rekey initiator's Delete
 // (the manager queues it from spis_to_delete()). Collisions (§2.8.1): the responder records the
 // peer's rekey on a child we are rekeying ourselves; when our exchange completes, the exchange
-// with the lowest of the four nonces made the redundant SA, which its initiator deletes.
+// with the lowest of the four nonces made the redundant SA, which its initiator deletes. The
+// record is kept in the IKE SA (IkeSa::child_rekey_collision), as the peer may delete the old
+// pair before our exchange completes.
 // IKE SA rekeys are rekey_ike_sa.h.
 
 #include <memory>
@@ -78,7 +80,11 @@ class CreateChildSaTask final : public Task {
   // Initiator: the old child back to kInstalled after a failed rekey.
   void AbortRekey();
   void ReleaseSpi();
-  void ResolveCollision(ChildSa& old_child, ChildSa& ours);
+  void ResolveCollision(const RekeyCollision& peer, ChildSa* old_child, ChildSa& ours);
+  // The peer's rekey of the child SA we rekey, recorded in the IKE SA when it collided with
+  // ours (§2.8.1): read, or read and cleared once our exchange has ended.
+  std::optional<RekeyCollision> PeekCollision() const;
+  std::optional<RekeyCollision> TakeCollision();
 
   IkeSa& sa_;
   ChildInstaller& installer_;

@@ -233,7 +233,7 @@ TaskStatus IkeAuthTask::BuildRequest(OutMessage& out) {
   AddCertificateRequest(TrustStoresOf(*rule), out);  // §3.7: the CAs we accept the peer from
   sa_.local_auth = DescribeAuth(*auth);
   out.Add(PayloadType::kAuth, std::move(auth).value());
-  if (initial_contact_) out.AddNotify(NotifyType::kInitialContact);  // §2.4
+  if (initial_contact_ && initial_contact_()) out.AddNotify(NotifyType::kInitialContact);  // §2.4
   AddChildRequest(*child_request_, out);
   return TaskStatus::kNeedMore;
 }

@@ -12,6 +12,7 @@
 // and answers with the one that verified (or the rule's first usable one). Certificates:
 // auth_cert.h; preshared keys: auth.h.
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,8 +31,10 @@ class IkeAuthTask final : public Task {
   IkeAuthTask(IkeSa& sa, ChildInstaller& installer, Random& random)
       : sa_(sa), installer_(installer), random_(random), role_(Role::kResponder) {}
   // Initiator: authenticate under `rule` and negotiate its child SA for the given traffic.
+  // `initial_contact` says, when the request is built, whether to send N(INITIAL_CONTACT)
+  // (§2.4: we hold no other IKE SA with the peer at that moment); null: never.
   IkeAuthTask(IkeSa& sa, ChildInstaller& installer, Random& random, std::string rule,
-              Selectors local_ts, Selectors remote_ts, bool initial_contact)
+              Selectors local_ts, Selectors remote_ts, std::function<bool()> initial_contact)
       : sa_(sa),
         installer_(installer),
         random_(random),
@@ -39,7 +42,7 @@ class IkeAuthTask final : public Task {
         rule_(std::move(rule)),
         local_ts_(std::move(local_ts)),
         remote_ts_(std::move(remote_ts)),
-        initial_contact_(initial_contact) {}
+        initial_contact_(std::move(initial_contact)) {}
   // Releases the child SA's inbound SPIs if they were allocated but never installed: the IKE
   // SA may die with the exchange outstanding (deleted, timed out).
   ~IkeAuthTask() override;
@@ -92,7 +95,7 @@ class IkeAuthTask final : public Task {
   std::string rule_;
   Selectors local_ts_;
   Selectors remote_ts_;
-  bool initial_contact_ = false;
+  std::function<bool()> initial_contact_;
   bool initial_contact_received_ = false;
   bool refused_responder_ = false;
   int64_t now_unix_ = 0;

@@ -38,9 +38,10 @@ TaskStatus RekeyIkeSaTask::Process(const InMessage& in, SteadyTime) {
 }
 
 TaskStatus RekeyIkeSaTask::Abort(FailureReason reason, std::string detail) {
+  // The peer's rekey, if ours collided with one (IkeSa::peer_rekey), is the manager's to
+  // conclude (§2.8.2: the peer saw no collision, so its new IKE SA is the successor).
   if (role_ == Role::kInitiator && sa_.state == IkeSaState::kRekeying) {
     sa_.state = IkeSaState::kEstablished;
-    sa_.peer_rekey.reset();
   }
   return Fail(reason, std::move(detail), TaskStatus::kFailed);
 }

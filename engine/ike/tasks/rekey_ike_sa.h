@@ -40,6 +40,7 @@ class RekeyIkeSaTask final : public Task {
   TaskStatus Build(OutMessage& out, SteadyTime now) override;
   TaskStatus Process(const InMessage& in, SteadyTime now) override;
 
+  Role role() const { return role_; }
   // Set once the exchange completed (either role).
   const std::optional<RekeyedIkeSa>& result() const { return result_; }
   // Responder: our IKE SA was itself being rekeyed when the request came (§2.8.2).
