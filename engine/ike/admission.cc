@@ -60,32 +60,29 @@ void AdmissionTable::RemoveHalfOpen(Slot& slot) {
   ForgetIfEmpty(slot.peer_.address);
 }
 
-void AdmissionTable::SetEstablished(Slot& slot, const std::optional<IpAddress>& ip) {
-  if (slot.established_ && ip && *ip == slot.established_ip_) return;
-  if (slot.established_) {
-    slot.established_ = false;
-    --Ip(slot.established_ip_).established;
-    ForgetIfEmpty(slot.established_ip_);
+void AdmissionTable::Count(Slot& slot, Slot::Counted kind, const std::optional<IpAddress>& ip) {
+  if (ip && slot.counted_ == kind && *ip == slot.counted_ip_) return;
+  if (!ip && slot.counted_ != kind) return;  // counted as the other kind, or not at all
+  if (slot.counted_ != Slot::Counted::kNone) {
+    PerIp& was = Ip(slot.counted_ip_);
+    --(slot.counted_ == Slot::Counted::kEstablished ? was.established : was.authenticating);
+    slot.counted_ = Slot::Counted::kNone;
+    ForgetIfEmpty(slot.counted_ip_);
   }
   if (ip) {
-    slot.established_ = true;
-    slot.established_ip_ = *ip;
-    ++Ip(*ip).established;
+    slot.counted_ = kind;
+    slot.counted_ip_ = *ip;
+    PerIp& now = Ip(*ip);
+    ++(kind == Slot::Counted::kEstablished ? now.established : now.authenticating);
   }
 }
 
+void AdmissionTable::SetEstablished(Slot& slot, const std::optional<IpAddress>& ip) {
+  Count(slot, Slot::Counted::kEstablished, ip);
+}
+
 void AdmissionTable::SetAuthenticating(Slot& slot, const std::optional<IpAddress>& ip) {
-  if (slot.authenticating_ && ip && *ip == slot.authenticating_ip_) return;
-  if (slot.authenticating_) {
-    slot.authenticating_ = false;
-    --Ip(slot.authenticating_ip_).authenticating;
-    ForgetIfEmpty(slot.authenticating_ip_);
-  }
-  if (ip) {
-    slot.authenticating_ = true;
-    slot.authenticating_ip_ = *ip;
-    ++Ip(*ip).authenticating;
-  }
+  Count(slot, Slot::Counted::kAuthenticating, ip);
 }
 
 void AdmissionTable::ForgetIfEmpty(const IpAddress& ip) {

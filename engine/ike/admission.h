@@ -39,9 +39,9 @@ class AdmissionTable {
   class Slot {
    public:
     bool half_open() const { return half_open_; }
-    bool established() const { return established_; }
-    bool authenticating() const { return authenticating_; }
-    const IpAddress& authenticating_ip() const { return authenticating_ip_; }
+    bool established() const { return counted_ == Counted::kEstablished; }
+    bool authenticating() const { return counted_ == Counted::kAuthenticating; }
+    const IpAddress& authenticating_ip() const { return counted_ip_; }  // when authenticating
 
    private:
     friend class AdmissionTable;
@@ -49,10 +49,11 @@ class AdmissionTable {
     Endpoint peer_;  // counted under this while half-open (the request's source)
     uint64_t spi_i_ = 0;
     std::list<uint64_t>::iterator fifo_;
-    bool established_ = false;
-    IpAddress established_ip_;  // counted under this while established
-    bool authenticating_ = false;
-    IpAddress authenticating_ip_;  // counted under this while authenticating
+    // Established and authenticating exclude each other: one address for both (every half-open
+    // SA carries a Slot, dos.h kHalfOpenBytesPerSa).
+    enum class Counted : uint8_t { kNone, kEstablished, kAuthenticating };
+    Counted counted_ = Counted::kNone;
+    IpAddress counted_ip_;  // counted under this while established or authenticating
   };
 
   // `random` seeds the hash keys (read here only).
@@ -68,7 +69,8 @@ class AdmissionTable {
   // The SA is established with `ip`, or (nullopt) not or no longer; a changed address moves it.
   void SetEstablished(Slot& slot, const std::optional<IpAddress>& ip);
   // The SA is our own negotiation with `ip`, past IKE_SA_INIT and not yet established, or
-  // (nullopt) not or no longer.
+  // (nullopt) not or no longer. (An SA is counted as established or as authenticating, never
+  // both: setting one replaces the other.)
   void SetAuthenticating(Slot& slot, const std::optional<IpAddress>& ip);
 
   // Our SPI of the half-open SA made for (peer, SPIi); 0: none.
@@ -111,6 +113,8 @@ class AdmissionTable {
     size_t authenticating = 0;
   };
   PerIp& Ip(const IpAddress& ip) { return per_ip_.try_emplace(ip).first->second; }
+  // Sets what `slot` is counted as with which address (SetEstablished, SetAuthenticating).
+  void Count(Slot& slot, Slot::Counted kind, const std::optional<IpAddress>& ip);
   void ForgetIfEmpty(const IpAddress& ip);
 
   Hasher hasher_;

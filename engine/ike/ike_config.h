@@ -94,15 +94,17 @@ struct IkeTimers {
     return retransmit_base * ((int64_t{1} << (tries + 1)) - 1);
   }
   // How long an SA a rekey replaced, or a collision made redundant (§2.8, §2.8.1, §2.8.2, §2.18),
-  // waits for the peer's Delete before we delete it ourselves: two retransmission budgets,
-  // 126 s with the defaults. The peer deletes it once its CREATE_CHILD_SA exchange has our
-  // answer, which its retransmissions get within one budget (we answer them from the cache,
-  // §2.1), and its Delete gets through within another; past both, the peer has given up on the
-  // IKE SA (§2.4), so nothing it still sends can need the SA. Without it such an SA stayed until
-  // its hard lifetime (the IKE SA's 8 h by default) or for good (child SAs without one) whenever
-  // the Delete never came (issue 13: a rekey collision under reordering). strongSwan bounds the
-  // same wait at 30 s (a redundant IKE SA) and 90 s (a rekeyed one).
-  std::chrono::milliseconds RekeyedGrace() const { return 2 * RetransmitBudget(); }
+  // waits for the peer's Delete before we delete it ourselves: one retransmission budget after
+  // we answered the peer's rekey (63 s with the defaults). The peer sent its request before our
+  // answer, so by then it has the answer (its retransmissions get it from our cache, §2.1) and
+  // no longer uses the SA, or it has given up on the IKE SA (§2.4); a Delete of its own still
+  // under way crosses ours, which both ends answer (§1.4.1, §2.25). Without it such an SA stayed
+  // until its hard lifetime (the IKE SA's 8 h by default) or for good (child SAs without one)
+  // whenever the Delete never came: after a rekey collision whose messages were reordered
+  // (issue 13) the peer may never learn of the SA at all (§2.25.2 has it forget its own rekey
+  // once we delete the old IKE SA). strongSwan waits 30 s for a redundant IKE SA and 90 s for a
+  // rekeyed one (ike_rekey.c).
+  std::chrono::milliseconds RekeyedGrace() const { return RetransmitBudget(); }
 };
 
 struct IkeConfig {

@@ -104,12 +104,13 @@ struct IkeSa {
   // the peer may delete the old pair before our CREATE_CHILD_SA completes (its Delete
   // overtaking its answer to us), and our exchange still needs the record to learn that its new
   // pair is the redundant one. One at most: we have one request outstanding (§2.3), so one
-  // child SA of ours is being rekeyed at a time; cleared when that exchange ends.
+  // child SA of ours is being rekeyed at a time; cleared when that exchange ends. On the heap:
+  // rare, and every half-open SA would carry its bytes (dos.h kHalfOpenBytesPerSa).
   struct ChildRekeyCollision {
     uint32_t old_spi_in = 0;
     RekeyCollision peer;
   };
-  std::optional<ChildRekeyCollision> child_rekey_collision;
+  std::unique_ptr<ChildRekeyCollision> child_rekey_collision;
   // kRekeyed: when we delete it ourselves if the peer has not (IkeTimers::RekeyedGrace).
   SteadyTime grace_until = SteadyTime::max();
 

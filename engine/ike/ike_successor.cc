@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <utility>
+#include <vector>
 
 #include "engine/ike/ike_manager.h"
 #include "engine/ike/ike_manager_entry.h"
@@ -112,11 +113,22 @@ void IkeManager::AfterIkeRekey(Entry& old, const RekeyIkeSaTask& task, SteadyTim
 }
 
 void IkeManager::MoveToSuccessor(Entry& from, Entry& to, SteadyTime now) {
+  std::vector<uint32_t> deleting;
   for (ChildSa& c : from.sa.children) {
     // A rekey queued on the old IKE SA will not run there: the timer queues it again (or it is
     // queued again below).
     if (c.state == ChildSaState::kInstalled) c.rekey_queued = false;
+    if (c.state == ChildSaState::kDeleting) deleting.push_back(c.spi_in);
     to.sa.children.push_back(std::move(c));
+  }
+  if (!deleting.empty()) {
+    // §1.4.1: our Delete of these, under way or queued on the old IKE SA, will not complete
+    // there once the old SA is gone (the pairs stayed 'deleting' for good when the peer's IKE
+    // SA rekey overtook it): it goes again on the successor, as §1.4 allows ("... or its
+    // successor if the IKE SA was replaced for the purpose of rekeying"). A pair the peer
+    // removed already is answered with no Delete payload, and ours goes then.
+    to.tasks.QueueFront(std::make_unique<InformationalTask>(
+        to.sa, installer_, InformationalTask::Kind::kDeleteChildSas, std::move(deleting)));
   }
   from.sa.children.clear();
   to.reported_children.insert(from.reported_children.begin(), from.reported_children.end());

@@ -363,8 +363,9 @@ TaskStatus CreateChildSaTask::ProcessRequest(const InMessage& in, SteadyTime now
     if (old->state == ChildSaState::kRekeying) {
       // §2.8.1, §2.25.1: we are rekeying it too; decided when our own exchange completes. The
       // record lives in the IKE SA, since the old pair may go before then.
-      sa_.child_rekey_collision = IkeSa::ChildRekeyCollision{
-          old->spi_in, RekeyCollision{MinNonce(nonce->nonce, nonce_r_), child.spi_in}};
+      sa_.child_rekey_collision =
+          std::make_unique<IkeSa::ChildRekeyCollision>(IkeSa::ChildRekeyCollision{
+              old->spi_in, RekeyCollision{MinNonce(nonce->nonce, nonce_r_), child.spi_in}});
     } else {
       old->state = ChildSaState::kRekeyed;  // the initiator deletes it (§2.8)
     }
