@@ -40,6 +40,7 @@ void AdmissionTable::AddHalfOpen(Slot& slot, uint64_t local_spi, const Endpoint&
                                  uint64_t spi_i) {
   assert(!slot.half_open_);
   slot.half_open_ = true;
+  slot.listed_ = true;
   slot.peer_ = peer;
   slot.spi_i_ = spi_i;
   slot.fifo_ = fifo_.insert(fifo_.end(), local_spi);
@@ -52,7 +53,6 @@ void AdmissionTable::RemoveHalfOpen(Slot& slot) {
   if (!slot.half_open_) return;
   slot.half_open_ = false;
   fifo_.erase(slot.fifo_);
-  by_request_.erase({slot.peer_, slot.spi_i_});
   if (auto it = per_endpoint_.find(slot.peer_); it != per_endpoint_.end() && --it->second == 0) {
     per_endpoint_.erase(it);
   }
@@ -93,7 +93,14 @@ void AdmissionTable::ForgetIfEmpty(const IpAddress& ip) {
   }
 }
 
-uint64_t AdmissionTable::FindHalfOpen(const Endpoint& peer, uint64_t spi_i) const {
+void AdmissionTable::Forget(Slot& slot) {
+  RemoveHalfOpen(slot);
+  if (!slot.listed_) return;
+  slot.listed_ = false;
+  by_request_.erase({slot.peer_, slot.spi_i_});
+}
+
+uint64_t AdmissionTable::FindByRequest(const Endpoint& peer, uint64_t spi_i) const {
   auto it = by_request_.find({peer, spi_i});
   return it == by_request_.end() ? 0 : it->second;
 }

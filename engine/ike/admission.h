@@ -3,9 +3,12 @@
 // AdmissionTable: what IkeManager needs to decide about a new IKE_SA_INIT request in O(1), kept
 // up to date at every change of an IKE SA instead of counted per request (issue 13: a walk of
 // the half-open table per request was ~70% of the responder's CPU under a flood):
-//  - the half-open responder IKE SAs (IKE_SA_INIT answered, IKE_AUTH not done), found by
-//    (peer, SPIi) to answer a retransmitted request (RFC 7296 §2.1), and kept in arrival order:
-//    the oldest is evicted when the global cap is reached (SYN-cache style) and expires first;
+//  - the responder IKE SAs made for IKE_SA_INIT requests, found by (peer, SPIi): while
+//    half-open (IKE_SA_INIT answered, IKE_AUTH not done) to answer a retransmitted request
+//    (RFC 7296 §2.1), afterwards so that a copy of it the network held up until after IKE_AUTH
+//    goes to its SA, which drops it, instead of making a new half-open SA;
+//  - the half-open ones in arrival order: the oldest is evicted when the global cap is reached
+//    (SYN-cache style) and expires first;
 //  - how many of them each peer IP and each peer IP:port has (FAQ 59's 35 and 5);
 //  - how many IKE SAs are established with each peer IP (which FAQ 59 limit applies);
 //  - how many of our own negotiations with each peer IP are past IKE_SA_INIT (with those two,
@@ -42,11 +45,17 @@ class AdmissionTable {
     bool established() const { return counted_ == Counted::kEstablished; }
     bool authenticating() const { return counted_ == Counted::kAuthenticating; }
     const IpAddress& authenticating_ip() const { return counted_ip_; }  // when authenticating
+    // Made for an IKE_SA_INIT request from request_peer() with SPIi request_spi_i(), and findable
+    // by it (FindByRequest) until Forget.
+    bool listed() const { return listed_; }
+    const Endpoint& request_peer() const { return peer_; }
+    uint64_t request_spi_i() const { return spi_i_; }
 
    private:
     friend class AdmissionTable;
     bool half_open_ = false;
-    Endpoint peer_;  // counted under this while half-open (the request's source)
+    bool listed_ = false;
+    Endpoint peer_;  // the request's source: counted under it while half-open
     uint64_t spi_i_ = 0;
     std::list<uint64_t>::iterator fifo_;
     // Established and authenticating exclude each other: one address for both (every half-open
@@ -64,8 +73,11 @@ class AdmissionTable {
   // A responder SA (our SPI `local_spi`) was made for a new IKE_SA_INIT request from `peer`
   // with SPIi `spi_i`. It becomes the newest half-open SA.
   void AddHalfOpen(Slot& slot, uint64_t local_spi, const Endpoint& peer, uint64_t spi_i);
-  // The SA is no longer half-open (established or gone); nothing if it was not.
+  // The SA is no longer half-open (established, or about to go); nothing if it was not. It
+  // stays findable by its request until Forget.
   void RemoveHalfOpen(Slot& slot);
+  // The SA is gone: no longer half-open nor findable by its request.
+  void Forget(Slot& slot);
   // The SA is established with `ip`, or (nullopt) not or no longer; a changed address moves it.
   void SetEstablished(Slot& slot, const std::optional<IpAddress>& ip);
   // The SA is our own negotiation with `ip`, past IKE_SA_INIT and not yet established, or
@@ -73,8 +85,9 @@ class AdmissionTable {
   // both: setting one replaces the other.)
   void SetAuthenticating(Slot& slot, const std::optional<IpAddress>& ip);
 
-  // Our SPI of the half-open SA made for (peer, SPIi); 0: none.
-  uint64_t FindHalfOpen(const Endpoint& peer, uint64_t spi_i) const;
+  // Our SPI of the responder SA made for the IKE_SA_INIT request from `peer` with SPIi `spi_i`,
+  // half-open or not; 0: none.
+  uint64_t FindByRequest(const Endpoint& peer, uint64_t spi_i) const;
   size_t half_open() const { return fifo_.size(); }
   size_t HalfOpenFrom(const IpAddress& ip) const;
   size_t HalfOpenFrom(const Endpoint& peer) const;

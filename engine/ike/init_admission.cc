@@ -15,8 +15,9 @@ using codec::ExchangeType;
 
 void IkeManager::HandleInitRequest(const codec::Message& message, const Endpoint& local,
                                    const Endpoint& remote, ByteSpan data, SteadyTime now) {
-  // §2.1: a retransmitted request of an SA we hold is answered from it, not admitted again.
-  const uint64_t known = admission_.FindHalfOpen(remote, message.header.initiator_spi);
+  // §2.1: a retransmitted request of an SA we hold is answered from it (while half-open), or
+  // dropped by it (later: a copy held up in the network), never admitted again.
+  const uint64_t known = admission_.FindByRequest(remote, message.header.initiator_spi);
   Entry* entry = known == 0 ? nullptr : Find(known);
   if (entry == nullptr) {
     // §1.2: a new SA starts with message 0, whose payloads follow the exchange's rules; what
@@ -130,7 +131,11 @@ void IkeManager::ExpireHalfOpen(SteadyTime now) {
 void IkeManager::Track(Entry& entry) {
   const IkeSa& sa = entry.sa;
   const bool connecting = sa.state == IkeSaState::kConnecting;
-  if (entry.dead || !connecting) admission_.RemoveHalfOpen(entry.admission);
+  if (entry.dead) {
+    admission_.Forget(entry.admission);
+  } else if (!connecting) {
+    admission_.RemoveHalfOpen(entry.admission);
+  }
   admission_.SetEstablished(entry.admission, !entry.dead && !connecting
                                                  ? std::optional<IpAddress>(sa.remote.address)
                                                  : std::nullopt);
@@ -147,13 +152,15 @@ std::string IkeManager::CheckAdmission() const {
   for (const auto& [spi, e] : sas_) {
     const IkeSa& sa = e->sa;
     if (e->dead) continue;
+    if (e->admission.listed()) {
+      want.by_request[{e->admission.request_peer(), e->admission.request_spi_i()}] = spi;
+    }
     if (sa.state != IkeSaState::kConnecting) {
       ++want.established_per_ip[sa.remote.address];
     } else if (sa.original_initiator) {
       if (sa.HasKeys()) ++want.authenticating_per_ip[sa.remote.address];
     } else {
       half_open[sa.id] = spi;
-      want.by_request[{sa.remote, sa.spi_i}] = spi;
       ++want.half_open_per_ip[sa.remote.address];
       ++want.half_open_per_endpoint[sa.remote];
     }
@@ -166,7 +173,7 @@ std::string IkeManager::CheckAdmission() const {
   if (have.fifo != want.fifo)
     return differs("half-open SAs in arrival order", have.fifo.size(), want.fifo.size());
   if (have.by_request != want.by_request)
-    return differs("half-open by (peer, SPIi)", have.by_request.size(), want.by_request.size());
+    return differs("responder SAs by (peer, SPIi)", have.by_request.size(), want.by_request.size());
   if (have.half_open_per_ip != want.half_open_per_ip)
     return differs("peer IPs with half-open SAs", have.half_open_per_ip.size(),
                    want.half_open_per_ip.size());

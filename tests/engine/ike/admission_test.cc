@@ -40,8 +40,8 @@ TEST(AdmissionTableTest, CountsFollowEveryChangeAndTheOldestComesFirst) {
   EXPECT_EQ(t.HalfOpenFrom(p1.address), 2u);
   EXPECT_EQ(t.HalfOpenFrom(p1), 1u);
   EXPECT_EQ(t.HalfOpenFrom(p1b), 1u);
-  EXPECT_EQ(t.FindHalfOpen(p1b, 0xb), 12u);
-  EXPECT_EQ(t.FindHalfOpen(p1, 0xb), 0u);
+  EXPECT_EQ(t.FindByRequest(p1b, 0xb), 12u);
+  EXPECT_EQ(t.FindByRequest(p1, 0xb), 0u);
   EXPECT_EQ(t.Oldest(), 11u);
   // a is established; b dies; the oldest is c now.
   t.RemoveHalfOpen(a);
@@ -52,12 +52,18 @@ TEST(AdmissionTableTest, CountsFollowEveryChangeAndTheOldestComesFirst) {
   EXPECT_EQ(t.HalfOpenFrom(p1.address), 0u);
   EXPECT_TRUE(t.EstablishedWith(p1.address));
   EXPECT_FALSE(t.EstablishedWith(p2.address));
+  // Established, a is still found by its request (§2.1: a late copy of it goes to a).
+  EXPECT_EQ(t.FindByRequest(p1, 0xa), 11u);
   // The established SA's peer moves (NAT-T): counted under the new address only.
   t.SetEstablished(a, p2.address);
   EXPECT_FALSE(t.EstablishedWith(p1.address));
   EXPECT_TRUE(t.EstablishedWith(p2.address));
   t.SetEstablished(a, std::nullopt);
   t.RemoveHalfOpen(c);
+  EXPECT_EQ(t.Dump().by_request.size(), 3u) << "until they are gone";
+  for (AdmissionTable::Slot* s : {&a, &b, &c}) t.Forget(*s);
+  t.Forget(b);  // twice: nothing more
+  EXPECT_EQ(t.FindByRequest(p1, 0xa), 0u);
   auto d = t.Dump();
   EXPECT_TRUE(d.fifo.empty());
   EXPECT_TRUE(d.by_request.empty());

@@ -318,6 +318,29 @@ TEST_F(FaultCollisionsTest, InitialContactLeavesANegotiationUnderWayAlone) {
   }
 }
 
+// §2.1 under reordering: the initiator retransmits IKE_SA_INIT while its first request is held
+// up in the network, and a copy reaches the responder only after IKE_AUTH. It goes to the IKE SA
+// it made, which drops it (out of its window), instead of making a new half-open SA that stayed
+// 30 s (found by faults_loss_integration_test: it kept the pods from one SA each).
+TEST_F(FaultCollisionsTest, AnIkeSaInitCopyArrivingAfterIkeAuthMakesNoNewSa) {
+  Configure();
+  ASSERT_TRUE(net_.a.manager->Initiate("r", net_.a.endpoint(), net_.b.endpoint(), net_.now).ok());
+  ASSERT_EQ(net_.wire.size(), 1u);
+  const Datagram late = net_.wire.front();  // the retransmission is the same datagram
+  EXPECT_EQ(net_.DeliverAll(), 4);
+  ASSERT_EQ(net_.b.observer.ike_up, 1) << Logs();
+  net_.wire.push_back(late);
+  net_.DeliverAll();
+  EXPECT_EQ(net_.b.manager->sa_count(), 1u) << Logs();
+  EXPECT_EQ(net_.b.manager->Statistics().ike_sas_half_open, 0u);
+  EXPECT_EQ(net_.b.manager->Statistics()
+                .datagrams_dropped[static_cast<size_t>(IkeDropReason::kOutOfWindow)],
+            1u);
+  EXPECT_EQ(net_.b.manager->CheckAdmission(), "");
+  net_.Run(60s);
+  ASSERT_NO_FATAL_FAILURE(ExpectOneIkeSaAndOnePairEach());
+}
+
 // Every rekey collision at once under 10% loss and reordering, with seeded randomness: both
 // rekey the child SA, both the IKE SA, or one each, while datagrams are dropped and delivered
 // out of order (any of the first three in flight). Whatever was lost or overtaken, once the
