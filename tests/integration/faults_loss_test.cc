@@ -2,7 +2,8 @@
 // (nftables `numgen random` in the node namespace that forwards between the pods: this kernel
 // has no netem) and reordering of IKE and ESP (an NFQUEUE helper holds 20% of them for 5-150 ms,
 // so later packets overtake them: tests/support/lab_faults.h), during negotiations and during
-// child SA and IKE SA rekeys started by each side, while pod 0 pings pod 1 through ESP every
+// child SA and IKE SA rekeys started by each side and by both at once (collisions, RFC 7296
+// §2.8.1-2.8.2, with lost and overtaken messages), while pod 0 pings pod 1 through ESP every
 // 50 ms. The rounds go on until the faults have really hit IKE (drops, retransmissions,
 // overtaken packets), never for a fixed time. Then: every negotiation and rekey completed, one
 // IKE SA and one child SA on each side (nothing duplicated or stale), the pings went on (loss
@@ -74,8 +75,18 @@ class FaultsLossTest : public ::testing::Test {
 
   // POST /v1/sas/{ids[i]}/rekey on each daemon i of `starters`, at the same moment when both
   // (a rekey collision, RFC 7296 §2.8.1-2.8.2, unless one side's completes before the other's
-  // request is taken: then that one is refused with 409, its SA already rekeyed).
+  // request is taken: then that one is refused with 409, its SA already rekeyed). When both, IKE
+  // is cut off (every IKE datagram dropped) from before the requests until 100 ms after: both
+  // requests are sent, lost, and cross when retransmitted (after 200 ms), a collision at both
+  // ends whose messages the loss and reordering then drop and overtake.
   void Post(const std::vector<int>& starters, const std::vector<std::string>& ids) {
+    const bool cut = starters.size() == 2;
+    std::string error;
+    for (const auto& c : cut_) {
+      if (cut) {
+        ASSERT_TRUE(c->SetPercent(100, &error)) << error;
+      }
+    }
     CommandResult r[2];
     std::vector<std::thread> threads;
     for (int i : starters) {
@@ -83,26 +94,51 @@ class FaultsLossTest : public ::testing::Test {
           [&, i] { r[i] = pair_->d(i).Http("POST", "/v1/sas/" + ids[i] + "/rekey"); });
     }
     for (auto& t : threads) t.join();
+    if (cut) {
+      std::this_thread::sleep_for(100ms);
+      for (const auto& c : cut_) {
+        cut_dropped_ += std::max<int64_t>(0, c->Dropped());
+        ASSERT_TRUE(c->SetPercent(0, &error)) << error;
+      }
+    }
     int accepted = 0;
     for (int i : starters) {
       if (Status(r[i]) == 202) {
         ++accepted;
         continue;
       }
-      EXPECT_TRUE(starters.size() == 2 && Status(r[i]) == 409 &&
-                  (r[i].out.find(" is rekeyed") != std::string::npos ||
-                   r[i].out.find(" is being rekeyed") != std::string::npos))
+      // Started by both: the other side's rekey may have replaced (409) or already deleted (404)
+      // the SA by the time this side's request is taken.
+      EXPECT_TRUE(
+          starters.size() == 2 &&
+          ((Status(r[i]) == 409 && (r[i].out.find(" is rekeyed") != std::string::npos ||
+                                    r[i].out.find(" is being rekeyed") != std::string::npos ||
+                                    r[i].out.find(" is rekeying") != std::string::npos ||
+                                    r[i].out.find(" is deleting") != std::string::npos)) ||
+           (Status(r[i]) == 404 && r[i].out.find("no IKE SA") != std::string::npos)))
           << "daemon " << i << ": " << r[i].out << r[i].err;
     }
     ASSERT_GE(accepted, 1);
+    if (accepted == 2) ++both_accepted_;
   }
-  int Collisions() {
+  // Lines of both IKE logs that contain `text`.
+  int CountLogged(const std::string& text) {
     int n = 0;
     for (int i = 0; i < 2; ++i) {
       const std::string log = pair_->IkeLog(i);
-      for (size_t p = 0; (p = log.find("rekey collision (", p)) != std::string::npos; ++p) ++n;
+      for (size_t p = 0; (p = log.find(text, p)) != std::string::npos; ++p) ++n;
     }
     return n;
+  }
+  int Collisions() { return CountLogged("rekey collision ("); }
+
+  // How long a rekey may take to settle. Started by both at once, a collision whose messages were
+  // reordered can leave one side holding the other's redundant IKE SA, which that side never
+  // learned of (RFC 7296 §2.25.2): it goes after the grace period (IkeTimers::RekeyedGrace, one
+  // retransmission budget: 12.6 s with --retransmit-base-ms=200) and its unanswered Delete
+  // (another 12.6 s).
+  static std::chrono::seconds SettleTime(const std::vector<int>& starters) {
+    return starters.size() == 2 ? 45s : 30s;
   }
 
   // Child SA rekeys started by `starters` (one daemon, or both at once), then settled with new
@@ -118,7 +154,7 @@ class FaultsLossTest : public ::testing::Test {
           return now0.first == before0.first && now0.second != before0.second &&
                  now1.first == before1.first && now1.second != before1.second;
         },
-        30s, 100ms))
+        SettleTime(starters), 100ms))
         << "child SA rekey by " << json(starters).dump() << " did not settle\n"
         << pair_->Diagnostics();
   }
@@ -164,13 +200,30 @@ class FaultsLossTest : public ::testing::Test {
     return ca["packets_out"] == cb["packets_in"] && cb["packets_out"] == ca["packets_in"];
   }
 
+  // The data path's non-zero drop counters of daemon `i` ("none" when there are none).
+  std::string DataPathDrops(int i) {
+    const std::string m = pair_->Metrics(i);
+    if (m.find("ipsec_dataplane_drops_total{") == std::string::npos) return " (no metrics)";
+    std::string lines;
+    for (size_t pos = 0;
+         (pos = m.find("\nipsec_dataplane_drops_total{", pos)) != std::string::npos;) {
+      const size_t end = m.find('\n', pos + 1);
+      const std::string line = m.substr(pos + 1, end - pos - 1);
+      if (line.substr(line.rfind(' ') + 1) != "0") lines += " " + line;
+      pos = end;
+    }
+    return lines.empty() ? " none" : lines;
+  }
+
   // Daemon `i` deletes the IKE SA (DELETE /v1/sas/{id}) with no traffic under way, then pod 0's
   // pings negotiate a new one. (Pod 1's echo replies caught by the delete would make both
   // daemons initiate at once, each IKE_AUTH with INITIAL_CONTACT; that case leaves a stale IKE
   // SA behind: see docs/ike.md "Faults".)
   void Renegotiate(int i) {
     StopPings();
-    ASSERT_TRUE(WaitFor([&] { return Drained(); }, 10s)) << pair_->Diagnostics();
+    ASSERT_TRUE(WaitFor([&] { return Drained(); }, 10s))
+        << "data path drops: daemon 0" << DataPathDrops(0) << "; daemon 1" << DataPathDrops(1)
+        << pair_->Diagnostics();
     const std::string before[2] = {IkeId(0), IkeId(1)};
     ASSERT_FALSE(before[0].empty() || before[1].empty()) << pair_->Diagnostics();
     CommandResult r = pair_->d(i).Http("DELETE", "/v1/sas/" + before[i]);
@@ -191,16 +244,20 @@ class FaultsLossTest : public ::testing::Test {
     ASSERT_NO_FATAL_FAILURE(Post(starters, {before[0], before[1]}));
     ASSERT_TRUE(
         WaitFor([&] { return pair_->Settled() && IkeId(0) != before[0] && IkeId(1) != before[1]; },
-                30s, 100ms))
+                SettleTime(starters), 100ms))
         << "IKE SA rekey by " << json(starters).dump() << " did not settle\n"
         << pair_->Diagnostics();
   }
 
+  int both_accepted_ = 0;    // rekeys asked of both sides that both took (202)
+  int64_t cut_dropped_ = 0;  // IKE datagrams dropped while cut off for those
   std::unique_ptr<Lab> lab_;
   TempDir dir_;
   std::vector<std::string> ping_logs_;
   std::unique_ptr<BackgroundProcess> ping_;
   std::vector<std::unique_ptr<PacketLoss>> loss_;
+  // Every IKE datagram dropped while both sides' rekeys are asked for (Post); 0% otherwise.
+  std::vector<std::unique_ptr<PacketLoss>> cut_;
   std::unique_ptr<PacketReorder> reorder_;
   std::unique_ptr<DaemonPair> pair_;  // before lab_ in destruction order (declared after it)
 };
@@ -213,6 +270,10 @@ TEST_F(FaultsLossTest, NegotiationAndRekeysUnderLossAndReordering) {
     auto l = PacketLoss::Add(lab_->node(), 10, &error, "forward", match);
     ASSERT_NE(l, nullptr) << error;
     loss_.push_back(std::move(l));
+    // Made now, before the reordering holds packets (see PacketLoss::SetPercent).
+    auto c = PacketLoss::Add(lab_->node(), 0, &error, "forward", match);
+    ASSERT_NE(c, nullptr) << error;
+    cut_.push_back(std::move(c));
   }
   reorder_ =
       PacketReorder::Add(lab_->node(), {"-p udp", "-p esp"},
@@ -227,10 +288,10 @@ TEST_F(FaultsLossTest, NegotiationAndRekeysUnderLossAndReordering) {
 
   // Rounds until the faults have hit IKE (drops, retransmissions, overtaken packets; at least 4
   // rounds): a new negotiation (one side deletes the IKE SA, the pings negotiate again), then a
-  // child SA rekey and an IKE SA rekey started by each side. (Rekeys started by both sides at
-  // once are left out: with a lost or overtaken message they leave a redundant child SA pair,
-  // or lose the child SAs on one side; docs/faults.md, "Defects found".)
-  int rounds = 0, child_rekeys = 0, ike_rekeys = 0;
+  // child SA rekey and an IKE SA rekey started by each side, then by both at once (collisions,
+  // §2.8.1-2.8.2: with a lost or overtaken message they left a redundant child SA pair at both
+  // ends, or lost the child SAs on one side; docs/faults.md A, B).
+  int rounds = 0, child_rekeys = 0, ike_rekeys = 0, both_rekeys = 0;
   for (; rounds < 8; ++rounds) {
     SCOPED_TRACE("round " + std::to_string(rounds));
     ASSERT_NO_FATAL_FAILURE(Renegotiate(rounds % 2));
@@ -240,6 +301,10 @@ TEST_F(FaultsLossTest, NegotiationAndRekeysUnderLossAndReordering) {
       ASSERT_NO_FATAL_FAILURE(RekeyIke({side}));
       ++ike_rekeys;
     }
+    ASSERT_NO_FATAL_FAILURE(RekeyChild({0, 1}));
+    ++both_rekeys;
+    ASSERT_NO_FATAL_FAILURE(RekeyIke({0, 1}));
+    ++both_rekeys;
     if (rounds >= 3 && Dropped() >= 8 && Retransmits() >= 6 && reorder_->Read().overtaken >= 20) {
       ++rounds;
       break;
@@ -262,29 +327,22 @@ TEST_F(FaultsLossTest, NegotiationAndRekeysUnderLossAndReordering) {
   const PacketReorder::Stats reordered = reorder_->Read();
   std::printf(
       "[ figure ] loss+reordering: %d rounds (negotiations %d), rekeys requested: child %d, "
-      "IKE %d; IKE datagrams dropped %lld, "
+      "IKE %d by one side, %d (child and IKE) by both at once (%d taken by both, crossing: "
+      "%lld IKE datagrams dropped while cut off); IKE datagrams dropped %lld, "
       "retransmissions %lld (%.0f during the first negotiation); packets queued %lld, held "
-      "%lld, overtaken %lld; rekey collisions %d; pings %d sent, %d answered, %d lost (%.2f%%; "
+      "%lld, overtaken %lld; rekey collisions %d (log lines, both daemons; %d where the peer "
+      "saw none and its rekey was adopted), rekeys refused CHILD_SA_NOT_FOUND %d, SAs deleted "
+      "after the grace period %d; pings %d sent, %d answered, %d lost (%.2f%%; "
       "the last second of each ping run not counted), longest gap %.3f s\n",
-      rounds, rounds + 1, child_rekeys, ike_rekeys, static_cast<long long>(Dropped()),
+      rounds, rounds + 1, child_rekeys, ike_rekeys, both_rekeys, both_accepted_,
+      static_cast<long long>(cut_dropped_), static_cast<long long>(Dropped()),
       static_cast<long long>(Retransmits()), negotiated_retransmits,
       static_cast<long long>(reordered.packets), static_cast<long long>(reordered.held),
-      static_cast<long long>(reordered.overtaken), Collisions(), pings.sent, pings.answered,
-      pings.lost, pings.LossPercent(), pings.longest_gap);
+      static_cast<long long>(reordered.overtaken), Collisions(), CountLogged("the peer saw none"),
+      CountLogged("notify 44"), CountLogged("has not deleted it within"), pings.sent,
+      pings.answered, pings.lost, pings.LossPercent(), pings.longest_gap);
   for (int i = 0; i < 2; ++i) {  // where the data path dropped packets, if anywhere
-    const std::string m = pair_->Metrics(i);
-    std::string lines;
-    for (size_t pos = 0;
-         (pos = m.find("\nipsec_dataplane_drops_total{", pos)) != std::string::npos;) {
-      const size_t end = m.find('\n', pos + 1);
-      const std::string line = m.substr(pos + 1, end - pos - 1);
-      if (line.substr(line.rfind(' ') + 1) != "0") lines += " " + line;
-      pos = end;
-    }
-    std::printf("[ figure ] daemon %d data path drops:%s\n", i,
-                m.find("ipsec_dataplane_drops_total{") == std::string::npos ? " (no metrics)"
-                : lines.empty()                                             ? " none"
-                                                                            : lines.c_str());
+    std::printf("[ figure ] daemon %d data path drops:%s\n", i, DataPathDrops(i).c_str());
   }
   EXPECT_GE(Dropped(), 8);
   EXPECT_GE(Retransmits(), 6);

@@ -85,12 +85,10 @@ std::unique_ptr<PacketLoss> PacketLoss::Add(const std::string& netns, int percen
   std::unique_ptr<PacketLoss> loss(new PacketLoss());
   loss->netns_ = netns;
   loss->table_ = "ipsl_loss_" + RandomSuffix();
-  // numgen random mod 100 is uniform over 0..99: "< percent" drops percent out of 100.
-  std::string random =
-      percent >= 100 ? "" : "numgen random mod 100 < " + std::to_string(percent) + " ";
+  loss->match_ = match;
   std::string script = "table inet " + loss->table_ + " {\n  chain c {\n    type filter hook " +
-                       hook + " priority -10; policy accept;\n    " + match +
-                       (match.empty() ? "" : " ") + random + "counter drop\n  }\n}\n";
+                       hook + " priority -10; policy accept;\n    " + Rule(match, percent) +
+                       "\n  }\n}\n";
   CommandResult r = NftInNamespace(netns, script);
   if (r.exit_code != 0) {
     *error = "nftables loss rule in " + netns + " failed: " + r.err + "\n" + script;
@@ -98,6 +96,29 @@ std::unique_ptr<PacketLoss> PacketLoss::Add(const std::string& netns, int percen
     return nullptr;
   }
   return loss;
+}
+
+std::string PacketLoss::Rule(const std::string& match, int percent) {
+  // numgen random mod 100 is uniform over 0..99: "< percent" drops percent out of 100.
+  std::string random =
+      percent >= 100 ? "" : "numgen random mod 100 < " + std::to_string(percent) + " ";
+  return match + (match.empty() ? "" : " ") + random + "counter drop";
+}
+
+bool PacketLoss::SetPercent(int percent, std::string* error) {
+  if (percent < 0 || percent > 100) {
+    *error = "PacketLoss: percent must be 0..100";
+    return false;
+  }
+  // One transaction: the chain is never without its rule, and stays registered.
+  const std::string script = "flush chain inet " + table_ + " c\nadd rule inet " + table_ +
+                             " c " + Rule(match_, percent) + "\n";
+  CommandResult r = NftInNamespace(netns_, script);
+  if (r.exit_code != 0) {
+    *error = "nftables loss rule in " + netns_ + " not changed: " + r.err + "\n" + script;
+    return false;
+  }
+  return true;
 }
 
 PacketLoss::~PacketLoss() {

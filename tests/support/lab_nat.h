@@ -62,10 +62,15 @@ class PacketLoss {
 
   // Packets dropped so far (the rule's counter); -1 if it cannot be read.
   int64_t Dropped() const;
+  // Drops `percent` % from now on (0: none), and restarts the counter. It replaces the rule in
+  // place: adding or deleting a table with a base chain re-registers the hook, and the kernel
+  // then drops every packet an NFQUEUE program holds at that hook (PacketReorder's).
+  bool SetPercent(int percent, std::string* error);
 
  private:
   PacketLoss() = default;
-  std::string netns_, table_;
+  static std::string Rule(const std::string& match, int percent);
+  std::string netns_, table_, match_;
 };
 
 }  // namespace ipsec::testing
