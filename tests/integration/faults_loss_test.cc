@@ -217,8 +217,8 @@ class FaultsLossTest : public ::testing::Test {
 
   // Daemon `i` deletes the IKE SA (DELETE /v1/sas/{id}) with no traffic under way, then pod 0's
   // pings negotiate a new one. (Pod 1's echo replies caught by the delete would make both
-  // daemons initiate at once, each IKE_AUTH with INITIAL_CONTACT; that case leaves a stale IKE
-  // SA behind: see docs/ike.md "Faults".)
+  // daemons initiate at once; that leaves two IKE SAs, consistent at both ends, where Settled()
+  // wants one: docs/faults.md, "Defects found, not fixed here".)
   void Renegotiate(int i) {
     StopPings();
     ASSERT_TRUE(WaitFor([&] { return Drained(); }, 10s))
