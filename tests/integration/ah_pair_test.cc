@@ -180,13 +180,24 @@ TEST_P(AhPairTest, PingAndTcpThroughAh) {
     BackgroundProcess pings({"ip", "netns", "exec", pair.lab->pod(0), "ping", ping_bin, "-c", "40",
                              "-i", "0.05", "-W", "2", peer},
                             dir.path() + "/rekey-ping.log");
-    std::this_thread::sleep_for(500ms);
+    // Rekeys while the pings flow: once some replies came, and each side's once the one
+    // before has completed at both ends (a pair still mid-rekey refuses another with 409).
+    EXPECT_TRUE(WaitFor([&] {
+      return ReadFile(dir.path() + "/rekey-ping.log").find("icmp_seq=5 ") != std::string::npos;
+    })) << ReadFile(dir.path() + "/rekey-ping.log");
+    json last0 = before0, last1 = before1;
     for (int i = 0; i < 2; ++i) {
       const json& before = i == 0 ? before0 : before1;
       CommandResult r =
           pair.d[i]->Http("POST", "/v1/sas/" + before["id"].get<std::string>() + "/rekey");
       EXPECT_EQ(Status(r), 202) << r.out << r.err;
-      std::this_thread::sleep_for(700ms);
+      EXPECT_TRUE(WaitFor([&] {
+        const json now0 = pair.Child(0), now1 = pair.Child(1);
+        return !now0.is_null() && !now1.is_null() && now0[spi_key] != last0[spi_key] &&
+               now1[spi_key] != last1[spi_key];
+      })) << pair.Diagnostics();
+      last0 = pair.Child(0);
+      last1 = pair.Child(1);
     }
     EXPECT_EQ(pings.WaitExit(std::chrono::seconds(10)), 0)
         << ReadFile(dir.path() + "/rekey-ping.log");
@@ -207,7 +218,8 @@ TEST_P(AhPairTest, PingAndTcpThroughAh) {
   BackgroundProcess server(
       {"ip", "netns", "exec", pair.lab->pod(1), "iperf3", "-s", "-1", "-p", "5201"},
       dir.path() + "/iperf3-server.log");
-  std::this_thread::sleep_for(300ms);
+  ASSERT_TRUE(WaitForTcpListener(pair.lab->pod(1), 5201))
+      << ReadFile(dir.path() + "/iperf3-server.log");
   CommandResult iperf =
       pair.lab->Exec(pair.lab->pod(0), {"iperf3", "-c", peer, "-p", "5201", "-t", "1", "-f", "m"},
                      "", std::chrono::seconds(30));

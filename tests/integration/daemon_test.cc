@@ -141,11 +141,11 @@ TEST_F(DaemonTest, ClosestAssignedScopeIsInForceAndNeverMerged) {
   EXPECT_EQ(in_force(), "none");
   write_scope(d->cluster_dir(), "cluster-default");
   kill(d->pid(), SIGHUP);
-  for (int i = 0; i < 50 && in_force() == "none"; ++i) usleep(100000);
+  WaitFor([&] { return in_force() != "none"; }, std::chrono::seconds(5));
   EXPECT_EQ(in_force(), "cluster:cluster-default");
 
   write_scope(d->namespace_dir(), "ns-default");  // picked up by polling (1 s here)
-  for (int i = 0; i < 50 && in_force() != "namespace:ns-default"; ++i) usleep(100000);
+  WaitFor([&] { return in_force() == "namespace:ns-default"; }, std::chrono::seconds(5));
   EXPECT_EQ(in_force(), "namespace:ns-default");
   json a = Body(d->Http("GET", "/v1/assignment"));
   EXPECT_NE(a["reason"].get<std::string>().find("never merged"), std::string::npos) << a.dump();
@@ -162,15 +162,19 @@ TEST_F(DaemonTest, ClosestAssignedScopeIsInForceAndNeverMerged) {
   EXPECT_EQ(in_force(), "namespace:ns-default");
   std::filesystem::remove(d->namespace_dir() + "/policy.json");
   kill(d->pid(), SIGHUP);
-  for (int i = 0; i < 50 && in_force() != "cluster:cluster-default"; ++i) usleep(100000);
+  WaitFor([&] { return in_force() == "cluster:cluster-default"; }, std::chrono::seconds(5));
   EXPECT_EQ(in_force(), "cluster:cluster-default");
   // A broken file keeps the previous policy and reports the error.
   WriteFile(d->cluster_dir() + "/policy.json", "{not json");
   kill(d->pid(), SIGHUP);
-  usleep(500000);
+  json st;
+  EXPECT_TRUE(WaitFor([&] {  // the reload is asynchronous: wait until it reports the error
+    st = Body(d->Http("GET", "/v1/assignment"));
+    return st.is_object() && st["scopes"].is_array() && !st["scopes"].empty() &&
+           st["scopes"][0]["error"].is_string() &&
+           !st["scopes"][0]["error"].get<std::string>().empty();
+  })) << st.dump();
   EXPECT_EQ(in_force(), "cluster:cluster-default");
-  json st = Body(d->Http("GET", "/v1/assignment"));
-  EXPECT_FALSE(st["scopes"][0]["error"].get<std::string>().empty()) << st.dump();
 }
 
 TEST_F(DaemonTest, EveryAcknowledgedWriteSurvivesSigkill) {

@@ -119,7 +119,7 @@ TEST_P(DataplanePairTest, PingAndTcpThroughEsp) {
     BackgroundProcess plain_server(
         {"ip", "netns", "exec", lab_->pod(1), "iperf3", "-s", "-1", "-p", "5202"},
         dir.path() + "/iperf3-plain.log");
-    std::this_thread::sleep_for(300ms);
+    ASSERT_TRUE(WaitForTcpListener(lab_->pod(1), 5202)) << ReadFile(dir.path() + "/iperf3-plain.log");
     CommandResult plain = lab_->Exec(
         lab_->pod(0), {"iperf3", "-c", lab_->PodV4(1), "-p", "5202", "-t", "2", "-f", "m"}, "",
         std::chrono::seconds(30));
@@ -164,16 +164,24 @@ TEST_P(DataplanePairTest, PingAndTcpThroughEsp) {
     return std::make_pair(std::string(), json());
   };
   const auto before0 = installed(0), before1 = installed(1);
+  auto middle1 = before1;
   ASSERT_FALSE(before0.first.empty()) << Sas(0).dump();
   ASSERT_FALSE(before1.first.empty()) << Sas(1).dump();
   {
     BackgroundProcess pings({"ip", "netns", "exec", lab_->pod(0), "ping", "-c", "50", "-i", "0.05",
                              "-W", "2", lab_->PodV4(1)},
                             dir.path() + "/rekey-ping.log");
-    std::this_thread::sleep_for(600ms);
+    // Rekeys while the pings flow: once some replies came, and pod 1's once pod 0's has
+    // completed at both ends (a pair still mid-rekey refuses another with 409).
+    EXPECT_TRUE(WaitFor([&] {
+      return ReadFile(dir.path() + "/rekey-ping.log").find("icmp_seq=5 ") != std::string::npos;
+    })) << ReadFile(dir.path() + "/rekey-ping.log");
     CommandResult r0 = d_[0]->Http("POST", "/v1/sas/" + before0.first + "/rekey");
     EXPECT_EQ(Status(r0), 202) << r0.out << r0.err;
-    std::this_thread::sleep_for(900ms);
+    EXPECT_TRUE(WaitFor([&] {
+      return installed(0).second != before0.second && installed(1).second != before1.second;
+    })) << Sas(0).dump() << "\n" << Sas(1).dump();
+    middle1 = installed(1);  // pod 1's pair after pod 0's rekey: pod 1's own replaces it
     CommandResult r1 = d_[1]->Ctl({"sa", "rekey", before1.first});  // the same through ipsecctl
     EXPECT_EQ(r1.exit_code, 0) << r1.out << r1.err;
     EXPECT_EQ(pings.WaitExit(std::chrono::seconds(10)), 0)
@@ -184,7 +192,7 @@ TEST_P(DataplanePairTest, PingAndTcpThroughEsp) {
   EXPECT_TRUE(WaitFor([&] {
     const auto now0 = installed(0), now1 = installed(1);
     return now0.first == before0.first && now0.second != before0.second &&
-           now1.first == before1.first && now1.second != before1.second;
+           now1.first == before1.first && now1.second != middle1.second;
   })) << Sas(0).dump()
       << "\n"
       << Sas(1).dump();
@@ -193,7 +201,8 @@ TEST_P(DataplanePairTest, PingAndTcpThroughEsp) {
   BackgroundProcess server(
       {"ip", "netns", "exec", lab_->pod(1), "iperf3", "-s", "-1", "-p", "5201"},
       dir.path() + "/iperf3-server.log");
-  std::this_thread::sleep_for(300ms);
+  ASSERT_TRUE(WaitForTcpListener(lab_->pod(1), 5201))
+      << ReadFile(dir.path() + "/iperf3-server.log");
   CommandResult iperf =
       lab_->Exec(lab_->pod(0), {"iperf3", "-c", lab_->PodV4(1), "-p", "5201", "-t", "2", "-f", "m"},
                  "", std::chrono::seconds(30));

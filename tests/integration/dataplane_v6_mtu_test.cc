@@ -198,7 +198,8 @@ TEST_P(DataplaneV6MtuTest, PingTcpAndPathMtuThroughEsp) {
     BackgroundProcess server(
         {"ip", "netns", "exec", lab_->pod(1), "iperf3", "-s", "-1", "-p", "5201"},
         dir.path() + "/iperf3-server.log");
-    std::this_thread::sleep_for(300ms);
+    ASSERT_TRUE(WaitForTcpListener(lab_->pod(1), 5201))
+        << ReadFile(dir.path() + "/iperf3-server.log");
     std::vector<std::string> argv = {"timeout", "15", "iperf3", "-c", peer, "-p",
                                      "5201",    "-n", "4M",     "-f", "m"};
     if (reverse) argv.push_back("-R");

@@ -87,7 +87,7 @@ class PrometheusTest : public ::testing::Test {
             "--web.listen-address=127.0.0.1:" + std::to_string(kPrometheusPort),
             "--log.level=warn"},
         dir_.path() + "/prometheus.log");
-    ASSERT_TRUE(WaitFor([&] { return Query("up").size() == 2; }, 30s))
+    ASSERT_TRUE(WaitFor([&] { return Query("up == 1").size() == 2; }, 30s))
         << "Prometheus did not scrape both pods:\n"
         << ReadFile(dir_.path() + "/prometheus.log");
   }
@@ -118,40 +118,62 @@ class PrometheusTest : public ::testing::Test {
 };
 
 TEST_F(PrometheusTest, SaNegotiationAndThroughputSeriesExistAndMove) {
+  // Every condition below is reached asynchronously (the daemons negotiate, Prometheus scrapes
+  // each target on its own schedule): each is waited for, per sidecar where it is per sidecar,
+  // never assumed after a pause or after another target's sample arrived.
   // Traffic: the first ping negotiates (acquire), then a TCP stream for a few scrapes.
   CommandResult ping =
       lab_->Exec(lab_->pod(0), {"ping", "-c", "5", "-i", "0.2", "-W", "2", lab_->PodV4(1)});
   ASSERT_EQ(ping.exit_code, 0) << ping.out << ping.err << d_[0]->Log();
-  ASSERT_TRUE(WaitFor([&] { return Sum("sum(ipsec_child_sas_active)") >= 2; }, 15s))
-      << "child SAs never showed in Prometheus: " << last_query_;
-  EXPECT_GE(Sum("sum(ipsec_ike_sas_active)"), 2);
-  EXPECT_GE(Sum(R"(sum(ipsec_ike_negotiations_total{result="success"}))"), 2);
+  ASSERT_TRUE(WaitFor([&] { return Query("ipsec_child_sas_active > 0").size() == 2; }, 15s))
+      << "child SAs never showed in Prometheus for both sidecars: " << last_query_;
+  EXPECT_TRUE(WaitFor([&] { return Query("ipsec_ike_sas_active > 0").size() == 2; }, 10s))
+      << last_query_;
+  EXPECT_TRUE(WaitFor(
+      [&] { return Sum(R"(sum(ipsec_ike_negotiations_total{result="success"}))") >= 2; }, 10s))
+      << last_query_;
   const double before = Sum("sum(ipsec_child_sa_bytes_total)");
 
   BackgroundProcess server({"ip", "netns", "exec", lab_->pod(1), "iperf3", "-s", "-1"},
                            dir_.path() + "/iperf-server.log");
-  std::this_thread::sleep_for(300ms);
+  ASSERT_TRUE(WaitForTcpListener(lab_->pod(1), 5201))
+      << "iperf3 -s did not listen: " << ReadFile(dir_.path() + "/iperf-server.log");
   CommandResult iperf =
       lab_->Exec(lab_->pod(0), {"iperf3", "-c", lab_->PodV4(1), "-t", "4"}, "", 30s);
   ASSERT_EQ(iperf.exit_code, 0) << iperf.out << iperf.err;
   // Throughput moved: the counters grew, and rates over the stream are positive, per rule and
-  // peer and for the data path as a whole.
+  // peer and for the data path as a whole (a 30 s window: the stream's samples stay in it
+  // however late the scrapes that follow come).
   ASSERT_TRUE(WaitFor([&] { return Sum("sum(ipsec_child_sa_bytes_total)") > before + 1e6; }, 10s))
       << "ipsec_child_sa_bytes_total did not grow past " << before << ": " << last_query_;
-  EXPECT_GT(Sum(R"(sum(rate(ipsec_child_sa_bytes_total{rule="pods"}[10s])))"), 0);
-  EXPECT_GT(Sum(R"(sum(rate(ipsec_dataplane_bytes_total{direction="outbound"}[10s])))"), 0);
-  EXPECT_GT(Sum(R"(sum(rate(ipsec_dataplane_packets_total{direction="inbound"}[10s])))"), 0);
-  EXPECT_EQ(Query(R"(ipsec_child_sa_bytes_total{rule="pods", direction="outbound"})").size(), 2u);
-  // The soonest hard expiry per rule: the policy's 3600 s default lifetime, counting down.
-  json expiry = Query(R"(ipsec_rule_child_sa_expiry_seconds{rule="pods"})");
-  ASSERT_EQ(expiry.size(), 2u) << last_query_;
+  EXPECT_TRUE(WaitFor(
+      [&] { return Sum(R"(sum(rate(ipsec_child_sa_bytes_total{rule="pods"}[30s])))") > 0; }))
+      << last_query_;
+  EXPECT_TRUE(WaitFor([&] {
+    return Sum(R"(sum(rate(ipsec_dataplane_bytes_total{direction="outbound"}[30s])))") > 0;
+  })) << last_query_;
+  EXPECT_TRUE(WaitFor([&] {
+    return Sum(R"(sum(rate(ipsec_dataplane_packets_total{direction="inbound"}[30s])))") > 0;
+  })) << last_query_;
+  EXPECT_TRUE(WaitFor([&] {
+    return Query(R"(ipsec_child_sa_bytes_total{rule="pods", direction="outbound"})").size() == 2;
+  })) << last_query_;
+  // The soonest hard expiry per rule, from both sidecars once both have been scraped with it:
+  // the policy's 3600 s default lifetime, counting down.
+  json expiry;
+  ASSERT_TRUE(WaitFor([&] {
+    expiry = Query(R"(ipsec_rule_child_sa_expiry_seconds{rule="pods"})");
+    return expiry.size() == 2;
+  })) << "ipsec_rule_child_sa_expiry_seconds not scraped from both sidecars: " << last_query_;
   for (const auto& e : expiry) {
     const double left = std::stod(e["value"][1].get<std::string>());
     EXPECT_GT(left, 3000);
     EXPECT_LE(left, 3600);
   }
   // Negotiation latency is a histogram with observations.
-  EXPECT_GT(Sum("sum(ipsec_ike_negotiation_duration_seconds_count)"), 0);
+  EXPECT_TRUE(WaitFor(
+      [&] { return Sum("sum(ipsec_ike_negotiation_duration_seconds_count)") > 0; }))
+      << last_query_;
 }
 
 // Metric names the dashboard and the rules use, against what the exporters really export.

@@ -621,7 +621,11 @@ class CharonTrafficTest : public ::testing::Test {
     BackgroundProcess server({"ip", "netns", "exec", server_ns, "iperf3", "-s", "-1", "-B",
                               server_addr, "-p", std::to_string(port)},
                              w_->dir.path() + "/iperf3-server-" + std::to_string(port) + ".log");
-    std::this_thread::sleep_for(300ms);
+    if (!WaitForTcpListener(server_ns, port)) {
+      ADD_FAILURE() << what << ": iperf3 -s did not listen on " << port << ": "
+                    << ReadFile(w_->dir.path() + "/iperf3-server-" + std::to_string(port) + ".log");
+      return 0;
+    }
     CommandResult r =
         lab().Exec(client_ns,
                    {"iperf3", "-c", server_addr, "-B", client_addr, "-p", std::to_string(port),

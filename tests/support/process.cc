@@ -183,4 +183,17 @@ std::string RandomSuffix(int length) {
   return s;
 }
 
+bool WaitForTcpListener(const std::string& netns, int port, std::chrono::milliseconds budget) {
+  std::vector<std::string> argv;
+  if (!netns.empty()) argv = {"ip", "netns", "exec", netns};
+  argv.insert(argv.end(), {"ss", "-Hltn", "sport = :" + std::to_string(port)});
+  const auto deadline = std::chrono::steady_clock::now() + budget;
+  for (;;) {
+    CommandResult r = Run(argv);
+    if (r.exit_code == 0 && r.out.find("LISTEN") != std::string::npos) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
 }  // namespace ipsec::testing

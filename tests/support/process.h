@@ -63,4 +63,10 @@ void WriteFile(const std::string& path, const std::string& content);
 // A random lowercase suffix for names that must not collide between runs.
 std::string RandomSuffix(int length = 6);
 
+// Waits until a TCP socket listens on `port` in network namespace `netns` ("" for the
+// current one), as `ss` sees it: a server started in the background is ready to accept. False
+// after `budget`. (A fixed sleep after starting a server races with a loaded machine.)
+bool WaitForTcpListener(const std::string& netns, int port,
+                        std::chrono::milliseconds budget = std::chrono::seconds(10));
+
 }  // namespace ipsec::testing
