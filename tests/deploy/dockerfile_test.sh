@@ -21,7 +21,8 @@ mapfile -t froms < <(grep -E '^FROM ' "$df")
 
 build_stage=$(sed -n '/^FROM debian:12 AS build/,/^FROM /p' "$df")
 runtime_stage=$(sed -n '/^FROM debian:12-slim AS runtime/,$p' "$df")
-grep -qE '^RUN scripts/install-deps.sh$' <<<"$build_stage" || bad "the build stage does not RUN scripts/install-deps.sh"
+grep -qE '^RUN .*scripts/install-deps.sh --build-only$' <<<"$build_stage" || bad "the build stage does not RUN scripts/install-deps.sh --build-only"
+grep -q -- '--build-only' "$src/scripts/install-deps.sh" || bad "install-deps.sh has no --build-only"
 grep -qE 'install-deps.sh --runtime-only' <<<"$runtime_stage" || bad "the runtime stage does not run install-deps.sh --runtime-only"
 grep -q -- '--runtime-only' "$src/scripts/install-deps.sh" || bad "install-deps.sh has no --runtime-only"
 if grep -qE 'apt-get install' <<<"$runtime_stage$build_stage"; then
@@ -50,6 +51,15 @@ while read -r _ _ from to; do
   [ "$(basename "$to")" = "$name" ] || bad "$from is installed as $to"
 done < <(grep -E '^COPY --from=build ' "$df")
 [ "$copies" -eq "${#targets[@]}" ] || bad "$copies binaries copied, ${#targets[@]} built"
+
+# With PREBUILT (scripts/build-image.sh --prebuilt), the stage installs each binary it would
+# have built at the path the build tree has it, and the context leaves out build trees.
+for t in "${targets[@]}"; do
+  path=$(grep -oE "/src/build/[a-z/_-]+/$t( |$)" "$df" | head -1 | tr -d ' ')
+  grep -qE "install -D -m 0755 \"\\\$PREBUILT/$t\" ${path#/src/}( |;|$)" <<<"$build_stage" ||
+    bad "the PREBUILT branch does not install $t at ${path#/src/}"
+done
+grep -qx 'build\*/' "$src/.dockerignore" 2>/dev/null || bad ".dockerignore does not leave out build*/"
 
 # The entrypoint is the daemon; the healthcheck asks its default API address.
 grep -qE '^ENTRYPOINT \["/usr/local/bin/ipsec-sidecar"\]' "$df" || bad "the entrypoint is not /usr/local/bin/ipsec-sidecar"
