@@ -24,15 +24,19 @@ COPY scripts/install-deps.sh /usr/local/lib/ipsec-sidecar/install-deps.sh
 RUN /usr/local/lib/ipsec-sidecar/install-deps.sh --runtime-only \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /var/lib/ipsec-sidecar ipsec \
- && install -d -o ipsec -g ipsec -m 0700 /var/lib/ipsec-sidecar \
- && install -d -o ipsec -g ipsec -m 0750 /var/log/ipsec-sidecar
+ && install -d -o root -g ipsec -m 0770 /var/lib/ipsec-sidecar \
+ && install -d -o root -g ipsec -m 0770 /var/log/ipsec-sidecar
 COPY --from=build /src/build/sidecar/app/ipsec-sidecar /usr/local/bin/ipsec-sidecar
 COPY --from=build /src/build/sidecar/ipsecctl/ipsecctl /usr/local/bin/ipsecctl
 COPY --from=build /src/build/sidecar/injector/ipsec-injector /usr/local/bin/ipsec-injector
 # The image's default user suits ipsec-injector and the policy engine alone. The sidecar's
 # data path needs NET_ADMIN, NET_RAW and NET_BIND_SERVICE (TUN, routes, nftables, raw ESP, UDP
 # 500) and /dev/net/tun: the manifests run it as UID 0 with only those capabilities, never
-# privileged (deploy/components/sidecar). tests/deploy/dockerfile_test.sh checks this file.
+# privileged (deploy/components/sidecar). Without CAP_DAC_OVERRIDE, UID 0 writes only where it
+# owns (or is granted) the directory: the state and log directories are root's, and group ipsec
+# lets the image's default user write them too. Runtimes that fill a volume from the image's
+# directory (podman's emptyDir, docker volumes) copy this ownership. tests/container plays it;
+# tests/deploy/dockerfile_test.sh checks this file.
 USER ipsec
 EXPOSE 9443 9090
 HEALTHCHECK --interval=10s --timeout=3s CMD curl -sf http://127.0.0.1:9443/healthz || exit 1

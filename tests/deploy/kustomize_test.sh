@@ -23,8 +23,9 @@ echo "kustomize_test: $("$kz" version)"
 declare -A rendered
 # Every directory with a kustomization, and the role it has.
 mapfile -t dirs < <(cd "$src" && find deploy -name kustomization.yaml -printf '%h\n' | sort)
-expected=(deploy/base deploy/components/sidecar deploy/examples/strongswan-gateway
-          deploy/examples/two-tier deploy/injector)
+expected=(deploy/base deploy/components/sidecar deploy/components/sidecar-classic
+          deploy/examples/strongswan-gateway deploy/examples/strongswan-gateway-classic
+          deploy/examples/two-tier deploy/examples/two-tier-classic deploy/injector)
 [ "${dirs[*]}" = "${expected[*]}" ] ||
   bad "kustomizations found: ${dirs[*]}; this test covers: ${expected[*]} (add checks for new ones)"
 
@@ -80,6 +81,22 @@ for d in deploy/examples/two-tier deploy/examples/strongswan-gateway; do
   hasnt "$d" 'image: ipsec-sidecar$' "an image left unresolved"
 done
 has deploy/examples/two-tier '^kind: Certificate$' "no cert-manager Certificate (tls.crt, tls.key, ca.crt)"
+
+# The classic form (deploy/components/sidecar-classic, for clusters before 1.29 and podman):
+# the same sidecar as the FIRST regular container, no restartPolicy, a postStart hook waiting
+# for /readyz; everything else as the native form renders it.
+for d in deploy/examples/two-tier deploy/examples/strongswan-gateway; do
+  c=$d-classic
+  [ -n "${rendered[$c]:-}" ] || { bad "$c did not render"; continue; }
+  hasnt "$c" 'restartPolicy: Always' "the classic form keeps restartPolicy: Always"
+  has "$c" 'curl -sf http://127.0.0.1:9443/readyz' "no postStart hook waiting for /readyz"
+  hasnt "$c" 'privileged: true' "a container is privileged"
+  first=$(awk '/^      containers:$/ { getline; while ($0 !~ /^      - /) getline; on=1 } on && /^        name: / { print $2; exit }' <<<"${rendered[$c]}")
+  [ "$first" = ipsec-sidecar ] || bad "$c: the first container is '$first', not ipsec-sidecar"
+  # The sidecar's own fields, native vs classic, differ only in restartPolicy and lifecycle.
+  strip() { grep -vE 'restartPolicy: Always|initContainers|^ *containers:|lifecycle|postStart|exec:$|command:$|- /bin/sh$|- -c$|readyz >/dev/null|&& exit 0|^ *(- )?(args|image|name):' <<<"${rendered[$1]}" | grep -E '^ +- (--|NET_|ALL)|CharDevice|/dev/net/tun|mountPath' | sort; }
+  [ "$(strip "$d")" = "$(strip "$c")" ] || bad "$c: the sidecar's arguments, capabilities or mounts differ from $d's: $(diff <(strip "$d") <(strip "$c") | head -5)"
+done
 
 # The injector: the webhook, its service and TLS.
 has deploy/injector '^kind: MutatingWebhookConfiguration$' "no MutatingWebhookConfiguration"

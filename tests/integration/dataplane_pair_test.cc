@@ -228,10 +228,11 @@ TEST_P(DataplanePairTest, PingAndTcpThroughEsp) {
   EXPECT_NE(bypass.exit_code, 0) << "plaintext ping got through: " << bypass.out;
   CommandResult nft =
       lab_->Exec(lab_->pod(1), {"nft", "list", "chain", "inet", "ipsec_ipsec0", "input"});
-  std::this_thread::sleep_for(2100ms);  // the counters read nftables at most every 2 s
-  const std::string m1 = Metrics(1);
-  EXPECT_NE(m1.find("ipsec_dataplane_drops_total{reason=\"plaintext\"} 2\n"), std::string::npos)
-      << m1;
+  std::string m1;  // the exporter reads nftables' counters at most every 2 s: wait for them
+  EXPECT_TRUE(WaitFor([&] {
+    m1 = Metrics(1);
+    return m1.find("ipsec_dataplane_drops_total{reason=\"plaintext\"} 2\n") != std::string::npos;
+  })) << m1;
   EXPECT_NE(nft.out.find("counter packets 2 "), std::string::npos)
       << nft.out << bypass.out << bypass.err
       << lab_->Exec(lab_->pod(0), {"nft", "list", "chain", "inet", "ipsec_ipsec0", "output"}).out

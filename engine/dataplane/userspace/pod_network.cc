@@ -136,7 +136,7 @@ PodNetworkPlan BuildPodNetworkPlan(const PodNetworkConfig& config, const policy:
 PodNetwork::PodNetwork(PodNetworkConfig config, CommandRunner& runner)
     : config_(std::move(config)), runner_(runner) {}
 
-PodNetwork::~PodNetwork() { Teardown(); }
+PodNetwork::~PodNetwork() { TeardownRouting(); }
 
 Status PodNetwork::RunChecked(const std::vector<std::string>& argv, const std::string& stdin_text) {
   CommandOutcome o = runner_.Run(argv, stdin_text);

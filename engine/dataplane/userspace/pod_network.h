@@ -64,7 +64,11 @@ class PodNetwork {
  public:
   // Not owned: `runner` outlives this object.
   PodNetwork(PodNetworkConfig config, CommandRunner& runner);
-  ~PodNetwork();  // Teardown()
+  // Removes the rules and routes, not the nft table: a daemon that stops (SIGTERM: a container
+  // restart, a liveness failure) leaves it dropping the plaintext the policy forbids, as a killed
+  // one does, until the next start applies the policy again. The pod's end takes the table with
+  // its network namespace; Teardown() removes it explicitly.
+  ~PodNetwork();
 
   // The ip rules (IPv4 and IPv6) and an empty nft table. An nft table left by a previous run
   // that was killed stays in force (fail closed) until the first Apply replaces it.

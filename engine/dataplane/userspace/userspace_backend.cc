@@ -64,7 +64,7 @@ Result<std::unique_ptr<UserspaceBackend>> UserspaceBackend::Create(Options optio
 
 UserspaceBackend::~UserspaceBackend() {
   Stop();
-  network_.reset();  // rules, routes, nftables
+  network_.reset();  // rules and routes; the nftables table stays in force (pod_network.h)
   for (int fd : {stop_fd_, flush_fd_}) {
     if (fd >= 0) ::close(fd);
   }

@@ -88,6 +88,27 @@ TEST(PodNetworkTest, SetupAddsBypassRulesAndTheTableRuleAndTeardownRemovesThem) 
   {
     PodNetwork net({.tun_name = "tun9", .route_table = 123}, runner);
     ASSERT_TRUE(net.Setup().ok());
+    runner.calls.clear();
+    net.Teardown();
+  }
+  bool deleted_nft = false, deleted_rule = false;
+  for (const auto& c : runner.calls) {
+    deleted_nft |= c.size() > 1 && c[0] == "nft" && c[1] == "delete";
+    deleted_rule |= c.size() > 3 && c[0] == "ip" && c[2] == "rule" && c[3] == "del";
+  }
+  EXPECT_TRUE(deleted_nft);
+  EXPECT_TRUE(deleted_rule);
+}
+
+// A daemon that stops (SIGTERM: `podman restart`, a kubelet restarting the container) removes
+// its rules and routes but leaves the nftables table dropping the pod's plaintext until the
+// next start applies the policy again: its TUN goes with the process, and without the table
+// the pod's traffic to secured peers left in clear meanwhile (tests/container saw a TCP SYN).
+TEST(PodNetworkTest, DestructionKeepsTheTableInForce) {
+  FakeRunner runner;
+  {
+    PodNetwork net({.tun_name = "tun9", .route_table = 123}, runner);
+    ASSERT_TRUE(net.Setup().ok());
     bool table_rule = false, esp_rule = false;
     for (const auto& c : runner.calls) {
       std::string line;
@@ -99,10 +120,13 @@ TEST(PodNetworkTest, SetupAddsBypassRulesAndTheTableRuleAndTeardownRemovesThem) 
     EXPECT_TRUE(esp_rule);
     runner.calls.clear();
   }
-  bool deleted_nft = false;
-  for (const auto& c : runner.calls)
+  bool deleted_nft = false, deleted_rule = false;
+  for (const auto& c : runner.calls) {
     deleted_nft |= c.size() > 1 && c[0] == "nft" && c[1] == "delete";
-  EXPECT_TRUE(deleted_nft);
+    deleted_rule |= c.size() > 3 && c[0] == "ip" && c[2] == "rule" && c[3] == "del";
+  }
+  EXPECT_FALSE(deleted_nft);
+  EXPECT_TRUE(deleted_rule);
 }
 
 // A daemon killed with a policy in force (SIGKILL, OOM) leaves its nftables table behind. The
