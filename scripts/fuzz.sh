@@ -9,6 +9,7 @@
 #   FUZZ_BUILD_DIR   build directory (default build-fuzz); the corpora grow in $FUZZ_BUILD_DIR/corpus
 #                    and findings land in $FUZZ_BUILD_DIR/findings
 #   FUZZ_OPT         optimisation of the instrumented build (default -O1; -O0 builds faster)
+#   FUZZ_DEBUG       debug information (default -gline-tables-only: file:line in stack traces)
 #   FUZZ_TARGETS     the targets to run, space-separated (default: all of them)
 #   FUZZ_REPORT      also write the table (with the command, commit and machine) to this file
 #   FUZZ_KEEP_GOING  1: run the remaining targets after a finding (the exit status still says it)
@@ -24,6 +25,7 @@ if ! [[ $seconds =~ ^[0-9]+$ ]] || [ "$seconds" -lt 1 ]; then
 fi
 build=${FUZZ_BUILD_DIR:-build-fuzz}
 opt=${FUZZ_OPT:--O1}
+debug=${FUZZ_DEBUG--gline-tables-only}
 keep_going=${FUZZ_KEEP_GOING:-0}
 
 # target, corpus directory, largest input, further libFuzzer flags. The state fuzzer's runs
@@ -70,7 +72,7 @@ if command -v ccache >/dev/null; then
 fi
 echo "== fuzz: configure $build ($opt)"
 CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-  -DCMAKE_CXX_FLAGS_RELEASE="$opt -gline-tables-only" -DIPSEC_BUILD_FUZZ=ON -DIPSEC_BUILD_TESTS=OFF \
+  -DCMAKE_CXX_FLAGS_RELEASE="$opt $debug" -DIPSEC_BUILD_FUZZ=ON -DIPSEC_BUILD_TESTS=OFF \
   -DIPSEC_BUILD_BENCH=OFF "${launcher[@]}" >/dev/null
 names=()
 for spec in "${selected[@]}"; do names+=("${spec%% *}"); done
@@ -124,7 +126,8 @@ echo "$header"
 printf '%s\n' "${rows[@]}"
 if [ -n "${FUZZ_REPORT:-}" ]; then
   {
-    echo "# scripts/fuzz.sh $seconds (FUZZ_OPT=$opt); $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo "# scripts/fuzz.sh $seconds (FUZZ_OPT=$opt FUZZ_DEBUG=$debug); finished" \
+      "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
     echo "# commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'); $(nproc) CPUs," \
       "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1); clang" \
       "$(clang -dumpversion)"
