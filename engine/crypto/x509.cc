@@ -56,13 +56,21 @@ Result<Certificate> Adopt(X509Ptr cert, Bytes der) {
   return CertificateFactory::Make(std::move(cert), std::move(der));
 }
 
-Result<Certificate> FromX509(X509Ptr cert) {
-  unsigned char* der = nullptr;
-  int len = i2d_X509(cert.get(), &der);
-  if (len <= 0) return internal::OpenSslError(ErrorCode::kInvalidArgument, "certificate DER");
-  Bytes bytes(der, der + len);
-  OPENSSL_free(der);
-  return Adopt(std::move(cert), std::move(bytes));
+// The next certificate block of `bio` (as PEM_read_bio_X509 finds them: "CERTIFICATE" or the
+// older "X509 CERTIFICATE", other blocks skipped), with the DER it holds kept as written in
+// `der`, not re-encoded (Certificate::Der() is what CERT payloads carry). Null at the end of the
+// input or for a damaged block, the reason in OpenSSL's error queue.
+X509Ptr ReadPemCertificate(BIO* bio, Bytes* der) {
+  unsigned char* data = nullptr;
+  long length = 0;
+  if (PEM_bytes_read_bio(&data, &length, nullptr, PEM_STRING_X509, bio, nullptr, nullptr) != 1) {
+    return nullptr;
+  }
+  const unsigned char* p = data;
+  X509Ptr cert(d2i_X509(nullptr, &p, length));
+  if (cert != nullptr) der->assign(static_cast<const unsigned char*>(data), p);
+  OPENSSL_free(data);
+  return cert;
 }
 
 }  // namespace
@@ -82,25 +90,27 @@ Result<Certificate> Certificate::FromDer(ByteSpan der) {
 
 Result<Certificate> Certificate::FromPem(std::string_view pem) {
   internal::BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  X509Ptr cert(bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+  Bytes der;
+  X509Ptr cert(bio ? ReadPemCertificate(bio.get(), &der) : nullptr);
   if (cert == nullptr) {
     return internal::OpenSslError(ErrorCode::kInvalidArgument, "no PEM certificate");
   }
-  return FromX509(std::move(cert));
+  return Adopt(std::move(cert), std::move(der));
 }
 
 Result<std::vector<Certificate>> Certificate::ParsePemChain(std::string_view text) {
   internal::BioPtr bio(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
   std::vector<Certificate> out;
   while (bio != nullptr) {
-    X509Ptr cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+    Bytes der;
+    X509Ptr cert(ReadPemCertificate(bio.get(), &der));
     if (cert == nullptr) break;  // end of input (or a damaged block: reported below)
-    Result<Certificate> c = FromX509(std::move(cert));
+    Result<Certificate> c = Adopt(std::move(cert), std::move(der));
     if (!c.ok()) return c.error().WithPathPrefix("certificate " + std::to_string(out.size()));
     out.push_back(std::move(c).value());
   }
-  // PEM_read_bio_X509 ends with "no start line" at the end of the input; anything else is a
-  // damaged block.
+  // Reading ends with "no start line" at the end of the input; anything else is a damaged
+  // block.
   unsigned long err = ERR_peek_last_error();
   bool clean_end = ERR_GET_REASON(err) == PEM_R_NO_START_LINE;
   if (!clean_end && err != 0) {
@@ -125,8 +135,12 @@ Certificate& Certificate::operator=(const Certificate& other) {
 }
 
 std::string Certificate::Pem() const {
+  // The octets we parsed (and send in CERT payloads), not OpenSSL's re-encoding of them: a
+  // certificate in BER rather than DER would come out as other octets.
   internal::BioPtr bio(BIO_new(BIO_s_mem()));
-  if (bio == nullptr || PEM_write_bio_X509(bio.get(), cert_.get()) != 1) {
+  if (bio == nullptr || der_.size() > LONG_MAX ||
+      PEM_write_bio(bio.get(), PEM_STRING_X509, "", der_.data(), static_cast<long>(der_.size())) <=
+          0) {
     internal::ClearOpenSslErrors();
     return {};
   }

@@ -83,6 +83,37 @@ TEST_F(CertificateTest, DerAndPemRoundTrip) {
   EXPECT_EQ(copy.SubjectDn(), chain_.root.cert.SubjectDn());
 }
 
+// The PEM form carries the certificate's own octets, as the CERT payload does (RFC 7296 §3.6),
+// even when they are BER that OpenSSL would re-encode: here the signature BIT STRING says 7
+// unused bits and leaves them set (DER wants them zero, X.690 §11.2.1). Pem() wrote OpenSSL's
+// re-encoding (the bits cleared), so the certificate read back from it was other octets. Found
+// by fuzz/x509_fuzz.
+TEST_F(CertificateTest, PemCarriesTheOriginalOctets) {
+  Bytes der = chain_.leaf.cert.Der();
+  // Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue BIT STRING }
+  auto skip = [&der](size_t at) {  // the offset after the TLV at `at` (definite lengths)
+    size_t length = der[at + 1], header = 2;
+    if (length & 0x80) {
+      const size_t n = length & 0x7f;
+      length = 0;
+      for (size_t i = 0; i < n; ++i) length = length << 8 | der[at + 2 + i];
+      header += n;
+    }
+    return at + header + length;
+  };
+  const size_t outer_header = der[1] & 0x80 ? 2 + (der[1] & 0x7f) : 2;
+  const size_t bit_string = skip(skip(outer_header));
+  ASSERT_EQ(der[bit_string], 0x03);
+  ASSERT_LT(der[bit_string + 1], 0x80);  // short length: the unused-bits octet follows
+  der[bit_string + 2] = 7;
+  der.back() |= 0x15;
+  Result<Certificate> ber = Certificate::FromDer(der);
+  ASSERT_TRUE(ber.ok()) << ber.error().ToString();
+  Result<Certificate> from_pem = Certificate::FromPem(ber->Pem());
+  ASSERT_TRUE(from_pem.ok());
+  EXPECT_EQ(from_pem->Der(), der);
+}
+
 TEST_F(CertificateTest, PemChainInOrderSkippingOtherBlocks) {
   std::string text = chain_.leaf.cert_pem() + chain_.leaf.key_pem + chain_.intermediate.cert_pem() +
                      "\n# comment\n" + chain_.root.cert_pem();
