@@ -25,6 +25,7 @@
 #include <string>
 
 #include "api/dto/policy_json.h"
+#include "api/handlers/route_table.h"
 #include "api/handlers/router.h"
 #include "engine/policy/classifier.h"
 #include "engine/policy/compiler.h"
@@ -108,7 +109,9 @@ void CheckAccepted(Api& api, const std::string& name) {
   auto stored = api.service().GetPolicy(name);
   if (!stored.ok()) Fail("an accepted policy is not stored: " + name);
   const policy::Policy& p = stored->policy;
-  auto get = api.Call(http::verb::get, "/v1/policies/" + name);
+  // Its address as the API writes it (Location): the name percent-encoded as a path segment.
+  auto get = api.Call(http::verb::get,
+                      "/v1/policies/" + ipsec::api::handlers::PercentEncodeSegment(name));
   if (get.result() != http::status::ok) Fail("GET of an accepted policy fails", get.body());
   const Json shape = ParseBody(get, "GET");
   if (shape != dto::PolicyToJson(p, dto::SecretMode::kRedact)) {
