@@ -21,13 +21,12 @@ RUNTIME_PKGS=(
 # Build: compiler, CMake, and the fixed library choices (Beast from Boost 1.81, OpenSSL 3,
 # nlohmann/json, prometheus-cpp, GoogleTest/GoogleMock, Google Benchmark), plus CLI11 (ipsecctl
 # and daemon flags) and yaml-cpp (YAML policy files); libnetfilter-queue for the fault tests'
-# packet reordering helper (tests/support/nfq_reorder.cc); clang with libFuzzer's runtime
-# (libclang-rt-14-dev) for the fuzzers (fuzz/, scripts/fuzz.sh, run by scripts/test.sh).
+# packet reordering helper (tests/support/nfq_reorder.cc).
 BUILD_PKGS=(
   build-essential g++ cmake ninja-build pkg-config git
   libboost1.81-dev libssl-dev nlohmann-json3-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libyaml-cpp-dev
-  libnetfilter-queue-dev clang libclang-rt-14-dev
+  libnetfilter-queue-dev
 )
 # Tests and the lab: namespaces, traffic, real peers, Prometheus, HTTP load. The interop lab
 # (docs/lab.md) adds strongSwan's charon + swanctl with kernel-libipsec (userspace ESP: this
@@ -41,6 +40,9 @@ TEST_PKGS=(
   libstrongswan-extra-plugins
   tshark tcpdump openssl
 )
+# The fuzzers (fuzz/, scripts/fuzz.sh, which scripts/test.sh runs): clang and libFuzzer's
+# runtime. Tests only: the image's build stage (--build-only) does not need them.
+TEST_PKGS+=(clang libclang-rt-14-dev)
 # Containers (issue 14): the image built without a registry (scripts/build-image.sh: the base
 # from mmdebstrap, the Dockerfile with buildah) and the pods played with podman and runc
 # (tests/container).
